@@ -1,0 +1,149 @@
+/**
+ * Owner-only administration (DESIGN §2.9): add/remove workers (a busy one drains first), set fees
+ * and limits, pause/resume intake, withdraw revenue. Anyone else gets a refusal and nothing
+ * changes; so does the owner when a value is invalid.
+ */
+import { parseDecimal, parsePositiveAmount } from './amount.ts';
+import { configProblems, type HerdConfig } from './config.ts';
+import type { HerderState } from './herder.ts';
+import { withdrawable } from './ledger.ts';
+import { Action, ADMIN_ACTIONS, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
+
+export function isAdminAction(action: string): boolean {
+  return ADMIN_ACTIONS.includes(action);
+}
+
+type Outcome = { ok: true; note?: string } | { ok: false; reason: string };
+
+export function handleAdmin(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): void {
+  const outcome: Outcome =
+    msg.from !== state.config.owner
+      ? { ok: false, reason: Reason.NotOwner }
+      : apply(state, msg, action, outbox);
+  const tags: Record<string, string> = {
+    Action: outcome.ok ? Action.AdminDone : Action.AdminRefused,
+    'Admin-Action': action,
+  };
+  if (!outcome.ok) tags['X-Reason'] = outcome.reason;
+  else if (outcome.note !== undefined) tags['X-Note'] = outcome.note;
+  outbox.push({ target: msg.from, tags });
+}
+
+function apply(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): Outcome {
+  switch (action) {
+    case Action.AddWorker:
+      return addWorker(state, tag(msg, 'Worker'));
+    case Action.RemoveWorker:
+      return removeWorker(state, tag(msg, 'Worker'));
+    case Action.SetFees:
+      return reconfigure(state, msg, FEE_TAGS);
+    case Action.SetLimits:
+      return reconfigure(state, msg, LIMIT_TAGS);
+    case Action.Pause:
+      state.paused = true;
+      return { ok: true };
+    case Action.Resume:
+      state.paused = false;
+      return { ok: true };
+    default:
+      return withdraw(state, msg, outbox);
+  }
+}
+
+function addWorker(state: HerderState, id: string | undefined): Outcome {
+  if (id === undefined || id === '') return { ok: false, reason: 'Worker tag is missing' };
+  const problems = configProblems({ ...state.config, workers: [id] });
+  if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
+  const existing = state.herd.get(id);
+  if (existing === undefined) {
+    state.herd.add(id);
+    return { ok: true };
+  }
+  if (existing.draining) {
+    existing.draining = false;
+    return { ok: true, note: 'removal cancelled' };
+  }
+  return { ok: true, note: 'already in the herd' };
+}
+
+function removeWorker(state: HerderState, id: string | undefined): Outcome {
+  const worker = id === undefined ? undefined : state.herd.get(id);
+  if (worker === undefined) return { ok: false, reason: 'no such worker in the herd' };
+  if (worker.status === 'busy') {
+    worker.draining = true;
+    return { ok: true, note: 'draining: leaves when its request ends' };
+  }
+  state.herd.remove(worker);
+  return { ok: true };
+}
+
+/** A settable field: its tag, and how a tag value becomes the config value (or a reason). */
+interface Setting {
+  readonly tag: string;
+  readonly field: keyof HerdConfig;
+  readonly parse: (raw: string) => { ok: true; value: unknown } | { ok: false; reason: string };
+}
+
+const amountSetting = (tagName: string, field: keyof HerdConfig): Setting => ({
+  tag: tagName,
+  field,
+  parse: (raw) => parseDecimal(raw, tagName),
+});
+
+const countSetting = (tagName: string, field: keyof HerdConfig, unbounded = false): Setting => ({
+  tag: tagName,
+  field,
+  parse: (raw) => {
+    if (unbounded && raw.toLowerCase() === 'unbounded') return { ok: true, value: null };
+    const parsed = parseDecimal(raw, tagName);
+    if (!parsed.ok) return parsed;
+    if (parsed.value > BigInt(Number.MAX_SAFE_INTEGER))
+      return { ok: false, reason: `${tagName} is too large` };
+    return { ok: true, value: Number(parsed.value) };
+  },
+});
+
+const FEE_TAGS: readonly Setting[] = [
+  amountSetting('Base-Fee', 'baseFee'),
+  amountSetting('Token-Fee', 'tokenFee'),
+];
+
+const LIMIT_TAGS: readonly Setting[] = [
+  countSetting('Max-Tokens', 'maxTokens'),
+  countSetting('Max-Prompt-Bytes', 'maxPromptBytes'),
+  countSetting('Max-Overtakes', 'maxOvertakes', true),
+  countSetting('Timeout-Base', 'timeoutBase'),
+  countSetting('Timeout-Per-Token', 'timeoutPerToken'),
+  countSetting('Max-Attempts', 'maxAttempts'),
+];
+
+/** Applies every present setting tag at once, or none of them. */
+function reconfigure(state: HerderState, msg: AoMessage, settings: readonly Setting[]): Outcome {
+  const next: Record<string, unknown> = { ...state.config };
+  let changed = 0;
+  for (const setting of settings) {
+    const raw = tag(msg, setting.tag);
+    if (raw === undefined) continue;
+    const parsed = setting.parse(raw);
+    if (!parsed.ok) return { ok: false, reason: parsed.reason };
+    next[setting.field] = parsed.value;
+    changed++;
+  }
+  if (changed === 0) return { ok: false, reason: `expected one of ${settings.map((s) => s.tag).join(', ')}` };
+  const config = next as unknown as HerdConfig;
+  const problems = configProblems(config);
+  if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
+  state.config = config;
+  return { ok: true };
+}
+
+function withdraw(state: HerderState, msg: AoMessage, outbox: OutMessage[]): Outcome {
+  const quantity = parsePositiveAmount(tag(msg, 'Quantity'), 'Quantity');
+  if (!quantity.ok) return { ok: false, reason: quantity.reason };
+  if (quantity.value > withdrawable(state.ledger))
+    return { ok: false, reason: `only ${withdrawable(state.ledger)} of revenue can be withdrawn` };
+  const recipient = tag(msg, 'Recipient') || state.config.owner;
+  state.ledger.withdrawn += quantity.value;
+  outbox.push(transfer(state.config.token, recipient, quantity.value, { 'X-Reason': Reason.Withdrawal }));
+  return { ok: true };
+}

@@ -1,0 +1,83 @@
+/**
+ * What the herder does with one Credit-Notice, decided without touching state: accept it as a
+ * paid request, refund it with a reason, park it as unclaimed, or ignore it (no funds moved).
+ */
+import { parsePositiveAmount } from './amount.ts';
+import type { HerdConfig, ProcessId } from './config.ts';
+import { type FeeSchedule, type Multiplier, neededFee, utf8Length } from './fees.ts';
+import { type AoMessage, Reason, tag } from './messages.ts';
+
+/** A validated, paid inference request. */
+export interface PaidRequest {
+  /** The Credit-Notice's message id: the request id on the wire (`X-Request`). */
+  readonly id: string;
+  /** Who paid (the notice's `Sender`): answers and refunds go here. */
+  readonly client: ProcessId;
+  /** The client's own `X-Reference`, echoed back; `undefined` when absent. */
+  readonly reference: string | undefined;
+  readonly prompt: string;
+  readonly tokens: number;
+  readonly multiplier: Multiplier;
+}
+
+export type CreditVerdict =
+  | { readonly kind: 'accept'; readonly request: PaidRequest }
+  | {
+      readonly kind: 'refund';
+      readonly sender: ProcessId;
+      readonly quantity: bigint;
+      readonly reason: string;
+      readonly reference: string | undefined;
+      readonly needed?: bigint;
+    }
+  /** Funds arrived but the notice names no payer: nobody can be refunded, so they are kept on record. */
+  | { readonly kind: 'unclaimed'; readonly quantity: bigint; readonly reason: string }
+  /** No funds moved to this herder (spoofed notice, or no valid Quantity): nothing to account for. */
+  | { readonly kind: 'ignore'; readonly reason: string };
+
+/** The part of the herder's configuration that judges a credit. */
+export type CreditRules = Pick<HerdConfig, 'token' | 'maxTokens' | 'maxPromptBytes'> & FeeSchedule;
+
+const DECIMAL = /^[0-9]+$/;
+
+/** Judges a Credit-Notice (DESIGN §2.3). Duplicate detection is the caller's: it needs memory. */
+export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage): CreditVerdict {
+  if (msg.from !== rules.token) return { kind: 'ignore', reason: 'Credit-Notice not from the token' };
+  const quantity = parsePositiveAmount(tag(msg, 'Quantity'), 'Quantity');
+  if (!quantity.ok) return { kind: 'ignore', reason: quantity.reason };
+  const sender = tag(msg, 'Sender');
+  if (sender === undefined || sender === '')
+    return { kind: 'unclaimed', quantity: quantity.value, reason: 'Credit-Notice names no Sender' };
+  const reference = tag(msg, 'X-Reference');
+  const refund = (reason: string, needed?: bigint): CreditVerdict => ({
+    kind: 'refund',
+    sender,
+    quantity: quantity.value,
+    reason,
+    reference,
+    ...(needed === undefined ? {} : { needed }),
+  });
+  if (paused) return refund(Reason.Paused);
+  const prompt = tag(msg, 'X-Prompt');
+  if (prompt === undefined) return refund(Reason.MissingPrompt);
+  if (prompt === '') return refund(Reason.EmptyPrompt);
+  if (utf8Length(prompt) > rules.maxPromptBytes) return refund(Reason.PromptTooLong);
+  const rawTokens = tag(msg, 'X-Tokens');
+  if (rawTokens === undefined) return refund(Reason.MissingTokens);
+  if (!DECIMAL.test(rawTokens)) return refund(Reason.BadTokens);
+  const tokens = BigInt(rawTokens);
+  if (tokens < 1n || tokens > BigInt(rules.maxTokens)) return refund(Reason.TokensOutOfRange);
+  const needed = neededFee(rules, Number(tokens), prompt);
+  if (quantity.value < needed) return refund(Reason.Insufficient, needed);
+  return {
+    kind: 'accept',
+    request: {
+      id: msg.id,
+      client: sender,
+      reference,
+      prompt,
+      tokens: Number(tokens),
+      multiplier: { paid: quantity.value, needed },
+    },
+  };
+}

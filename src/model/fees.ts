@@ -1,0 +1,73 @@
+/**
+ * Exact fee and priority arithmetic (DESIGN §2.3): the fee a request needs, and its priority
+ * multiplier `paid / needed` kept as an exact rational and compared by cross-multiplication.
+ */
+import type { Amount } from './amount.ts';
+
+/** Fee schedule: `needed = baseFee + tokenFee × (tokens + words(prompt))`. */
+export interface FeeSchedule {
+  readonly baseFee: Amount;
+  readonly tokenFee: Amount;
+}
+
+const WORD = /[A-Za-z0-9]+/g;
+
+/** Counts maximal runs of ASCII letters and digits: Lua's `%w+` in the C locale. */
+export function words(prompt: string): number {
+  let count = 0;
+  WORD.lastIndex = 0;
+  while (WORD.exec(prompt) !== null) count++;
+  return count;
+}
+
+/** Length of a string in UTF-8 bytes (what Lua's `#` measures); a lone surrogate counts as U+FFFD. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** The fee a request must pay. */
+export function neededFee(fees: FeeSchedule, tokens: number, prompt: string): Amount {
+  return fees.baseFee + fees.tokenFee * BigInt(tokens + words(prompt));
+}
+
+/** A priority multiplier `paid / needed`; `needed` is always > 0. */
+export interface Multiplier {
+  readonly paid: Amount;
+  readonly needed: Amount;
+}
+
+/** Total order on multipliers: negative when a < b, zero when equal, positive when a > b. Exact. */
+export function compareMultipliers(a: Multiplier, b: Multiplier): number {
+  const left = a.paid * b.needed;
+  const right = b.paid * a.needed;
+  return left === right ? 0 : left > right ? 1 : -1;
+}
+
+/** Fractional digits kept by {@link formatMultiplier}. */
+export const MULTIPLIER_DECIMALS = 6;
+const SCALE = 10n ** BigInt(MULTIPLIER_DECIMALS);
+
+/**
+ * The multiplier as a decimal string, truncated (not rounded) to six fractional digits, trailing
+ * zeros and a bare point dropped: 3/2 → "1.5", 2/1 → "2", 4/3 → "1.333333". The Lua herder
+ * implements the same rule with `.bint`, so both print identical `Last-Multiplier` tags.
+ */
+export function formatMultiplier(m: Multiplier): string {
+  const scaled = (m.paid * SCALE) / m.needed;
+  const whole = scaled / SCALE;
+  const fraction = (scaled % SCALE).toString().padStart(MULTIPLIER_DECIMALS, '0').replace(/0+$/, '');
+  return fraction === '' ? whole.toString() : `${whole}.${fraction}`;
+}

@@ -1,0 +1,141 @@
+/**
+ * The herd: registered workers, their status, and the order in which they became idle.
+ * Dispatch takes the worker that has been idle longest, i.e. the front of the idle FIFO.
+ */
+import type { ProcessId } from './config.ts';
+
+/**
+ * - `idle`: ready for work;
+ * - `busy`: holds exactly one request until it answers or its deadline passes;
+ * - `timed-out`: missed a deadline; gets no work until it answers its last request again;
+ * - `failed`: reported Worker-Error (e.g. its model did not load); gets no work.
+ */
+export type WorkerStatus = 'idle' | 'busy' | 'timed-out' | 'failed';
+
+export interface WorkerRecord {
+  readonly id: ProcessId;
+  status: WorkerStatus;
+  /** The request it holds while busy. */
+  request: string | undefined;
+  /** The last request it was given (a timed-out worker recovers by answering it). */
+  lastRequest: string | undefined;
+  /** When its current request times out (ms), while busy. */
+  deadline: number;
+  /** Removal requested while busy: it leaves the herd once it is free. */
+  draining: boolean;
+  /** Stamp of its current place in the idle FIFO; stale FIFO entries are skipped. */
+  idleStamp: number;
+}
+
+export class Herd {
+  private readonly workers = new Map<ProcessId, WorkerRecord>();
+  /** Idle FIFO with lazy deletion: [worker id, stamp] pairs; entry valid iff the stamp matches. */
+  private idleQueue: [ProcessId, number][] = [];
+  private idleHead = 0;
+  private stamps = 0;
+  private idle = 0;
+
+  constructor(initial: readonly ProcessId[] = []) {
+    for (const id of initial) this.add(id);
+  }
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  get idleCount(): number {
+    return this.idle;
+  }
+
+  get(id: ProcessId): WorkerRecord | undefined {
+    return this.workers.get(id);
+  }
+
+  /** Workers in registration order. */
+  all(): IterableIterator<WorkerRecord> {
+    return this.workers.values();
+  }
+
+  /** Registers a new worker as idle (the newest idle one). */
+  add(id: ProcessId): WorkerRecord {
+    // Created outside the idle count, then made idle: the newest idle worker.
+    const record: WorkerRecord = {
+      id,
+      status: 'failed',
+      request: undefined,
+      lastRequest: undefined,
+      deadline: 0,
+      draining: false,
+      idleStamp: 0,
+    };
+    this.workers.set(id, record);
+    this.setStatus(record, 'idle');
+    return record;
+  }
+
+  remove(record: WorkerRecord): void {
+    this.setStatus(record, 'failed');
+    this.workers.delete(record.id);
+  }
+
+  /** Changes a worker's status, keeping the idle FIFO and the idle count in step. */
+  setStatus(record: WorkerRecord, status: WorkerStatus): void {
+    if (record.status === 'idle') this.idle--;
+    record.idleStamp = 0;
+    record.status = status;
+    if (status === 'idle') {
+      record.idleStamp = ++this.stamps;
+      this.idleQueue.push([record.id, record.idleStamp]);
+      this.idle++;
+    }
+  }
+
+  /**
+   * The idle worker to dispatch to: the longest-idle one that is not in `avoid` (workers the
+   * request already failed on), else the longest-idle one. O(|avoid|) amortised.
+   */
+  pickIdle(avoid: readonly ProcessId[]): WorkerRecord | undefined {
+    let fallback: WorkerRecord | undefined;
+    let seen = 0;
+    for (let i = this.idleHead; i < this.idleQueue.length && seen <= avoid.length; i++) {
+      const [id, stamp] = this.idleQueue[i]!;
+      const record = this.workers.get(id);
+      if (record === undefined || record.idleStamp !== stamp) {
+        if (i === this.idleHead) this.idleHead++;
+        continue;
+      }
+      if (!avoid.includes(id)) return record;
+      fallback ??= record;
+      seen++;
+    }
+    this.trimIdleQueue();
+    return fallback;
+  }
+
+  /** Idle workers, longest idle first. */
+  idleInOrder(): WorkerRecord[] {
+    const result: WorkerRecord[] = [];
+    for (let i = this.idleHead; i < this.idleQueue.length; i++) {
+      const [id, stamp] = this.idleQueue[i]!;
+      const record = this.workers.get(id);
+      if (record !== undefined && record.idleStamp === stamp) result.push(record);
+    }
+    return result;
+  }
+
+  clone(): Herd {
+    const twin = new Herd();
+    for (const record of this.workers.values()) twin.workers.set(record.id, { ...record });
+    twin.idleQueue = this.idleQueue.slice(this.idleHead);
+    twin.stamps = this.stamps;
+    twin.idle = this.idle;
+    return twin;
+  }
+
+  private trimIdleQueue(): void {
+    if (this.idleHead > 1024 && this.idleHead * 2 > this.idleQueue.length) {
+      this.idleQueue = this.idleQueue.slice(this.idleHead);
+      this.idleHead = 0;
+    }
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * The herder's step function: `step(state, message) → { state, outbox }` (DESIGN §2).
+ *
+ * Every message is handled in three phases, always in this order:
+ *   1. time: `now` advances to the message's Timestamp and every passed deadline is handled
+ *      (the request is retried or refunded; the worker is suspended until it answers);
+ *   2. the message itself (credits, worker answers, Info, administration; the rest is ignored);
+ *   3. dispatch: while a worker is idle and the queue is non-empty, the queue's next request goes
+ *      to the longest-idle worker.
+ *
+ * `stepInPlace` mutates the state and returns the outbox (what the simulator and benchmarks
+ * use); `step` leaves its input untouched (what the model checker and the properties use).
+ */
+
+import { handleAdmin, isAdminAction } from './admin.ts';
+import type { HerdConfig, ProcessId } from './config.ts';
+import { judgeCredit, type PaidRequest } from './credit.ts';
+import { DeadlineHeap } from './deadlines.ts';
+import { formatMultiplier, type Multiplier } from './fees.ts';
+import { Herd, type WorkerRecord } from './herd.ts';
+import { emptyLedger, type Ledger } from './ledger.ts';
+import { Action, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
+import { type QueueEntry, RequestQueue } from './queue.ts';
+import { MODEL_VERSION } from './version.ts';
+
+/** A paid request from acceptance to its one terminal outcome. */
+export interface RequestRecord extends PaidRequest, QueueEntry {
+  /** Arrival number (1, 2, …) among accepted requests. */
+  readonly arrival: number;
+  /** Dispatches so far. */
+  attempts: number;
+  /** Workers it was dispatched to, in order. */
+  tried: ProcessId[];
+  /** The worker holding it, while running. */
+  worker: ProcessId | undefined;
+}
+
+export interface HerderState {
+  /** Current settings: the config, as changed since by the owner. */
+  config: HerdConfig;
+  paused: boolean;
+  /** Latest Timestamp seen (ms); never goes back. */
+  now: number;
+  /** Ids of every message handled: a redelivered message is ignored. */
+  readonly seen: Set<string>;
+  arrivals: number;
+  /** Requests that are queued or running, by id. */
+  readonly requests: Map<string, RequestRecord>;
+  readonly queue: RequestQueue<RequestRecord>;
+  readonly herd: Herd;
+  readonly deadlines: DeadlineHeap;
+  readonly ledger: Ledger;
+  /** Multiplier of the last dispatched request. */
+  lastMultiplier: Multiplier | undefined;
+}
+
+export function initialHerderState(config: HerdConfig): HerderState {
+  return {
+    config,
+    paused: false,
+    now: 0,
+    seen: new Set(),
+    arrivals: 0,
+    requests: new Map(),
+    queue: new RequestQueue(),
+    herd: new Herd(config.workers),
+    deadlines: new DeadlineHeap(),
+    ledger: emptyLedger(),
+    lastMultiplier: undefined,
+  };
+}
+
+/** A deep copy: stepping the copy never affects the original. */
+export function cloneHerderState(state: HerderState): HerderState {
+  const requests = new Map<string, RequestRecord>();
+  for (const [id, record] of state.requests) requests.set(id, { ...record, tried: [...record.tried] });
+  return {
+    ...state,
+    seen: new Set(state.seen),
+    requests,
+    queue: state.queue.clone((entry) => requests.get(entry.id)!),
+    herd: state.herd.clone(),
+    deadlines: state.deadlines.clone(),
+    ledger: { ...state.ledger },
+  };
+}
+
+export interface StepResult {
+  readonly state: HerderState;
+  readonly outbox: OutMessage[];
+}
+
+/** Pure step: returns the next state and the messages to send; `state` is not modified. */
+export function step(state: HerderState, msg: AoMessage): StepResult {
+  const next = cloneHerderState(state);
+  return { state: next, outbox: stepInPlace(next, msg) };
+}
+
+/** Step that updates `state` in place and returns the outbox. */
+export function stepInPlace(state: HerderState, msg: AoMessage): OutMessage[] {
+  const outbox: OutMessage[] = [];
+  if (msg.timestamp > state.now) state.now = msg.timestamp;
+  expireDeadlines(state, outbox);
+  if (!state.seen.has(msg.id)) {
+    state.seen.add(msg.id);
+    handleMessage(state, msg, outbox);
+  }
+  dispatch(state, outbox);
+  return outbox;
+}
+
+function handleMessage(state: HerderState, msg: AoMessage, outbox: OutMessage[]): void {
+  const action = tag(msg, 'Action');
+  switch (action) {
+    case Action.CreditNotice:
+      handleCredit(state, msg, outbox);
+      return;
+    case Action.InferenceResponse:
+    case Action.InferenceError:
+      handleAnswer(state, msg, action, outbox);
+      return;
+    case Action.WorkerError:
+    case Action.WorkerInitialized:
+      handleWorkerReport(state, msg, action, outbox);
+      return;
+    case Action.Info:
+      outbox.push(infoResponse(state, msg.from));
+      return;
+    default:
+      if (action !== undefined && isAdminAction(action)) handleAdmin(state, msg, action, outbox);
+  }
+}
+
+function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]): void {
+  const verdict = judgeCredit(state.config, state.paused, msg);
+  const { ledger, config } = state;
+  switch (verdict.kind) {
+    case 'ignore':
+      return;
+    case 'unclaimed':
+      ledger.credited += verdict.quantity;
+      ledger.unclaimed += verdict.quantity;
+      return;
+    case 'refund': {
+      ledger.credited += verdict.quantity;
+      ledger.refunded += verdict.quantity;
+      const tags: Record<string, string> = { 'X-Reason': verdict.reason, 'X-Request': msg.id };
+      if (verdict.reference !== undefined) tags['X-Reference'] = verdict.reference;
+      if (verdict.needed !== undefined) tags['X-Needed'] = verdict.needed.toString();
+      outbox.push(transfer(config.token, verdict.sender, verdict.quantity, tags));
+      return;
+    }
+    case 'accept': {
+      const record: RequestRecord = {
+        ...verdict.request,
+        arrival: ++state.arrivals,
+        slot: 0,
+        overtakes: 0,
+        attempts: 0,
+        tried: [],
+        worker: undefined,
+      };
+      ledger.credited += record.multiplier.paid;
+      ledger.escrow += record.multiplier.paid;
+      state.requests.set(record.id, record);
+      state.queue.enqueue(record);
+    }
+  }
+}
+
+/** Inference-Response / Inference-Error: honoured only from the worker that holds the request. */
+function handleAnswer(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): void {
+  const worker = state.herd.get(msg.from);
+  const requestId = tag(msg, 'X-Request');
+  if (worker === undefined || requestId === undefined) return;
+  if (worker.status === 'busy' && worker.request === requestId) {
+    const record = state.requests.get(requestId)!;
+    if (action === Action.InferenceResponse) {
+      const tags: Record<string, string> = { Action: Action.InferenceResponse, 'X-Request': record.id };
+      if (record.reference !== undefined) tags['X-Reference'] = record.reference;
+      outbox.push({ target: record.client, tags, data: msg.data ?? '' });
+      state.ledger.escrow -= record.multiplier.paid;
+      state.ledger.revenue += record.multiplier.paid;
+      finish(state, record);
+    } else {
+      const detail = tag(msg, 'X-Reason');
+      retryOrRefund(state, record, detail ? `worker error: ${detail}` : 'worker error', outbox);
+    }
+    freeWorker(state, worker);
+  } else if (worker.status === 'timed-out' && worker.lastRequest === requestId) {
+    // A late answer: its request was already retried or refunded, so it is dropped, but the
+    // worker has shown it is alive again.
+    freeWorker(state, worker);
+  }
+}
+
+/** Worker-Error marks a worker failed (its request is retried); Worker-Initialized revives it. */
+function handleWorkerReport(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): void {
+  const worker = state.herd.get(msg.from);
+  if (worker === undefined) return;
+  if (action === Action.WorkerError) {
+    const held = worker.status === 'busy' ? state.requests.get(worker.request!) : undefined;
+    worker.request = undefined;
+    if (worker.draining) state.herd.remove(worker);
+    else state.herd.setStatus(worker, 'failed');
+    if (held !== undefined) retryOrRefund(state, held, 'worker failed', outbox);
+  } else if (worker.status === 'failed' || worker.status === 'timed-out') {
+    freeWorker(state, worker);
+  }
+}
+
+function expireDeadlines(state: HerderState, outbox: OutMessage[]): void {
+  for (;;) {
+    const expired = state.deadlines.popExpired(state.now);
+    if (expired === undefined) return;
+    const worker = state.herd.get(expired.worker);
+    if (worker?.status !== 'busy' || worker.request !== expired.request) continue; // stale entry
+    const record = state.requests.get(expired.request)!;
+    worker.request = undefined;
+    if (worker.draining) state.herd.remove(worker);
+    else state.herd.setStatus(worker, 'timed-out');
+    retryOrRefund(state, record, 'worker timed out', outbox);
+  }
+}
+
+/** After a failed attempt: back in the queue at its arrival place, or refunded if out of attempts. */
+function retryOrRefund(state: HerderState, record: RequestRecord, why: string, outbox: OutMessage[]): void {
+  record.worker = undefined;
+  if (record.attempts < state.config.maxAttempts) {
+    state.queue.requeue(record);
+    return;
+  }
+  state.ledger.escrow -= record.multiplier.paid;
+  state.ledger.refunded += record.multiplier.paid;
+  const tags: Record<string, string> = {
+    'X-Reason': `${Reason.AttemptsExhausted} after ${record.attempts} attempt(s): ${why}`,
+    'X-Request': record.id,
+  };
+  if (record.reference !== undefined) tags['X-Reference'] = record.reference;
+  outbox.push(transfer(state.config.token, record.client, record.multiplier.paid, tags));
+  finish(state, record);
+}
+
+function finish(state: HerderState, record: RequestRecord): void {
+  state.queue.release(record);
+  state.requests.delete(record.id);
+}
+
+/** A worker that answered is idle again, or leaves the herd if its removal was requested. */
+function freeWorker(state: HerderState, worker: WorkerRecord): void {
+  worker.request = undefined;
+  if (worker.draining) state.herd.remove(worker);
+  else state.herd.setStatus(worker, 'idle');
+}
+
+/** Work conservation: never an idle worker and a waiting request after a step. */
+function dispatch(state: HerderState, outbox: OutMessage[]): void {
+  const { queue, herd, config } = state;
+  while (queue.length > 0 && herd.idleCount > 0) {
+    const record = queue.peek(config.maxOvertakes)!;
+    const worker = herd.pickIdle(record.tried)!;
+    queue.dispatch(record);
+    record.attempts++;
+    record.tried.push(worker.id);
+    record.worker = worker.id;
+    herd.setStatus(worker, 'busy');
+    worker.request = record.id;
+    worker.lastRequest = record.id;
+    worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens;
+    state.deadlines.push({ at: worker.deadline, worker: worker.id, request: record.id });
+    state.lastMultiplier = record.multiplier;
+    outbox.push({
+      target: worker.id,
+      tags: { Action: Action.Inference, Tokens: String(record.tokens), 'X-Request': record.id },
+      data: record.prompt,
+    });
+  }
+}
+
+/** Info-Response: prices, queue and herd (DESIGN §2.8). */
+export function infoResponse(state: HerderState, target: ProcessId): OutMessage {
+  const { config } = state;
+  let busy = 0;
+  let unavailable = 0;
+  for (const worker of state.herd.all()) {
+    if (worker.status === 'busy') busy++;
+    else if (worker.status !== 'idle') unavailable++;
+  }
+  return {
+    target,
+    tags: {
+      Action: Action.InfoResponse,
+      'Base-Fee': config.baseFee.toString(),
+      'Token-Fee': config.tokenFee.toString(),
+      'Last-Multiplier': state.lastMultiplier === undefined ? '1' : formatMultiplier(state.lastMultiplier),
+      'Queue-Length': String(state.queue.length),
+      Workers: String(state.herd.size),
+      'Idle-Workers': String(state.herd.idleCount),
+      'Busy-Workers': String(busy),
+      'Unavailable-Workers': String(unavailable),
+      'Max-Tokens': String(config.maxTokens),
+      'Max-Prompt-Bytes': String(config.maxPromptBytes),
+      'Max-Overtakes': config.maxOvertakes === null ? 'unbounded' : String(config.maxOvertakes),
+      Paused: String(state.paused),
+      Token: config.token,
+      Version: MODEL_VERSION,
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The herder's books. Every unit credited by the token is in exactly one bucket:
+ * `credited = refunded + revenue + escrow + unclaimed`, and `withdrawn ≤ revenue`.
+ */
+import type { Amount } from './amount.ts';
+
+export interface Ledger {
+  /** Sum of Quantity over accepted-from-the-token Credit-Notices (each notice once). */
+  credited: Amount;
+  /** Sent back to payers. */
+  refunded: Amount;
+  /** Fees of answered requests. */
+  revenue: Amount;
+  /** Held for requests that are queued or running. */
+  escrow: Amount;
+  /** Received on notices that name no payer; kept on record, never spent. */
+  unclaimed: Amount;
+  /** Revenue transferred out by the owner. */
+  withdrawn: Amount;
+}
+
+export function emptyLedger(): Ledger {
+  return { credited: 0n, refunded: 0n, revenue: 0n, escrow: 0n, unclaimed: 0n, withdrawn: 0n };
+}
+
+/** Revenue the owner may still withdraw: never the escrow of queued or running requests. */
+export function withdrawable(ledger: Ledger): Amount {
+  return ledger.revenue - ledger.withdrawn;
+}
+
+/** What the herder holds at the token, by its own books. */
+export function holdings(ledger: Ledger): Amount {
+  return ledger.credited - ledger.refunded - ledger.withdrawn;
+}
+
+/** The conservation law, as a list of broken equations (empty when the books balance). */
+export function ledgerViolations(ledger: Ledger): string[] {
+  const problems: string[] = [];
+  const accounted = ledger.refunded + ledger.revenue + ledger.escrow + ledger.unclaimed;
+  if (ledger.credited !== accounted)
+    problems.push(`credited ${ledger.credited} != refunded + revenue + escrow + unclaimed = ${accounted}`);
+  if (ledger.withdrawn > ledger.revenue)
+    problems.push(`withdrawn ${ledger.withdrawn} > revenue ${ledger.revenue}`);
+  for (const [name, value] of Object.entries(ledger))
+    if (value < 0n) problems.push(`${name} is negative (${value})`);
+  return problems;
+}

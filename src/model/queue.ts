@@ -1,0 +1,294 @@
+/**
+ * The request queue: highest multiplier first, first-come-first-served among equals, and bounded
+ * overtaking (DESIGN §2.4).
+ *
+ * "Overtaken" is counted at dispatch: dispatching request r overtakes every *waiting* request
+ * that arrived before r. A waiting request whose count has reached `maxOvertakes` is saturated;
+ * while one is waiting, only requests that arrived no later than the earliest saturated one may
+ * be dispatched (anything later would overtake it once more). Among those candidates the best
+ * multiplier wins, ties by arrival. With no bound this is pure priority order.
+ *
+ * Why a segment tree and not a heap: the rule needs "best entry among arrivals ≤ s", "earliest
+ * entry whose count ≥ bound" and "add 1 to every entry that arrived before r". A segment tree
+ * over arrival order, storing the best entry and the largest count per range with lazy range
+ * addition, does each in O(log n). Entries keep their leaf (slot) while running, so a retried
+ * request returns to its place in arrival order; slots are compacted when the tree fills.
+ */
+import { compareMultipliers, type Multiplier } from './fees.ts';
+
+/** What the queue needs to know of a request. The queue owns `slot` and `overtakes`. */
+export interface QueueEntry {
+  readonly id: string;
+  readonly multiplier: Multiplier;
+  /** Position in arrival order (assigned by the queue; compacted, order-preserving). */
+  slot: number;
+  /** Times this request has been overtaken while waiting (exact only while it is not waiting). */
+  overtakes: number;
+}
+
+const EMPTY = Number.NEGATIVE_INFINITY;
+const NONE = -1;
+
+export class RequestQueue<E extends QueueEntry = QueueEntry> {
+  private capacity: number;
+  /** Entry at each slot: waiting or parked (running), `undefined` when free. */
+  private slots: (E | undefined)[];
+  /** Per tree node: slot of the best waiting entry in range, or NONE. */
+  private best: Int32Array;
+  /** Per tree node: largest overtake count of a waiting entry in range, or EMPTY. */
+  private count: Float64Array;
+  /** Per tree node: pending addition for the node's children. */
+  private pending: Float64Array;
+  private nextSlot = 0;
+  private reserved = 0;
+  private waiting = 0;
+
+  constructor(capacity = 16) {
+    this.capacity = ceilPow2(Math.max(2, capacity));
+    this.slots = new Array(this.capacity);
+    this.best = new Int32Array(2 * this.capacity).fill(NONE);
+    this.count = new Float64Array(2 * this.capacity).fill(EMPTY);
+    this.pending = new Float64Array(2 * this.capacity);
+  }
+
+  /** Number of waiting requests. */
+  get length(): number {
+    return this.waiting;
+  }
+
+  /** Adds a newly arrived request behind every earlier arrival, with no overtakes. */
+  enqueue(entry: E): void {
+    if (this.nextSlot === this.capacity) this.compact();
+    entry.slot = this.nextSlot++;
+    entry.overtakes = 0;
+    this.slots[entry.slot] = entry;
+    this.reserved++;
+    this.setLeaf(entry.slot, entry.overtakes);
+    this.waiting++;
+  }
+
+  /** The request that must be dispatched next under `maxOvertakes` (null = unbounded). */
+  peek(maxOvertakes: number | null): E | undefined {
+    if (this.waiting === 0) return undefined;
+    let last = this.capacity - 1;
+    if (maxOvertakes !== null) {
+      const saturated = this.firstAtLeast(maxOvertakes);
+      if (saturated !== NONE) last = saturated;
+    }
+    const slot = this.bestUpTo(1, 0, this.capacity - 1, last);
+    return slot === NONE ? undefined : this.slots[slot];
+  }
+
+  /**
+   * Marks a waiting request as dispatched: every earlier waiting arrival is overtaken once more;
+   * the request keeps its slot (parked) in case it has to be retried.
+   */
+  dispatch(entry: E): void {
+    this.assertWaiting(entry);
+    if (entry.slot > 0) this.addRange(1, 0, this.capacity - 1, 0, entry.slot - 1);
+    entry.overtakes = this.readLeaf(entry.slot);
+    this.setLeaf(entry.slot, EMPTY);
+    this.waiting--;
+  }
+
+  /** Puts a parked (dispatched) request back in its arrival place, keeping its overtake count. */
+  requeue(entry: E): void {
+    if (this.slots[entry.slot] !== entry || this.isWaiting(entry))
+      throw new Error(`request ${entry.id} is not parked in the queue`);
+    this.setLeaf(entry.slot, entry.overtakes);
+    this.waiting++;
+  }
+
+  /** Forgets a request for good (answered or refunded), whether waiting or parked. */
+  release(entry: E): void {
+    if (this.slots[entry.slot] !== entry) throw new Error(`request ${entry.id} is not in the queue`);
+    if (this.isWaiting(entry)) {
+      entry.overtakes = this.readLeaf(entry.slot);
+      this.setLeaf(entry.slot, EMPTY);
+      this.waiting--;
+    }
+    this.slots[entry.slot] = undefined;
+    this.reserved--;
+  }
+
+  isWaiting(entry: E): boolean {
+    return this.slots[entry.slot] === entry && this.readLeaf(entry.slot) !== EMPTY;
+  }
+
+  /** Current overtake count of a queued or parked request. */
+  overtakesOf(entry: E): number {
+    const live = this.readLeaf(entry.slot);
+    return live === EMPTY ? entry.overtakes : live;
+  }
+
+  /** Waiting requests in arrival order, with their current overtake counts. */
+  waitingInArrivalOrder(): { entry: E; overtakes: number }[] {
+    const result: { entry: E; overtakes: number }[] = [];
+    for (let slot = 0; slot < this.nextSlot; slot++) {
+      const entry = this.slots[slot];
+      if (entry === undefined) continue;
+      const overtakes = this.readLeaf(slot);
+      if (overtakes !== EMPTY) result.push({ entry, overtakes });
+    }
+    return result;
+  }
+
+  /** A deep copy whose entries are produced by `copy` (called once per queued or parked entry). */
+  clone(copy: (entry: E) => E): RequestQueue<E> {
+    const twin = Object.create(RequestQueue.prototype) as RequestQueue<E>;
+    twin.capacity = this.capacity;
+    twin.slots = this.slots.map((entry) => (entry === undefined ? undefined : copy(entry)));
+    twin.best = this.best.slice();
+    twin.count = this.count.slice();
+    twin.pending = this.pending.slice();
+    twin.nextSlot = this.nextSlot;
+    twin.reserved = this.reserved;
+    twin.waiting = this.waiting;
+    return twin;
+  }
+
+  private assertWaiting(entry: E): void {
+    if (!this.isWaiting(entry)) throw new Error(`request ${entry.id} is not waiting`);
+  }
+
+  /** Is slot a better than slot b? Higher multiplier, then earlier arrival (lower slot). */
+  private better(a: number, b: number): number {
+    if (a === NONE) return b;
+    if (b === NONE) return a;
+    const order = compareMultipliers(this.slots[a]!.multiplier, this.slots[b]!.multiplier);
+    if (order !== 0) return order > 0 ? a : b;
+    return Math.min(a, b);
+  }
+
+  private pushDown(node: number): void {
+    const add = this.pending[node]!;
+    if (add === 0) return;
+    for (const child of [2 * node, 2 * node + 1]) {
+      this.count[child]! += add;
+      this.pending[child]! += add;
+    }
+    this.pending[node] = 0;
+  }
+
+  private pull(node: number): void {
+    const left = 2 * node;
+    this.count[node] = Math.max(this.count[left]!, this.count[left + 1]!);
+    this.best[node] = this.better(this.best[left]!, this.best[left + 1]!);
+  }
+
+  /** Sets a leaf's count (EMPTY = not waiting) and refreshes its ancestors. */
+  private setLeaf(slot: number, overtakes: number): void {
+    let node = 1;
+    let lo = 0;
+    let hi = this.capacity - 1;
+    while (lo < hi) {
+      this.pushDown(node);
+      const mid = (lo + hi) >> 1;
+      if (slot <= mid) {
+        node = 2 * node;
+        hi = mid;
+      } else {
+        node = 2 * node + 1;
+        lo = mid + 1;
+      }
+    }
+    this.count[node] = overtakes;
+    this.pending[node] = 0;
+    this.best[node] = overtakes === EMPTY ? NONE : slot;
+    for (node >>= 1; node >= 1; node >>= 1) this.pull(node);
+  }
+
+  private readLeaf(slot: number): number {
+    let node = 1;
+    let lo = 0;
+    let hi = this.capacity - 1;
+    let add = 0;
+    while (lo < hi) {
+      add += this.pending[node]!;
+      const mid = (lo + hi) >> 1;
+      if (slot <= mid) {
+        node = 2 * node;
+        hi = mid;
+      } else {
+        node = 2 * node + 1;
+        lo = mid + 1;
+      }
+    }
+    return this.count[node]! + add;
+  }
+
+  private addRange(node: number, lo: number, hi: number, from: number, to: number): void {
+    if (to < lo || hi < from || this.count[node] === EMPTY) return;
+    if (from <= lo && hi <= to) {
+      this.count[node]! += 1;
+      this.pending[node]! += 1;
+      return;
+    }
+    this.pushDown(node);
+    const mid = (lo + hi) >> 1;
+    this.addRange(2 * node, lo, mid, from, to);
+    this.addRange(2 * node + 1, mid + 1, hi, from, to);
+    this.count[node] = Math.max(this.count[2 * node]!, this.count[2 * node + 1]!);
+  }
+
+  /** Leftmost waiting slot whose count is ≥ bound, or NONE. */
+  private firstAtLeast(bound: number): number {
+    if (this.count[1]! < bound) return NONE;
+    let node = 1;
+    let lo = 0;
+    let hi = this.capacity - 1;
+    while (lo < hi) {
+      this.pushDown(node);
+      const mid = (lo + hi) >> 1;
+      if (this.count[2 * node]! >= bound) {
+        node = 2 * node;
+        hi = mid;
+      } else {
+        node = 2 * node + 1;
+        lo = mid + 1;
+      }
+    }
+    return lo;
+  }
+
+  /** Best waiting slot in [0, last]. */
+  private bestUpTo(node: number, lo: number, hi: number, last: number): number {
+    if (lo > last) return NONE;
+    if (hi <= last) return this.best[node]!;
+    const mid = (lo + hi) >> 1;
+    return this.better(
+      this.bestUpTo(2 * node, lo, mid, last),
+      this.bestUpTo(2 * node + 1, mid + 1, hi, last),
+    );
+  }
+
+  /** Renumbers live slots 0..n-1 in arrival order into a tree with room to grow. */
+  private compact(): void {
+    const live: { entry: E; overtakes: number }[] = [];
+    for (let slot = 0; slot < this.nextSlot; slot++) {
+      const entry = this.slots[slot];
+      if (entry !== undefined) live.push({ entry, overtakes: this.readLeaf(slot) });
+    }
+    this.capacity = ceilPow2(Math.max(16, 2 * (live.length + 1)));
+    this.slots = new Array(this.capacity);
+    this.best = new Int32Array(2 * this.capacity).fill(NONE);
+    this.count = new Float64Array(2 * this.capacity).fill(EMPTY);
+    this.pending = new Float64Array(2 * this.capacity);
+    live.forEach(({ entry, overtakes }, slot) => {
+      entry.slot = slot;
+      this.slots[slot] = entry;
+      const leaf = this.capacity + slot;
+      this.count[leaf] = overtakes;
+      this.best[leaf] = overtakes === EMPTY ? NONE : slot;
+    });
+    for (let node = this.capacity - 1; node >= 1; node--) this.pull(node);
+    this.nextSlot = live.length;
+    this.reserved = live.length;
+  }
+}
+
+function ceilPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
