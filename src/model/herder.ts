@@ -16,7 +16,7 @@ import { handleAdmin, isAdminAction } from './admin.ts';
 import type { HerdConfig, ProcessId } from './config.ts';
 import { judgeCredit, type PaidRequest } from './credit.ts';
 import { DeadlineHeap } from './deadlines.ts';
-import { formatMultiplier, type Multiplier } from './fees.ts';
+import { compareMultipliers, formatMultiplier, type Multiplier } from './fees.ts';
 import { Herd, type WorkerRecord } from './herd.ts';
 import { emptyLedger, type Ledger } from './ledger.ts';
 import { Action, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
@@ -54,7 +54,10 @@ export interface HerderState {
   lastMultiplier: Multiplier | undefined;
 }
 
-export function initialHerderState(config: HerdConfig): HerderState {
+export function initialHerderState(
+  config: HerdConfig,
+  order: (a: Multiplier, b: Multiplier) => number = compareMultipliers,
+): HerderState {
   return {
     config,
     paused: false,
@@ -62,7 +65,7 @@ export function initialHerderState(config: HerdConfig): HerderState {
     seen: new Set(),
     arrivals: 0,
     requests: new Map(),
-    queue: new RequestQueue(),
+    queue: new RequestQueue(order),
     herd: new Herd(config.workers),
     deadlines: new DeadlineHeap(),
     ledger: emptyLedger(),
@@ -96,8 +99,18 @@ export function step(state: HerderState, msg: AoMessage): StepResult {
   return { state: next, outbox: stepInPlace(next, msg) };
 }
 
-/** Step that updates `state` in place and returns the outbox. */
-export function stepInPlace(state: HerderState, msg: AoMessage): OutMessage[] {
+/** Phase 3 of a step: hands waiting requests to idle workers. */
+export type Dispatcher = (state: HerderState, outbox: OutMessage[]) => void;
+
+/**
+ * Step that updates `state` in place and returns the outbox. `dispatcher` is the protocol's
+ * {@link dispatch} unless a test substitutes a faulty one to show the properties catch it.
+ */
+export function stepInPlace(
+  state: HerderState,
+  msg: AoMessage,
+  dispatcher: Dispatcher = dispatch,
+): OutMessage[] {
   const outbox: OutMessage[] = [];
   if (msg.timestamp > state.now) state.now = msg.timestamp;
   expireDeadlines(state, outbox);
@@ -105,7 +118,7 @@ export function stepInPlace(state: HerderState, msg: AoMessage): OutMessage[] {
     state.seen.add(msg.id);
     handleMessage(state, msg, outbox);
   }
-  dispatch(state, outbox);
+  dispatcher(state, outbox);
   return outbox;
 }
 
@@ -214,7 +227,9 @@ function expireDeadlines(state: HerderState, outbox: OutMessage[]): void {
     const expired = state.deadlines.popExpired(state.now);
     if (expired === undefined) return;
     const worker = state.herd.get(expired.worker);
-    if (worker?.status !== 'busy' || worker.request !== expired.request) continue; // stale entry
+    // Stale entry: the worker has since finished, or holds the request again on a later attempt.
+    if (worker?.status !== 'busy' || worker.request !== expired.request || worker.deadline !== expired.at)
+      continue;
     const record = state.requests.get(expired.request)!;
     worker.request = undefined;
     if (worker.draining) state.herd.remove(worker);
@@ -254,27 +269,37 @@ function freeWorker(state: HerderState, worker: WorkerRecord): void {
 }
 
 /** Work conservation: never an idle worker and a waiting request after a step. */
-function dispatch(state: HerderState, outbox: OutMessage[]): void {
+export function dispatch(state: HerderState, outbox: OutMessage[]): void {
   const { queue, herd, config } = state;
   while (queue.length > 0 && herd.idleCount > 0) {
     const record = queue.peek(config.maxOvertakes)!;
-    const worker = herd.pickIdle(record.tried)!;
-    queue.dispatch(record);
-    record.attempts++;
-    record.tried.push(worker.id);
-    record.worker = worker.id;
-    herd.setStatus(worker, 'busy');
-    worker.request = record.id;
-    worker.lastRequest = record.id;
-    worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens;
-    state.deadlines.push({ at: worker.deadline, worker: worker.id, request: record.id });
-    state.lastMultiplier = record.multiplier;
-    outbox.push({
-      target: worker.id,
-      tags: { Action: Action.Inference, Tokens: String(record.tokens), 'X-Request': record.id },
-      data: record.prompt,
-    });
+    assign(state, record, herd.pickIdle(record.tried)!, outbox);
   }
+}
+
+/** Sends one waiting request to one idle worker and starts its deadline. */
+export function assign(
+  state: HerderState,
+  record: RequestRecord,
+  worker: WorkerRecord,
+  outbox: OutMessage[],
+): void {
+  const { queue, herd, config } = state;
+  queue.dispatch(record);
+  record.attempts++;
+  record.tried.push(worker.id);
+  record.worker = worker.id;
+  herd.setStatus(worker, 'busy');
+  worker.request = record.id;
+  worker.lastRequest = record.id;
+  worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens;
+  state.deadlines.push({ at: worker.deadline, worker: worker.id, request: record.id });
+  state.lastMultiplier = record.multiplier;
+  outbox.push({
+    target: worker.id,
+    tags: { Action: Action.Inference, Tokens: String(record.tokens), 'X-Request': record.id },
+    data: record.prompt,
+  });
 }
 
 /** Info-Response: prices, queue and herd (DESIGN §2.8). */

@@ -43,7 +43,14 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   private reserved = 0;
   private waiting = 0;
 
-  constructor(capacity = 16) {
+  /**
+   * @param compare order of multipliers; the exact cross-multiplication by default (a different
+   *   order exists only to show that the properties catch an inexact one).
+   */
+  constructor(
+    private readonly compare: (a: Multiplier, b: Multiplier) => number = compareMultipliers,
+    capacity = 16,
+  ) {
     this.capacity = ceilPow2(Math.max(2, capacity));
     this.slots = new Array(this.capacity);
     this.best = new Int32Array(2 * this.capacity).fill(NONE);
@@ -135,7 +142,7 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
 
   /** A deep copy whose entries are produced by `copy` (called once per queued or parked entry). */
   clone(copy: (entry: E) => E): RequestQueue<E> {
-    const twin = Object.create(RequestQueue.prototype) as RequestQueue<E>;
+    const twin = new RequestQueue<E>(this.compare, 2);
     twin.capacity = this.capacity;
     twin.slots = this.slots.map((entry) => (entry === undefined ? undefined : copy(entry)));
     twin.best = this.best.slice();
@@ -155,7 +162,7 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   private better(a: number, b: number): number {
     if (a === NONE) return b;
     if (b === NONE) return a;
-    const order = compareMultipliers(this.slots[a]!.multiplier, this.slots[b]!.multiplier);
+    const order = this.compare(this.slots[a]!.multiplier, this.slots[b]!.multiplier);
     if (order !== 0) return order > 0 ? a : b;
     return Math.min(a, b);
   }
