@@ -29,7 +29,9 @@ describe('exact-fees', () => {
   it('multiplier order agrees with an independent exact comparison, up to 2^256', () => {
     fc.assert(
       fc.property(multiplier, multiplier, (a, b) => {
-        expect(Math.sign(compareMultipliers(a, b))).toBe(referenceCompare(a.paid, a.needed, b.paid, b.needed));
+        expect(Math.sign(compareMultipliers(a, b))).toBe(
+          referenceCompare(a.paid, a.needed, b.paid, b.needed),
+        );
       }),
       { numRuns: RUNS },
     );
@@ -70,18 +72,27 @@ describe('exact-fees', () => {
 
   it('needed = baseFee + tokenFee × (tokens + words) exactly, for fees beyond 2^64', () => {
     fc.assert(
-      fc.property(huge, huge, fc.integer({ min: 1, max: 100_000 }), fc.string({ unit: 'grapheme', maxLength: 60 }), (baseFee, tokenFee, tokens, prompt) => {
-        // Words, counted on the UTF-8 bytes as Lua's %w+ does in the C locale.
-        let count = 0;
-        let inWord = false;
-        for (const byte of new TextEncoder().encode(prompt)) {
-          const alnum = (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122);
-          if (alnum && !inWord) count++;
-          inWord = alnum;
-        }
-        expect(words(prompt)).toBe(count);
-        expect(neededFee({ baseFee, tokenFee }, tokens, prompt)).toBe(baseFee + tokenFee * BigInt(tokens + count));
-      }),
+      fc.property(
+        huge,
+        huge,
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.string({ unit: 'grapheme', maxLength: 60 }),
+        (baseFee, tokenFee, tokens, prompt) => {
+          // Words, counted on the UTF-8 bytes as Lua's %w+ does in the C locale.
+          let count = 0;
+          let inWord = false;
+          for (const byte of new TextEncoder().encode(prompt)) {
+            const alnum =
+              (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122);
+            if (alnum && !inWord) count++;
+            inWord = alnum;
+          }
+          expect(words(prompt)).toBe(count);
+          expect(neededFee({ baseFee, tokenFee }, tokens, prompt)).toBe(
+            baseFee + tokenFee * BigInt(tokens + count),
+          );
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -96,6 +107,8 @@ describe('exact-fees', () => {
   });
 
   it('dispatch order stays exact for payments above 2^70 that differ by a few units', () => {
-    assertInvariant('priority-order', modelHerder, { arbitrary: traceSpec({ events: contendedEvents(hugeCredit) }) });
+    assertInvariant('priority-order', modelHerder, {
+      arbitrary: traceSpec({ events: contendedEvents(hugeCredit) }),
+    });
   });
 });

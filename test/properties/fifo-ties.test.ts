@@ -4,7 +4,9 @@ import { assertInvariant, modelHerder } from './harness.ts';
 
 describe('fifo-ties', () => {
   it('among equal multipliers, dispatch order = arrival order (payments that tie often)', () => {
-    assertInvariant('fifo-ties', modelHerder, { arbitrary: traceSpec({ events: contendedEvents(tiedCredit) }) });
+    assertInvariant('fifo-ties', modelHerder, {
+      arbitrary: traceSpec({ events: contendedEvents(tiedCredit) }),
+    });
   });
 
   it('among equal multipliers, dispatch order = arrival order (general traces)', () => {
