@@ -11,7 +11,9 @@ const COMMANDS: readonly string[] = [];
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command('herd')
-    .description('LLM inference as a service on AO: model, verify, export and run a herd of AOS-Llama workers.')
+    .description(
+      'LLM inference as a service on AO: model, verify, export and run a herd of AOS-Llama workers.',
+    )
     .version(MODEL_VERSION)
     .showHelpAfterError('(run with --help for usage)');
   for (const name of COMMANDS) {

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from 'commander';
+
 /**
  * Shared conventions of every `herd` command: a human summary by default, exactly one JSON
  * document on stdout with `--json`, a clean one-line error for bad input, and an exit code that
@@ -29,11 +31,11 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
 }
 
-/** Parses a non-negative integer CLI option, or throws a UserError naming the flag. */
-export function intOption(flag: string, min = 0): (raw: string) => number {
+/** Parses an integer CLI option (commander names the flag in its error). */
+export function intOption(min = 0): (raw: string) => number {
   return (raw) => {
     if (!/^[0-9]+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw)))
-      throw new UserError(`${flag} must be an integer >= ${min} (got "${raw}")`);
+      throw new InvalidArgumentError(`expected an integer >= ${min}`);
     return Number(raw);
   };
 }
