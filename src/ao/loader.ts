@@ -22,7 +22,15 @@
  *   cached `WebAssembly.Module`, so a fresh instance costs ~10–25 ms, not a compile.
  */
 import AoLoader from '@permaweb/ao-loader';
-import { compiledModule, type ModuleKey, moduleSpec } from './modules.ts';
+import {
+  compiledModule,
+  type ModuleKey,
+  moduleSpec,
+  type WasmImports,
+  type WasmInstance,
+  type WasmModule,
+  wasm,
+} from './modules.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Message and result shapes (what the real CU passes to, and gets from, the module)
@@ -147,32 +155,75 @@ function exclusive<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function installDeterministicClock(startMs: number): void {
-  let now = Math.floor(startMs);
-  let perf = 0;
-  Date.now = () => now++;
-  Object.defineProperty(performance, 'now', {
-    value: () => {
-      perf += 1;
-      return perf;
-    },
-    configurable: true,
-    writable: true,
-    enumerable: false,
-  });
-}
-
-/** Runs fn under the lock with the globals saved before and restored after, whatever happens. */
-async function guarded<T>(fn: () => Promise<T>, clockStartMs?: number): Promise<T> {
+/** Runs an ao-loader load under the lock with every global it may touch saved and restored. */
+async function guardedLoad<T>(fn: () => Promise<T>): Promise<T> {
   return exclusive(async () => {
     const saved = saveGlobals();
     try {
-      if (clockStartMs !== undefined) installDeterministicClock(clockStartMs);
       return await fn();
     } finally {
       for (const prop of saved) restoreProp(prop);
     }
   });
+}
+
+/**
+ * Runs one handle() call under the lock. `Math.random` and `console.log` (replaced by ao-loader
+ * during the call, left replaced if it throws) are put back; `Date.now` and `performance.now`
+ * are deterministic counters during the call (Emscripten's clock functions read them), so the
+ * call's result depends on the message only. Plain reads / writes: this runs on every message.
+ */
+async function guardedCall<T>(fn: () => Promise<T>, clockStartMs: number): Promise<T> {
+  return exclusive(async () => {
+    const dateNow = Date.now;
+    const mathRandom = Math.random;
+    const consoleLog = console.log;
+    const perf = performance as unknown as { now: () => number };
+    const ownPerfNow = Object.hasOwn(perf, 'now');
+    const perfNow = perf.now;
+    let now = Math.floor(clockStartMs);
+    let tick = 0;
+    Date.now = () => now++;
+    perf.now = () => ++tick;
+    try {
+      return await fn();
+    } finally {
+      Date.now = dateNow;
+      if (Math.random !== mathRandom) Math.random = mathRandom;
+      if (console.log !== consoleLog) console.log = consoleLog;
+      if (ownPerfNow) perf.now = perfNow;
+      else delete (perf as { now?: () => number }).now;
+    }
+  });
+}
+
+/**
+ * One watchdog for hung calls (calls never overlap). Its interval is referenced only while a call
+ * with a timeout is in flight, so a call whose promise never settles (e.g. a WeaveDrive callback
+ * that throws inside ao-loader) fails after the timeout instead of letting Node exit.
+ */
+const watchdog: { timer?: NodeJS.Timeout; deadline: number; fail?: (error: Error) => void } = {
+  deadline: 0,
+};
+
+function armWatchdog(timeoutMs: number, fail: (error: Error) => void): void {
+  watchdog.deadline = monotonicMs() + timeoutMs;
+  watchdog.fail = fail;
+  if (!watchdog.timer) {
+    watchdog.timer = setInterval(() => {
+      const failCall = watchdog.fail;
+      if (failCall && monotonicMs() > watchdog.deadline) {
+        watchdog.fail = undefined;
+        failCall(new Error('handle() did not settle within the call timeout'));
+      }
+    }, 250);
+  }
+  watchdog.timer.ref();
+}
+
+function disarmWatchdog(): void {
+  watchdog.fail = undefined;
+  watchdog.timer?.unref();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,7 +303,7 @@ interface LayoutExports {
   emscripten_stack_get_end(): number | bigint;
 }
 
-function layoutExports(exports: WebAssembly.Exports): LayoutExports | undefined {
+function layoutExports(exports: Record<string, unknown>): LayoutExports | undefined {
   const e = exports as Record<string, unknown>;
   if (
     typeof e.sbrk === 'function' &&
@@ -313,7 +364,7 @@ export class AoInstance {
       if (stderr.length > 50) stderr.shift();
       if (options.echoOutput) process.stderr.write(`[${module}] ${String(line)}\n`);
     };
-    const { handleFn, em, layout } = await guarded(async () => {
+    const { handleFn, em, layout } = await guardedLoad(async () => {
       const globalsBefore = new Set(Object.getOwnPropertyNames(globalThis));
       let captured: EmscriptenModule | undefined;
       let layout: LayoutExports | undefined;
@@ -322,10 +373,10 @@ export class AoInstance {
         failInstantiate = reject;
       });
       const instantiateWasm = (
-        imports: WebAssembly.Imports,
-        receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => unknown,
+        imports: WasmImports,
+        receive: (instance: WasmInstance, module: WasmModule) => unknown,
       ): object => {
-        WebAssembly.instantiate(compiled, imports).then(
+        wasm.instantiate(compiled, imports).then(
           (instance) => {
             layout = layoutExports(instance.exports);
             receive(instance, compiled);
@@ -391,24 +442,17 @@ export class AoInstance {
     if (this.broken) throw new BrokenInstanceError(`the ${this.module} instance failed before`);
     this.calls += 1;
     const timeoutMs = this.options.callTimeoutMs ?? 0;
-    return guarded(async () => {
+    return guardedCall(async () => {
       const t0 = monotonicMs();
-      let timer: NodeJS.Timeout | undefined;
       try {
         const pending = this.handleFn(null, msg, env);
-        const raced =
+        const res =
           timeoutMs > 0
-            ? Promise.race([
-                pending,
-                new Promise<never>((_, reject) => {
-                  timer = setTimeout(
-                    () => reject(new Error(`handle() did not settle within ${timeoutMs} ms`)),
-                    timeoutMs,
-                  );
-                }),
-              ])
-            : pending;
-        const res = await raced;
+            ? await new Promise<AoResult>((resolve, reject) => {
+                armWatchdog(timeoutMs, reject);
+                pending.then(resolve, reject);
+              })
+            : await pending;
         const result: AoResult = {
           Output: res.Output,
           Messages: res.Messages,
@@ -427,7 +471,7 @@ export class AoInstance {
         }
         return { ok: false, error, ms: monotonicMs() - t0 } as const;
       } finally {
-        if (timer) clearTimeout(timer);
+        if (timeoutMs > 0) disarmWatchdog();
       }
     }, msg.Timestamp);
   }

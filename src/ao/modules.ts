@@ -17,6 +17,23 @@ import { dirname, join } from 'node:path';
 
 export type ModuleKey = 'aos32' | 'aos64' | 'llama';
 
+/**
+ * The WebAssembly JS API, typed locally: the project compiles without the DOM lib, which is where
+ * TypeScript declares the `WebAssembly` global.
+ */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+export interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+export type WasmImports = Record<string, Record<string, unknown>>;
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: WasmImports): Promise<WasmInstance>;
+}
+export const wasm: WasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 export type ModuleFormat = 'wasm32-unknown-emscripten4' | 'wasm64-unknown-emscripten-draft_2024_02_15';
 
 /** How a handler that raises shows up in the ao-loader result (measured, see network.ts). */
@@ -137,7 +154,7 @@ export function modulePath(key: ModuleKey): string {
 }
 
 const bytesCache = new Map<ModuleKey, Uint8Array>();
-const compiledCache = new Map<ModuleKey, Promise<WebAssembly.Module>>();
+const compiledCache = new Map<ModuleKey, Promise<WasmModule>>();
 const idCache = new Map<ModuleKey, string>();
 
 /** The module's bytes, read once per process. */
@@ -151,19 +168,16 @@ export function moduleBytes(key: ModuleKey): Uint8Array {
 }
 
 /** The compiled module, compiled once per process. wasm64 needs `--experimental-wasm-memory64`. */
-export function compiledModule(key: ModuleKey): Promise<WebAssembly.Module> {
-  let compiled = compiledCache.get(key);
-  if (!compiled) {
-    const spec = moduleSpec(key);
-    compiled = WebAssembly.compile(moduleBytes(key)).catch((error: unknown) => {
-      compiledCache.delete(key);
-      const hint = spec.memory64
-        ? ' (wasm64 modules need `node --experimental-wasm-memory64` on Node 20)'
-        : '';
-      throw new Error(`cannot compile ${spec.file}: ${String(error)}${hint}`);
-    });
-    compiledCache.set(key, compiled);
-  }
+export function compiledModule(key: ModuleKey): Promise<WasmModule> {
+  const cached = compiledCache.get(key);
+  if (cached) return cached;
+  const spec = moduleSpec(key);
+  const compiled = wasm.compile(moduleBytes(key)).catch((error: unknown) => {
+    compiledCache.delete(key);
+    const hint = spec.memory64 ? ' (wasm64 modules need `node --experimental-wasm-memory64` on Node 20)' : '';
+    throw new Error(`cannot compile ${spec.file}: ${String(error)}${hint}`);
+  });
+  compiledCache.set(key, compiled);
   return compiled;
 }
 
