@@ -64,6 +64,7 @@ export class Auditor {
   private now = 0;
   private stepIndex = -1;
   private arrivals = 0;
+  private lastDispatched: Paid | undefined;
   private readonly seen = new Set<string>();
   private readonly requests = new Map<string, AuditedRequest>();
   private readonly workers = new Map<string, WorkerView>();
@@ -91,6 +92,21 @@ export class Auditor {
     return [...this.requests.values()]
       .filter((r) => r.status !== 'ended')
       .map((r) => ({ id: r.id, status: r.status, worker: r.worker }));
+  }
+
+  /** What an Info-Response should say now, by the auditor's own account. */
+  expectedInfo() {
+    const statuses = [...this.workers.values()].map((w) => w.status);
+    return {
+      baseFee: this.settings.baseFee,
+      tokenFee: this.settings.tokenFee,
+      queueLength: [...this.requests.values()].filter((r) => r.status === 'waiting').length,
+      workers: statuses.length,
+      idle: statuses.filter((s) => s === 'idle').length,
+      busy: statuses.filter((s) => s === 'busy').length,
+      paused: this.paused,
+      lastMultiplier: this.lastDispatched,
+    };
   }
 
   /** What each worker holds, as the herder told it (for driving worker behaviour in traces). */
@@ -409,6 +425,7 @@ export class Auditor {
       }
     }
     r.status = 'running';
+    this.lastDispatched = r.multiplier;
     r.worker = out.target;
     r.attempts++;
     r.deadline = this.now + this.settings.timeoutBase + this.settings.timeoutPerToken * r.tokens;

@@ -1,0 +1,86 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  configProblems,
+  configToJson,
+  DEFAULT_CONFIG,
+  makeConfig,
+  parseConfig,
+} from '../../src/model/config.ts';
+
+const validConfig = fc.record({
+  token: fc.stringMatching(/^[A-Za-z0-9_-]{1,43}$/),
+  owner: fc.stringMatching(/^[A-Za-z0-9_-]{1,43}$/),
+  baseFee: fc.bigInt({ min: 0n, max: 1n << 100n }),
+  tokenFee: fc.bigInt({ min: 1n, max: 1n << 100n }),
+  maxTokens: fc.integer({ min: 1, max: 1 << 20 }),
+  maxPromptBytes: fc.integer({ min: 1, max: 1 << 20 }),
+  maxOvertakes: fc.option(fc.nat(100), { nil: null }),
+  timeoutBase: fc.nat(1e9),
+  timeoutPerToken: fc.nat(1e6),
+  maxAttempts: fc.integer({ min: 1, max: 10 }),
+  workers: fc.uniqueArray(fc.stringMatching(/^W[0-9]{1,3}$/), { maxLength: 5 }),
+});
+
+describe('herd configuration', () => {
+  it('a valid config survives the JSON round trip unchanged', () => {
+    fc.assert(
+      fc.property(validConfig, (config) => {
+        expect(configProblems(config)).toEqual([]);
+        const parsed = parseConfig(JSON.parse(JSON.stringify(configToJson(config))));
+        expect(parsed).toEqual({ ok: true, config });
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('defaults fill every field but token and owner', () => {
+    expect(parseConfig({ token: 'T', owner: 'O' })).toEqual({
+      ok: true,
+      config: { token: 'T', owner: 'O', ...DEFAULT_CONFIG },
+    });
+    expect(makeConfig({ token: 'T', owner: 'O' })).toEqual({ token: 'T', owner: 'O', ...DEFAULT_CONFIG });
+  });
+
+  it.each([
+    [null, 'the config must be a JSON object'],
+    [[], 'the config must be a JSON object'],
+    [{ owner: 'O' }, 'token is required'],
+    [{ token: 'T' }, 'owner is required'],
+    [{ token: 'T', owner: 'O', colour: 'red' }, 'unknown key "colour"'],
+    [{ token: 5, owner: 'O' }, 'token must be a string'],
+    [{ token: 'T', owner: 'O', baseFee: 5 }, 'baseFee must be a decimal string (got 5)'],
+    [{ token: 'T', owner: 'O', tokenFee: '1.5' }, 'tokenFee must be a decimal string (got "1.5")'],
+    [
+      { token: 'T', owner: 'O', baseFee: '0', tokenFee: '0' },
+      'baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)',
+    ],
+    [{ token: 'T', owner: 'O', maxTokens: 0 }, 'maxTokens must be an integer >= 1'],
+    [{ token: 'T', owner: 'O', maxTokens: '5' }, 'maxTokens must be a number'],
+    [{ token: 'T', owner: 'O', maxPromptBytes: 1.5 }, 'maxPromptBytes must be an integer >= 1'],
+    [
+      { token: 'T', owner: 'O', maxOvertakes: -1 },
+      'maxOvertakes must be an integer >= 0 or null (unbounded)',
+    ],
+    [{ token: 'T', owner: 'O', maxOvertakes: 'x' }, 'maxOvertakes must be a number or null'],
+    [{ token: 'T', owner: 'O', timeoutBase: -5 }, 'timeoutBase must be an integer >= 0 (ms)'],
+    [{ token: 'T', owner: 'O', timeoutPerToken: 0.5 }, 'timeoutPerToken must be an integer >= 0 (ms)'],
+    [{ token: 'T', owner: 'O', maxAttempts: 0 }, 'maxAttempts must be an integer >= 1'],
+    [{ token: 'T', owner: 'O', workers: 'W1' }, 'workers must be an array of process ids'],
+    [{ token: 'T', owner: 'O', workers: ['W1', 'W1'] }, 'worker "W1" is listed twice'],
+    [{ token: 'T', owner: 'O', workers: ['T'] }, 'the token cannot be a worker'],
+    [{ token: 'T', owner: 'O', workers: ['bad id!'] }, 'worker "bad id!" is not a process id'],
+    [{ token: '', owner: 'O' }, 'token must be a process id'],
+    [{ token: 'T', owner: 'has space' }, 'owner must be a process id'],
+  ])('rejects %j: %s', (input, problem) => {
+    const parsed = parseConfig(input);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.problems).toContain(problem);
+  });
+
+  it('makeConfig throws with every problem listed', () => {
+    expect(() => makeConfig({ token: 'T', owner: 'O', maxAttempts: 0, tokenFee: -1n })).toThrow(
+      'invalid herd config: tokenFee must be >= 0; maxAttempts must be an integer >= 1',
+    );
+  });
+});

@@ -1,0 +1,100 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DeadlineHeap } from '../../src/model/deadlines.ts';
+import { Herd, type WorkerStatus } from '../../src/model/herd.ts';
+
+const IDS = ['A', 'B', 'C', 'D', 'E'];
+
+describe('Herd', () => {
+  it('picks the longest-idle worker not to avoid, else the longest-idle one, like a plain list', () => {
+    const op = fc.record({
+      worker: fc.constantFrom(...IDS),
+      action: fc.constantFrom<WorkerStatus | 'remove' | 'add'>(
+        'idle',
+        'busy',
+        'timed-out',
+        'failed',
+        'remove',
+        'add',
+      ),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.subarray(IDS), (ops, avoid) => {
+        const herd = new Herd(['A', 'B']);
+        /** Reference: ids in the order they last became idle. */
+        let idleOrder = ['A', 'B'];
+        const present = new Set(['A', 'B']);
+        for (const { worker, action } of ops) {
+          if (action === 'add') {
+            if (present.has(worker)) continue;
+            herd.add(worker);
+            present.add(worker);
+            idleOrder.push(worker);
+          } else if (!present.has(worker)) continue;
+          else if (action === 'remove') {
+            herd.remove(herd.get(worker)!);
+            present.delete(worker);
+            idleOrder = idleOrder.filter((id) => id !== worker);
+          } else {
+            herd.setStatus(herd.get(worker)!, action);
+            idleOrder = idleOrder.filter((id) => id !== worker);
+            if (action === 'idle') idleOrder.push(worker);
+          }
+          expect(herd.idleCount).toBe(idleOrder.length);
+          expect(herd.idleInOrder().map((w) => w.id)).toEqual(idleOrder);
+          expect(herd.size).toBe(present.size);
+          const expected = idleOrder.find((id) => !avoid.includes(id)) ?? idleOrder[0];
+          expect(herd.pickIdle(avoid)?.id).toBe(expected);
+        }
+        const twin = herd.clone();
+        expect(twin.idleInOrder().map((w) => w.id)).toEqual(idleOrder);
+        for (const w of twin.all()) twin.setStatus(w, 'busy');
+        expect(herd.idleCount).toBe(idleOrder.length);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('keeps picking correctly after many status changes (idle FIFO compaction)', () => {
+    const herd = new Herd(IDS);
+    for (let round = 0; round < 2_000; round++) {
+      const first = herd.pickIdle([])!;
+      herd.setStatus(first, 'busy');
+      herd.setStatus(first, 'idle');
+    }
+    expect(herd.idleInOrder().map((w) => w.id)).toEqual(IDS);
+    expect(herd.pickIdle(['A', 'B'])?.id).toBe('C');
+  });
+});
+
+describe('DeadlineHeap', () => {
+  it('pops exactly the deadlines before now, earliest first (ties by worker), like a sorted list', () => {
+    const entry = fc.record({
+      at: fc.nat(50),
+      worker: fc.constantFrom(...IDS),
+      request: fc.constantFrom('r1', 'r2'),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(entry, fc.nat(60)), { maxLength: 60 }), (ops) => {
+        const heap = new DeadlineHeap();
+        let reference: { at: number; worker: string; request: string }[] = [];
+        for (const op of ops) {
+          if (typeof op !== 'number') {
+            heap.push(op);
+            reference.push(op);
+            continue;
+          }
+          reference.sort((a, b) => a.at - b.at || (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0));
+          const due = reference.filter((d) => d.at < op);
+          reference = reference.slice(due.length);
+          const popped = [];
+          for (let d = heap.popExpired(op); d !== undefined; d = heap.popExpired(op)) popped.push(d);
+          expect(popped.map((d) => [d.at, d.worker])).toEqual(due.map((d) => [d.at, d.worker]));
+          expect(heap.size).toBe(reference.length);
+          expect(heap.clone().size).toBe(reference.length);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});

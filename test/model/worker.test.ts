@@ -1,0 +1,100 @@
+/**
+ * The worker protocol (DESIGN §2.10) on the model's worker step, with a scripted llama backend:
+ * Init only from the owner or herder, one load ever, Inference only from the herder, answers
+ * carry the request id, generation never exceeds the asked token count.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AoMessage } from '../../src/model/messages.ts';
+import { type InferenceBackend, initialWorkerState, workerStep } from '../../src/model/worker.ts';
+
+const SENDERS = ['OWNER', 'HERDER', 'MALLORY'] as const;
+
+const message = fc.record({
+  from: fc.constantFrom(...SENDERS),
+  action: fc.constantFrom('Init', 'Inference', 'Eval', undefined),
+  model: fc.constantFrom('good', 'bad', '', undefined),
+  tokens: fc.constantFrom('1', '5', '0', 'x', undefined),
+  request: fc.constantFrom('r1', 'r2'),
+  herderTag: fc.constantFrom('HERDER', 'MALLORY', undefined),
+  prompt: fc.string({ maxLength: 12 }),
+});
+
+describe('worker step', () => {
+  it('follows the worker protocol for any message sequence', () => {
+    fc.assert(
+      fc.property(
+        fc.array(message, { maxLength: 30 }),
+        fc.boolean(),
+        fc.boolean(),
+        (messages, bakedHerder, generationFails) => {
+          let loads = 0;
+          const backend: InferenceBackend = {
+            load: (id) => {
+              loads++;
+              return id === 'good' ? { ok: true } : { ok: false, reason: `cannot load ${id}` };
+            },
+            generate: (prompt, tokens) =>
+              generationFails
+                ? { ok: false, reason: 'decode failed' }
+                : { ok: true, text: prompt.slice(0, tokens), tokens: Math.min(tokens, prompt.length) },
+          };
+          let state = initialWorkerState('OWNER', bakedHerder ? 'HERDER' : undefined);
+          for (const [i, m] of messages.entries()) {
+            const tags: Record<string, string> = {};
+            if (m.action) tags.Action = m.action;
+            if (m.model !== undefined) tags['Model-Id'] = m.model; // Title-Cased, as aos 2.0.6 delivers it
+            if (m.tokens !== undefined) tags.Tokens = m.tokens;
+            if (m.herderTag !== undefined) tags.Herder = m.herderTag;
+            tags['X-Request'] = m.request;
+            const msg: AoMessage = { id: `m${i}`, from: m.from, timestamp: i, tags, data: m.prompt };
+            const before = state;
+            const loadsBefore = loads;
+            const result = workerStep(state, msg, backend);
+            state = result.state;
+            const authorisedInit = m.action === 'Init' && (m.from === 'OWNER' || m.from === before.herder);
+            const authorisedInference =
+              m.action === 'Inference' && before.herder !== undefined && m.from === before.herder;
+            if (!authorisedInit && !authorisedInference) {
+              expect(result.outbox).toEqual([]);
+              expect(state).toEqual(before);
+              continue;
+            }
+            if (authorisedInit) {
+              // A load happens at most once in a worker's life, and only with a model id.
+              expect(loads - loadsBefore).toBe(before.phase === 'uninitialised' && m.model ? 1 : 0);
+              if (before.phase !== 'uninitialised') expect(state.phase).toBe(before.phase);
+              const reply = result.outbox[0]!;
+              expect(reply.target).toBe(m.from);
+              expect(reply.tags.Action).toBe(state.phase === 'ready' ? 'Worker-Initialized' : 'Worker-Error');
+              if (state.phase === 'ready') expect(reply.tags['Model-ID']).toBe(state.model);
+              else expect(reply.tags['X-Reason']).toBeTruthy();
+              // The herder hears about it too when someone else initialised the worker.
+              expect(result.outbox.map((o) => o.target)).toEqual(
+                state.herder !== undefined && state.herder !== m.from ? [m.from, state.herder] : [m.from],
+              );
+              if (m.from === 'OWNER' && m.herderTag) expect(state.herder).toBe(m.herderTag);
+              else expect(state.herder).toBe(before.herder);
+            } else {
+              expect(result.outbox).toHaveLength(1);
+              const reply = result.outbox[0]!;
+              expect(reply.target).toBe(m.from);
+              expect(reply.tags['X-Request']).toBe(m.request);
+              const valid = m.tokens === '1' || m.tokens === '5';
+              if (before.phase === 'ready' && valid && !generationFails) {
+                expect(reply.tags.Action).toBe('Inference-Response');
+                expect(Number(reply.tags['Tokens-Generated'])).toBeLessThanOrEqual(Number(m.tokens));
+                expect(reply.data).toBe(m.prompt.slice(0, Number(m.tokens)));
+              } else {
+                expect(reply.tags.Action).toBe('Inference-Error');
+                expect(reply.tags['X-Reason']).toBeTruthy();
+              }
+              expect(state).toEqual(before);
+            }
+          }
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+  });
+});
