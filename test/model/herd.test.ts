@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeadlineHeap } from '../../src/model/deadlines.ts';
 import { Herd, type WorkerStatus } from '../../src/model/herd.ts';
+import { RUNS } from '../properties/harness.ts';
 
 const IDS = ['A', 'B', 'C', 'D', 'E'];
 
@@ -51,7 +52,7 @@ describe('Herd', () => {
         for (const w of twin.all()) twin.setStatus(w, 'busy');
         expect(herd.idleCount).toBe(idleOrder.length);
       }),
-      { numRuns: 1_000 },
+      { numRuns: RUNS },
     );
   });
 
@@ -94,7 +95,7 @@ describe('DeadlineHeap', () => {
           expect(heap.clone().size).toBe(reference.length);
         }
       }),
-      { numRuns: 1_000 },
+      { numRuns: RUNS },
     );
   });
 });

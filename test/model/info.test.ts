@@ -9,7 +9,7 @@ import { formatMultiplier } from '../../src/model/fees.ts';
 import { cloneHerderState, initialHerderState, stepInPlace } from '../../src/model/herder.ts';
 import { MODEL_VERSION } from '../../src/model/version.ts';
 import { traceSpec } from '../properties/arbitraries.ts';
-import { modelHerder, runTrace } from '../properties/harness.ts';
+import { modelHerder, RUNS, runTrace } from '../properties/harness.ts';
 
 describe('Info', () => {
   it('answers the asker with fees, last multiplier, queue length and worker counts as observed', () => {
@@ -52,7 +52,7 @@ describe('Info', () => {
           });
         }
       }),
-      { numRuns: 1_000 },
+      { numRuns: RUNS },
     );
   });
 });

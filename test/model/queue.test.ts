@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareMultipliers, type Multiplier } from '../../src/model/fees.ts';
 import { type QueueEntry, RequestQueue } from '../../src/model/queue.ts';
+import { RUNS } from '../properties/harness.ts';
 
 interface RefEntry {
   id: string;
@@ -111,7 +112,7 @@ describe('RequestQueue', () => {
             if (e.state === 'parked') expect(queue.isWaiting(live.get(e.id)!)).toBe(false);
         }
       }),
-      { numRuns: 1_000 },
+      { numRuns: RUNS },
     );
   });
 

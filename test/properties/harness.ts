@@ -308,8 +308,11 @@ class World {
   }
 }
 
-/** fast-check settings shared by every property: 1,000 runs, reproducible from the printed seed. */
-export const RUNS = 1_000;
+/**
+ * Runs per property: 1,000 by default. Mutation testing lowers it (HERD_PROPERTY_RUNS) because it
+ * reruns the suite once per mutant; the default test run never does.
+ */
+export const RUNS = Number(process.env.HERD_PROPERTY_RUNS ?? 1_000);
 
 /**
  * Asserts that no trace breaks `invariant` on `impl`. A failure reports the seed, the shrunk
