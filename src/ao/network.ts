@@ -15,8 +15,9 @@
  *   `Nonce` is the process's slot number (spawn = 0); cron ticks come from the owner with
  *   `Cron = true` and no Nonce, as a CU generates them.
  *
- * Ids (processes, messages, wallets, MU) are 43-char base64url SHA-256 digests of the seed and a
- * counter: the same seed and the same calls give the same ids, results and log.
+ * Ids are 43-char base64url strings derived from the seed: wallets, the MU and the SU are SHA-256
+ * digests of the seed and a label; process and message ids mix a seed-derived key with a counter.
+ * The same seed and the same calls give the same ids, results and log.
  *
  * Delivery order is FIFO unless a {@link Picker} chooses (a fixed list of choices, or a fast-check
  * scheduler), so interleavings can be explored.
@@ -37,22 +38,28 @@
  * outgoing message. `rollbackOn: 'error-field'` rolls back only when `Error` is set or `handle()`
  * rejects, which is what a real CU does with llama.wasm's printed errors.
  *
- * How the rollback is done — measured on this machine (2 cores, Node 20):
- * - a simple message costs ~0.55 ms (aos32) / ~0.7 ms (aos64, llama.wasm) in a persistent instance;
- * - copying the whole memory costs ~10 ms into a preallocated buffer and ~60 ms into a new one
- *   for aos (105 MiB), ~100 ms / ~1070 ms for llama.wasm (1200 MiB); a sparse copy of the
- *   non-zero pages (see loader.ts) ~15–20 ms for aos and ~90 ms for llama.wasm;
- * so (a) a snapshot before every message would cost 20–100× the message itself. We use (b):
- * **checkpoint + deterministic replay**. Each process keeps a checkpoint (initially "a fresh
- * instance", which costs nothing to keep) and a journal of every call made since. A failed
- * message restores the checkpoint (in place, or into a fresh instance if `handle()` rejected or
- * the checkpoint is the fresh state) and replays the journal, comparing every replayed result
- * with the recorded one (a divergence throws). A new checkpoint is taken when the time spent in
- * calls since the last one exceeds `checkpointFactor` (20) × the measured cost of a checkpoint:
- * the amortised overhead is ≤ 1/20 = 5 % of compute, and the worst replay after an error is
- * ~20 checkpoint-costs (~0.3–0.4 s for aos). Replay is exact because calls are deterministic:
- * ao-loader fixes `Math.random` during a call, and loader.ts fixes `Date.now`/`performance.now`
- * to counters seeded by the message's Timestamp.
+ * How the rollback is done — measured on this machine (2 shared cores, Node 20, ao-loader 0.0.49):
+ * - one simple message costs ~0.6 ms (minimal message) to ~1.5 ms (CU-shaped message and env)
+ *   in a persistent instance, for all three modules;
+ * - copying the whole memory costs ~10 ms into a preallocated buffer and ~60 ms into a new one for
+ *   aos (105 MiB), ~100 ms / ~1070 ms for llama.wasm (1200 MiB). A snapshot of the live pages
+ *   only (loader.ts: static data, used stack, heap up to the break; zero pages skipped) costs
+ *   2–5 ms for aos (≈2 MiB stored) and 2–10 ms for llama.wasm without a model (≈2.6 MiB);
+ *   writing it back in place ~3–8 ms, into a fresh instance 25–70 ms (mostly instantiation).
+ * (a) A snapshot before every message would therefore still cost 2–5× the message itself; there
+ * is no cheaper way to know which pages a call wrote (WebAssembly memory has no write barrier
+ * visible from JS). We use (b), **checkpoint + deterministic replay**: each process keeps a
+ * checkpoint (taken right after spawn and boot) and a journal of every call made since. A failed
+ * message restores the checkpoint — in place, or into a fresh instance if `handle()` rejected
+ * (the instance is then unusable) — and replays the journal, comparing every replayed result with
+ * the recorded one (a divergence throws {@link ReplayDivergenceError}); then it checkpoints again.
+ * A new checkpoint is taken when the time spent in calls since the last one exceeds
+ * `checkpointFactor` (50) × the measured cost of the last checkpoint, so checkpoints cost at most
+ * 1/50 = 2 % of compute and a rollback replays at most ~50 checkpoint-costs of messages (measured
+ * 30–120 ms for a failure after 1,500 messages). Measured end to end (src/ao/bench.ts, medians of
+ * 400): a network step costs 1.05–1.10× the bare ao-loader call on the same message.
+ * Replay is exact because calls are deterministic: ao-loader fixes `Math.random` during a call,
+ * and loader.ts fixes `Date.now` / `performance.now` to counters seeded by the message Timestamp.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -606,6 +613,8 @@ export class LocalNetwork {
     this.procs.set(pid, proc);
     this.record(proc, 'spawn', msg, evaluation, undefined);
     if (options.boot !== undefined && !onBoot) await this.eval(pid, options.boot);
+    // A first checkpoint (a few ms) measures the checkpoint cost that paces the next ones.
+    this.checkpoint(proc);
     return pid;
   }
 
@@ -1102,6 +1111,46 @@ export class LocalNetwork {
       sent: [],
     });
   }
+}
+
+/**
+ * One line of a human-readable timeline, e.g.
+ * `#12 +1.5s client → token Transfer [Quantity=5 X-Prompt=hi] → 2 sent`.
+ * `names` maps addresses to short names; others are shortened to 6 characters.
+ */
+export function formatLogEntry(
+  entry: LogEntry,
+  names: Readonly<Record<string, string>> = {},
+  startTime?: number,
+): string {
+  const name = (address: string) => names[address] ?? `${address.slice(0, 6)}…`;
+  const hidden = new Set([
+    'Data-Protocol',
+    'Variant',
+    'Type',
+    'From-Process',
+    'From-Module',
+    'Pushed-For',
+    'Reference',
+    'Action',
+  ]);
+  const shown = entry.tags
+    .filter((t) => !hidden.has(t.name))
+    .map((t) => `${t.name}=${t.value.length > 24 ? `${t.value.slice(0, 23)}…` : t.value}`);
+  const time = startTime === undefined ? '' : ` +${((entry.timestamp - startTime) / 1000).toFixed(1)}s`;
+  const action = entry.kind === 'spawn' ? 'Spawn' : (tagValue(entry.tags, 'Action') ?? entry.kind);
+  let line = `#${entry.seq}${time} ${name(entry.from)} → ${name(entry.to)} ${action}`;
+  if (shown.length > 0 && entry.kind !== 'spawn') line += ` [${shown.join(' ')}]`;
+  if (entry.data && entry.kind !== 'spawn' && action !== 'Eval') {
+    const data = entry.data.replace(/\s+/g, ' ');
+    line += ` "${data.length > 40 ? `${data.slice(0, 39)}…` : data}"`;
+  }
+  if (entry.error !== undefined) {
+    line += ` ✗ ${entry.error.split('\n').find((l) => l.trim() !== '') ?? 'error'}${entry.rolledBack ? ' (rolled back)' : ''}`;
+  }
+  if (entry.kind === 'external') line += ' (leaves the network)';
+  else if (entry.sent.length > 0) line += ` → ${entry.sent.length} sent`;
+  return line;
 }
 
 function sameResult(a: AoResult, b: AoResult): boolean {

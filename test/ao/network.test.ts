@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LocalNetwork, type NetworkOptions, pickByChoices, pickWithScheduler } from '../../src/ao/network.ts';
+import {
+  formatLogEntry,
+  LocalNetwork,
+  type NetworkOptions,
+  pickByChoices,
+  pickWithScheduler,
+} from '../../src/ao/network.ts';
 import { COUNTER_LUA, tagMap, withAction } from './helpers.ts';
 
 type Aos = 'aos32' | 'aos64';
@@ -34,6 +40,25 @@ describe('spawn and relay', () => {
     net.close();
   });
 
+  it('boots with On-Boot = Data when asked, and refuses a spawn whose boot raises', async () => {
+    const net = await LocalNetwork.create({ seed: 'boot' });
+    const owner = net.wallet('owner');
+    const pid = await net.spawn({
+      module: 'aos32',
+      owner,
+      bootMode: 'on-boot',
+      boot: 'Booted = "via On-Boot"',
+    });
+    expect(await net.peek(pid, 'return Booted')).toBe('via On-Boot');
+    expect(tagMap(net.log[0]!.tags)['On-Boot']).toBe('Data');
+    expect(net.log.filter((e) => e.kind === 'eval')).toHaveLength(0);
+    await expect(
+      net.spawn({ module: 'aos32', owner, bootMode: 'on-boot', boot: 'error("cannot boot")' }),
+    ).rejects.toThrow(/spawn failed/);
+    expect(net.processes).toEqual([pid]);
+    net.close();
+  });
+
   it('relays process messages (Owner = MU, From = pid), trusts wallets, drops spoofed senders', async () => {
     const net = await LocalNetwork.create({ seed: 'relay' });
     const owner = net.wallet('owner');
@@ -53,6 +78,12 @@ describe('spawn and relay', () => {
     const refusal = net.log.find((e) => e.from === b && e.to === a);
     expect(refusal?.data).toBe('Message is not trusted by this process!');
     expect(net.messagesTo(user)).toHaveLength(0);
+    const names = { [a]: 'a', [b]: 'b', [user]: 'user', [owner]: 'owner' };
+    const lines = net.log.map((e) => formatLogEntry(e, names));
+    expect(lines).toContain('#6 user → b Seen');
+    expect(lines.at(-1)).toBe(
+      `#${net.log.length - 1} b → a message "Message is not trusted by this process!"`,
+    );
     net.close();
   });
 });
@@ -73,6 +104,7 @@ describe('CU error semantics', () => {
       expect(await counter()).toBe(1);
       const repliesBefore = net.messagesTo(user).length;
       const freshBefore = net.stats.freshInstances;
+      const replayedBefore = net.stats.replayedCalls;
       net.send({ from: user, target: pid, tags: { Action: 'Bump', Fail: 'yes' } });
       const [failed] = await net.deliverAll();
       expect(failed?.error).toMatch(/bump failed on purpose/);
@@ -81,9 +113,10 @@ describe('CU error semantics', () => {
       expect(net.messagesTo(user)).toHaveLength(repliesBefore);
       expect(net.pending).toHaveLength(0);
       expect(await counter()).toBe(1);
-      // With a checkpoint after every message the rollback restores in place; otherwise the
-      // checkpoint is the fresh state and the journal is replayed into a new instance.
-      expect(net.stats.freshInstances - freshBefore).toBe(checkpointFactor === 0 ? 0 : 1);
+      // The rollback restores the checkpoint in place; with a checkpoint after every message there
+      // is nothing to replay, otherwise the messages since the last checkpoint are replayed.
+      expect(net.stats.freshInstances).toBe(freshBefore);
+      expect(net.stats.replayedCalls - replayedBefore).toBe(checkpointFactor === 0 ? 0 : 2);
       net.send({ from: user, target: pid, tags: { Action: 'Bump' } });
       await net.deliverAll();
       expect(await counter()).toBe(2);
