@@ -176,6 +176,8 @@ export interface LogEntry {
   readonly sent: readonly string[];
   /** Number of `Spawns` in the result (not executed by this network). */
   readonly spawns?: number;
+  /** Evaluated at once (spawn, eval, cron()), not taken from the queue by the picker. */
+  readonly direct?: boolean;
 }
 
 /** Chooses which pending message is delivered next (an index into `pending`). */
@@ -272,6 +274,24 @@ export function pickWithScheduler(scheduler: SchedulerLike): Picker {
         ),
       ),
     );
+}
+
+/**
+ * Replays a recorded delivery order: each step picks the pending message with the id of the next
+ * queued delivery in `log` (the same seed and the same calls give the same ids). Throws if that
+ * message is not pending, i.e. the run has diverged from the recording.
+ */
+export function pickInLogOrder(log: readonly LogEntry[]): Picker {
+  const order = log.filter((e) => (e.kind === 'message' || e.kind === 'cron') && !e.direct).map((e) => e.id);
+  let next = 0;
+  return (pending) => {
+    const id = order[next];
+    if (id === undefined) throw new Error('pickInLogOrder: the recorded trace has no more deliveries');
+    const index = pending.findIndex((p) => p.id === id);
+    if (index < 0) throw new Error(`pickInLogOrder: diverged, ${id} is not pending at delivery ${next}`);
+    next += 1;
+    return index;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -611,7 +631,7 @@ export class LocalNetwork {
       throw new AoEvalError(pid, `spawn failed: ${evaluation.error}`);
     }
     this.procs.set(pid, proc);
-    this.record(proc, 'spawn', msg, evaluation, undefined);
+    this.record(proc, 'spawn', msg, evaluation, undefined, true);
     if (options.boot !== undefined && !onBoot) await this.eval(pid, options.boot);
     // A first checkpoint (a few ms) measures the checkpoint cost that paces the next ones.
     this.checkpoint(proc);
@@ -733,7 +753,7 @@ export class LocalNetwork {
       ],
       data: lua,
     };
-    const entry = await this.deliver(pending, 'eval');
+    const entry = await this.deliver(pending, 'eval', true);
     if (entry.error !== undefined) throw new AoEvalError(pid, entry.error, entry);
     return entry.output ?? '';
   }
@@ -741,7 +761,7 @@ export class LocalNetwork {
   /** Delivers a cron tick (From = Owner = process owner, Cron = true) now. */
   async cron(pid: string): Promise<LogEntry> {
     this.assertOpen();
-    return this.deliver(this.cronMessage(this.proc(pid)));
+    return this.deliver(this.cronMessage(this.proc(pid)), undefined, true);
   }
 
   private cronMessage(proc: Proc, at?: number): PendingMessage {
@@ -916,7 +936,7 @@ export class LocalNetwork {
     if (this.closed) throw new Error('the network is closed');
   }
 
-  private async deliver(pending: PendingMessage, kind?: LogKind): Promise<LogEntry> {
+  private async deliver(pending: PendingMessage, kind?: LogKind, direct = false): Promise<LogEntry> {
     const proc = this.proc(pending.target);
     this.clock += this.options.msPerMessage;
     const cron = pending.kind === 'cron';
@@ -949,7 +969,7 @@ export class LocalNetwork {
     proc.lastTimestamp = timestamp;
     proc.lastBlockHeight = blockHeight;
     const evaluation = await this.evaluate(proc, msg);
-    return this.record(proc, kind ?? (cron ? 'cron' : 'message'), msg, evaluation, pending.cause);
+    return this.record(proc, kind ?? (cron ? 'cron' : 'message'), msg, evaluation, pending.cause, direct);
   }
 
   /** Runs one message; on failure rolls the process back (CU semantics). */
@@ -1034,6 +1054,7 @@ export class LocalNetwork {
     msg: AoMessage,
     evaluation: Evaluation,
     cause: string | undefined,
+    direct: boolean,
   ): LogEntry {
     const sent: string[] = [];
     const result = evaluation.result;
@@ -1057,6 +1078,7 @@ export class LocalNetwork {
       ...(evaluation.rolledBack ? { rolledBack: true } : {}),
       ...(evaluation.thrown ? { thrown: true } : {}),
       ...(spawns > 0 ? { spawns } : {}),
+      ...(direct ? { direct: true } : {}),
       sent,
     };
     this.entries.push(entry);

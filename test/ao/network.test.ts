@@ -5,6 +5,7 @@ import {
   LocalNetwork,
   type NetworkOptions,
   pickByChoices,
+  pickInLogOrder,
   pickWithScheduler,
 } from '../../src/ao/network.ts';
 import { COUNTER_LUA, tagMap, withAction } from './helpers.ts';
@@ -196,6 +197,25 @@ describe('determinism and interleavings', () => {
     expect(delivered.map((e) => e.id)).toEqual([ids[2], ids[1], ids[0]]);
     expect(delivered.map((e) => tagMap(e.tags).N)).toEqual(['3', '2', '1']);
     net.close();
+  });
+
+  it('replays a recorded interleaving from its log', async () => {
+    const run = async (pick: Parameters<typeof pickByChoices>[0] | ReturnType<typeof pickInLogOrder>) => {
+      const { net, user, pid } = await counterNet('aos32', {
+        pick: typeof pick === 'function' ? pick : pickByChoices(pick),
+      });
+      const other = await net.spawn({ module: 'aos32', owner: net.wallet('owner'), boot: COUNTER_LUA });
+      for (let i = 0; i < 3; i++) net.send({ from: user, target: pid, tags: { Action: 'Bump' } });
+      for (let i = 0; i < 3; i++) net.send({ from: other, target: pid, tags: { Action: 'Bump' } });
+      await net.deliverAll();
+      net.close();
+      return net.log;
+    };
+    const recorded = await run([5, 3, 0, 7, 2, 1, 4, 0, 2]);
+    const replayed = await run(pickInLogOrder(recorded));
+    expect(JSON.stringify(replayed)).toBe(JSON.stringify(recorded));
+    const fifo = await run([]);
+    expect(JSON.stringify(fifo)).not.toBe(JSON.stringify(recorded));
   });
 
   it('explores interleavings with fc.scheduler', async () => {
