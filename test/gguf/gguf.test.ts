@@ -193,6 +193,9 @@ describe('synthetic llama model', () => {
     expect(modelId(other)).not.toBe(modelId(tiny));
     // The default options are frozen so that the tiny model's id stays the same everywhere.
     expect(Object.isFrozen(TINY_MODEL_OPTIONS)).toBe(true);
+    // Pinned: any change to the generator or its defaults changes the id (and must do so on purpose).
+    expect(modelId(tiny)).toBe('4J_TmjPiUo7dAdjVwl89hzlZRYH49A9geFIEeQBiHnQ');
+    expect(tiny.length).toBe(469_952);
   });
 
   it('is about 470 KB by default and scales with the configured sizes', () => {
