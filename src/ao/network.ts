@@ -526,6 +526,10 @@ export class LocalNetwork {
     this.clock += ms;
     for (const proc of this.procs.values()) {
       if (proc.cronIntervalMs === undefined || proc.nextCronAt === undefined) continue;
+      const ticks = Math.floor((this.clock - proc.nextCronAt) / proc.cronIntervalMs) + 1;
+      if (ticks > 10_000) {
+        throw new Error(`advanceTime: ${ticks} cron ticks for ${proc.id}; advance in smaller steps`);
+      }
       while (proc.nextCronAt <= this.clock) {
         this.queue.push(this.cronMessage(proc, proc.nextCronAt));
         proc.nextCronAt += proc.cronIntervalMs;
