@@ -2,9 +2,12 @@
  * The local network with llama.wasm (AOS-Llama, aos 2.0.0.rc1, wasm64): this module reports a
  * raising handler in Output.data instead of Error, and keeps the messages sent before the raise.
  */
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalNetwork, printedHandlerError, stripAnsi } from '../../src/ao/network.ts';
+import { ensureTinyModel } from '../../src/gguf/cache.ts';
 import { tokenLua } from '../../src/lua-export/token.ts';
+import { createWeaveDrive } from '../../src/weavedrive/index.ts';
 import { COUNTER_LUA, tagMap, withAction } from './helpers.ts';
 
 describe('llama.wasm processes', () => {
@@ -84,6 +87,29 @@ Loaded = "yes"`,
     expect(net.stats.freshInstances).toBe(fresh + 1);
     expect(await net.peek(pid, 'return Loaded')).toBe('no');
     expect(stripAnsi(await net.peek(pid, 'return 1 + 1'))).toBe('2');
+    net.close();
+  });
+
+  it('passes WeaveDrive through; a loaded model survives a snapshot restored into a fresh instance', async () => {
+    const model = await ensureTinyModel();
+    const net = await LocalNetwork.create({ seed: 'llama-weavedrive' });
+    const owner = net.wallet('owner');
+    const pid = await net.spawn({
+      module: 'llama',
+      owner,
+      weaveDrive: createWeaveDrive({ modelsDir: dirname(model.path) }),
+      boot: `Llama = { onLog = function() end, onProgress = function() end }
+Backend = require('llama')`,
+    });
+    expect(await net.eval(pid, `Backend.load('/data/${model.id}'); return 'loaded'`)).toBe('loaded');
+    const generate = `Backend.set_prompt('Hello'); local out = {}
+for i = 1, 8 do local t = Backend.next(); if not t then break end; table.insert(out, t) end
+return table.concat(out, '|')`;
+    const before = await net.eval(pid, generate);
+    expect(before.length).toBeGreaterThan(0);
+    const snapshot = await net.snapshot(pid);
+    await net.restore(pid, snapshot);
+    expect(await net.eval(pid, generate)).toBe(before);
     net.close();
   });
 });
