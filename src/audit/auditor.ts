@@ -39,6 +39,10 @@ type WorkerView = {
 };
 
 const DIGITS = /^[0-9]+$/;
+/** Digits of the largest amount a herder is expected to keep books on (any 256-bit balance). */
+const MAX_BOOK_DIGITS = 78;
+/** Longer numeric tags are not amounts at all. */
+const MAX_RAW_DIGITS = 1_000;
 
 function tagOf(tags: Readonly<Record<string, string>>, name: string): string | undefined {
   if (tags[name] !== undefined) return tags[name];
@@ -150,7 +154,13 @@ export class Auditor {
       /** Request whose answer must be forwarded in this step. */
       forward: undefined as AuditedRequest | undefined,
       notice: undefined as
-        | { sender: string; quantity: bigint; mustRefund: string | undefined; reference: string | undefined }
+        | {
+            sender: string;
+            quantity: bigint;
+            mustRefund: string | undefined;
+            reference: string | undefined;
+            offBooks: boolean;
+          }
         | undefined,
       adminFromOwner: false,
       withdraw: undefined as bigint | undefined,
@@ -173,17 +183,21 @@ export class Auditor {
     const requestId = tagOf(msg.tags, 'X-Request');
     if (action === 'Credit-Notice' && msg.from === this.settings.token) {
       const raw = tagOf(msg.tags, 'Quantity');
-      if (raw !== undefined && DIGITS.test(raw) && raw.length <= 200 && BigInt(raw) > 0n) {
+      if (raw !== undefined && DIGITS.test(raw) && raw.length <= MAX_RAW_DIGITS && BigInt(raw) > 0n) {
         const quantity = BigInt(raw);
         const sender = tagOf(msg.tags, 'Sender');
-        this.books.credited += quantity;
-        if (sender === undefined || sender === '') this.books.unclaimed += quantity;
-        else
+        // Amounts beyond any 256-bit balance must be handed back untouched, outside the books.
+        const offBooks = quantity.toString().length > MAX_BOOK_DIGITS;
+        if (!offBooks) this.books.credited += quantity;
+        if (sender === undefined || sender === '') {
+          if (!offBooks) this.books.unclaimed += quantity;
+        } else
           expect.notice = {
             sender,
             quantity,
-            mustRefund: this.invalidReason(msg, quantity),
+            mustRefund: offBooks ? 'quantity too large' : this.invalidReason(msg, quantity),
             reference: tagOf(msg.tags, 'X-Reference'),
+            offBooks,
           };
       }
     } else if ((action === 'Inference-Response' || action === 'Inference-Error') && worker && requestId) {
@@ -207,7 +221,7 @@ export class Auditor {
       expect.adminFromOwner = msg.from === this.settings.owner;
       if (action === 'Withdraw' && expect.adminFromOwner) {
         const q = tagOf(msg.tags, 'Quantity');
-        if (q !== undefined && DIGITS.test(q) && q.length <= 200) expect.withdraw = BigInt(q);
+        if (q !== undefined && DIGITS.test(q) && q.length <= MAX_RAW_DIGITS) expect.withdraw = BigInt(q);
       }
     }
     return expect;
@@ -283,7 +297,7 @@ export class Auditor {
             );
           if (!tagOf(out.tags, 'X-Reason'))
             this.flag('bad-input-safe', step, `refund of ${msg.id} carries no X-Reason`);
-          this.books.refunded += quantity;
+          if (!expect.notice.offBooks) this.books.refunded += quantity;
         } else if (requestId !== undefined && this.requests.has(requestId)) {
           const r = this.requests.get(requestId)!;
           if (r.status === 'ended')

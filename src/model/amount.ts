@@ -11,14 +11,29 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 const DECIMAL = /^[0-9]+$/;
 
-/** Longest decimal string accepted for an amount or count: bounds the work a hostile tag can cause. */
-export const MAX_DIGITS = 200;
+/**
+ * Most significant digits of an amount the herder keeps books on: every 256-bit token balance
+ * fits (2^256 has 78 digits), and products of two such amounts stay far inside the Lua herder's
+ * 1024-bit integers. Larger amounts are refused, or refunded untouched when already received.
+ */
+export const MAX_DIGITS = 78;
+
+/** Longest tag value read as a number at all: bounds the work a hostile tag can cause. */
+export const MAX_RAW_DIGITS = 1_000;
+
+/** `raw` without leading zeros ("0" stays "0"). */
+export function canonicalDecimal(raw: string): string {
+  const trimmed = raw.replace(/^0+/, '');
+  return trimmed === '' ? '0' : trimmed;
+}
 
 /** Parses a non-negative decimal integer such as a `Quantity` tag; no sign, no exponent, no spaces. */
 export function parseDecimal(raw: string | undefined, what: string): Parsed<bigint> {
   if (raw === undefined) return { ok: false, reason: `${what} is missing` };
-  if (!DECIMAL.test(raw)) return { ok: false, reason: `${what} is not a decimal integer` };
-  if (raw.length > MAX_DIGITS) return { ok: false, reason: `${what} has more than ${MAX_DIGITS} digits` };
+  if (!DECIMAL.test(raw) || raw.length > MAX_RAW_DIGITS)
+    return { ok: false, reason: `${what} is not a decimal integer` };
+  if (canonicalDecimal(raw).length > MAX_DIGITS)
+    return { ok: false, reason: `${what} has more than ${MAX_DIGITS} digits` };
   return { ok: true, value: BigInt(raw) };
 }
 

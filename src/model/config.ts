@@ -3,7 +3,7 @@
  * `parseConfig` turns untrusted JSON (amounts as decimal strings) into a validated config or a
  * list of precise problems.
  */
-import { type Amount, parseDecimal } from './amount.ts';
+import { type Amount, MAX_DIGITS, parseDecimal } from './amount.ts';
 
 export type ProcessId = string;
 
@@ -59,6 +59,10 @@ export function configProblems(config: HerdConfig): string[] {
   if (!PROCESS_ID.test(config.owner)) problems.push('owner must be a process id');
   if (config.baseFee < 0n) problems.push('baseFee must be >= 0');
   if (config.tokenFee < 0n) problems.push('tokenFee must be >= 0');
+  if (config.baseFee.toString().length > MAX_DIGITS)
+    problems.push(`baseFee has more than ${MAX_DIGITS} digits`);
+  if (config.tokenFee.toString().length > MAX_DIGITS)
+    problems.push(`tokenFee has more than ${MAX_DIGITS} digits`);
   if (config.baseFee === 0n && config.tokenFee === 0n)
     problems.push('baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)');
   if (!isCount(config.maxTokens, 1)) problems.push('maxTokens must be an integer >= 1');

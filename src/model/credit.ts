@@ -2,7 +2,7 @@
  * What the herder does with one Credit-Notice, decided without touching state: accept it as a
  * paid request, refund it with a reason, park it as unclaimed, or ignore it (no funds moved).
  */
-import { parsePositiveAmount } from './amount.ts';
+import { canonicalDecimal, MAX_DIGITS, MAX_RAW_DIGITS, parsePositiveAmount } from './amount.ts';
 import type { HerdConfig, ProcessId } from './config.ts';
 import { type FeeSchedule, type Multiplier, neededFee, utf8Length } from './fees.ts';
 import { type AoMessage, Reason, tag } from './messages.ts';
@@ -29,6 +29,8 @@ export type CreditVerdict =
       readonly reason: string;
       readonly reference: string | undefined;
       readonly needed?: bigint;
+      /** Too large to keep books on: refunded untouched, counted in no ledger bucket. */
+      readonly offBooks?: boolean;
     }
   /** Funds arrived but the notice names no payer: nobody can be refunded, so they are kept on record. */
   | { readonly kind: 'unclaimed'; readonly quantity: bigint; readonly reason: string }
@@ -43,9 +45,22 @@ const DECIMAL = /^[0-9]+$/;
 /** Judges a Credit-Notice (DESIGN §2.3). Duplicate detection is the caller's: it needs memory. */
 export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage): CreditVerdict {
   if (msg.from !== rules.token) return { kind: 'ignore', reason: 'Credit-Notice not from the token' };
-  const quantity = parsePositiveAmount(tag(msg, 'Quantity'), 'Quantity');
-  if (!quantity.ok) return { kind: 'ignore', reason: quantity.reason };
+  const rawQuantity = tag(msg, 'Quantity');
   const sender = tag(msg, 'Sender');
+  if (rawQuantity !== undefined && DECIMAL.test(rawQuantity) && rawQuantity.length <= MAX_RAW_DIGITS) {
+    const digits = canonicalDecimal(rawQuantity);
+    if (digits.length > MAX_DIGITS && sender)
+      return {
+        kind: 'refund',
+        sender,
+        quantity: BigInt(digits),
+        reason: Reason.QuantityTooLarge,
+        reference: tag(msg, 'X-Reference'),
+        offBooks: true,
+      };
+  }
+  const quantity = parsePositiveAmount(rawQuantity, 'Quantity');
+  if (!quantity.ok) return { kind: 'ignore', reason: quantity.reason };
   if (sender === undefined || sender === '')
     return { kind: 'unclaimed', quantity: quantity.value, reason: 'Credit-Notice names no Sender' };
   const reference = tag(msg, 'X-Reference');

@@ -155,8 +155,10 @@ function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]):
       ledger.unclaimed += verdict.quantity;
       return;
     case 'refund': {
-      ledger.credited += verdict.quantity;
-      ledger.refunded += verdict.quantity;
+      if (!verdict.offBooks) {
+        ledger.credited += verdict.quantity;
+        ledger.refunded += verdict.quantity;
+      }
       const tags: Record<string, string> = { 'X-Reason': verdict.reason, 'X-Request': msg.id };
       if (verdict.reference !== undefined) tags['X-Reference'] = verdict.reference;
       if (verdict.needed !== undefined) tags['X-Needed'] = verdict.needed.toString();

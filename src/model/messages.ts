@@ -75,6 +75,7 @@ export const Reason = {
   BadTokens: 'Tokens must be a decimal integer',
   TokensOutOfRange: 'Tokens out of range',
   Insufficient: 'Insufficient payment',
+  QuantityTooLarge: 'Quantity too large',
   AttemptsExhausted: 'Inference failed',
   NotOwner: 'Only the owner may administer the herder',
   Withdrawal: 'Withdrawal',

@@ -13,7 +13,7 @@ export const CLIENTS = ['CLIENT-A', 'CLIENT-B', 'CLIENT-C'] as const;
 /** Workers that may be registered at start or added later by the owner. */
 export const WORKER_POOL = ['W1', 'W2', 'W3', 'W4'] as const;
 
-export type PaymentKind = 'underpaid' | 'exact' | 'overpaid' | 'double' | 'huge';
+export type PaymentKind = 'underpaid' | 'exact' | 'overpaid' | 'double' | 'huge' | 'oversized';
 export type PromptKind = 'words' | 'empty' | 'missing' | 'unicode' | 'huge' | 'symbols';
 export type TokensKind = 'valid' | 'missing' | 'zero' | 'too-many' | 'not-a-number' | 'negative' | 'padded';
 
@@ -81,6 +81,7 @@ const credit: fc.Arbitrary<TraceEvent> = fc.record({
     { weight: 3, arbitrary: fc.constant<PaymentKind>('overpaid') },
     { weight: 2, arbitrary: fc.constant<PaymentKind>('double') },
     { weight: 2, arbitrary: fc.constant<PaymentKind>('huge') },
+    { weight: 1, arbitrary: fc.constant<PaymentKind>('oversized') },
   ),
   bump: fc.oneof(fc.constant(0), fc.constant(1), fc.nat(500)),
   prompt: fc.oneof(

@@ -295,6 +295,7 @@ class World {
       overpaid: needed + BigInt(event.bump),
       double: 2n * needed + BigInt(event.bump),
       huge: (1n << 70n) + BigInt(event.bump),
+      oversized: 10n ** 80n + BigInt(event.bump),
     }[event.payment];
     const tags: Record<string, string> = {
       Action: 'Credit-Notice',
