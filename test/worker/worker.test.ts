@@ -216,36 +216,49 @@ describe('worker with a baked herder and the tiny model', () => {
     });
   });
 
-  it('costs a few milliseconds per token', async () => {
+  it('costs a few milliseconds per token, with no measurable handler overhead', async () => {
     const prompt = 'Hello there';
-    const run = (tokens: number) =>
-      w.fromProcess(
+    const handler = async (tokens: number) => {
+      const r = await w.fromProcess(
         HERDER,
         { Action: 'Inference', Tokens: String(tokens), 'X-Request': `t${tokens}` },
         prompt,
       );
-    await run(1);
-    const one = await run(1);
-    const many = await run(64);
-    const generated = Number(many.sent[0]!.tags['Tokens-Generated']);
-    expect(generated).toBeGreaterThan(16);
-    const perToken = (many.ms - one.ms) / (generated - 1);
-    timings.handlerOneTokenMs = one.ms;
-    timings.handlerMsPerToken = perToken;
-
-    // The same loop without the handler (an Eval of the raw calls), for the overhead.
-    const raw = async () => {
+      expect(r.sent[0]!.tags['Tokens-Generated']).toBe(String(tokens));
+      return r.ms;
+    };
+    // The same token loop without the handler: an Eval of the raw calls.
+    const raw = async (tokens: number) => {
       const t0 = performance.now();
       await w.eval(
-        `local llama = require("llama") llama.set_prompt(${JSON.stringify(prompt)}) local n = 0 for i = 1, ${generated} do if llama.next() == nil then break end n = n + 1 end return n`,
+        `local llama = require("llama") llama.set_prompt(${JSON.stringify(prompt)}) for i = 1, ${tokens} do if llama.next() == nil then break end end return 1`,
       );
       return performance.now() - t0;
     };
-    await raw();
-    timings.rawLoopMs = await raw();
-    timings.handlerLoopMs = many.ms;
-    expect(perToken).toBeGreaterThan(0);
-    expect(perToken).toBeLessThan(50);
+    const runs: Record<string, () => Promise<number>> = {
+      handler1: () => handler(1),
+      handler64: () => handler(64),
+      raw1: () => raw(1),
+      raw64: () => raw(64),
+    };
+    const names = Object.keys(runs);
+    const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    // Interleaved, rotating the order, so that machine load and ordering hit all variants alike.
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < names.length; j++) {
+        const name = names[(i + j) % names.length]!;
+        samples[name]!.push(await runs[name]!());
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    const m = Object.fromEntries(names.map((n) => [n, median(samples[n]!)])) as Record<string, number>;
+    timings.handlerOneTokenMs = m.handler1!;
+    timings.handler64TokensMs = m.handler64!;
+    timings.raw64TokensMs = m.raw64!;
+    timings.handlerMsPerToken = (m.handler64! - m.handler1!) / 63;
+    timings.rawMsPerToken = (m.raw64! - m.raw1!) / 63;
+    expect(timings.handlerMsPerToken).toBeGreaterThan(0);
+    expect(timings.handlerMsPerToken).toBeLessThan(50);
   });
 });
 
