@@ -130,6 +130,8 @@ export interface SendInput {
   data?: string;
   /** Override the signer (`Owner`), e.g. to test spoofing. */
   owner?: string;
+  /** Reuse a message id, e.g. to model a duplicate delivery; fresh by default. */
+  id?: string;
 }
 
 /** A message waiting for delivery. */
@@ -676,7 +678,7 @@ export class LocalNetwork {
   send(input: SendInput): string {
     this.assertOpen();
     const fromProc = this.procs.get(input.from);
-    const id = this.newId();
+    const id = input.id ?? this.newId();
     const tags = withDefaults(toTags(input.tags), [
       { name: 'Data-Protocol', value: 'ao' },
       { name: 'Variant', value: 'ao.TN.1' },

@@ -4,7 +4,7 @@
  * of abstract events; `harness.ts` turns each into a concrete AO message when it is delivered.
  */
 import fc from 'fast-check';
-import { type HerdConfig, makeConfig } from '../../src/model/config.ts';
+import { type HerdConfig, makeConfig } from '../model/config.ts';
 
 export const TOKEN = 'TOKEN';
 export const OWNER = 'OWNER';

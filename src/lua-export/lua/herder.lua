@@ -1,0 +1,898 @@
+-- The herder: takes wAR payments for LLM inference, queues the requests by how much each paid
+-- over the fee it needed, and dispatches them to a herd of AOS-Llama workers (DESIGN §2).
+--
+-- Every message is handled in three phases, always in this order:
+--   1. time: `now` advances to the message's Timestamp and every passed deadline is handled
+--      (the request is retried or refunded; the worker gets no work until it answers again);
+--   2. the message itself: Credit-Notice, Inference-Response/-Error, Worker-Error/-Initialized,
+--      Info and the owner's administration; anything else is ignored;
+--   3. dispatch: while a worker is idle and the queue is non-empty, the next request goes to
+--      the worker that has been idle longest.
+--
+-- Amounts are exact integers (aos's .bint); none ever becomes a float.
+
+local bint = require('.bint')(1024)
+
+--------------------------------------------------------------------------------------------
+-- Small helpers
+--------------------------------------------------------------------------------------------
+
+-- Most significant digits of an amount kept on the books: any 256-bit balance fits.
+local MAX_DIGITS = 78
+-- Longest tag value read as a number at all.
+local MAX_RAW_DIGITS = 1000
+local MAX_SAFE_INTEGER = 9007199254740991
+
+local REASON = {
+  Paused = 'Herder paused',
+  MissingPrompt = 'Missing prompt',
+  EmptyPrompt = 'Empty prompt',
+  PromptTooLong = 'Prompt too long',
+  MissingTokens = 'Missing tokens',
+  BadTokens = 'Tokens must be a decimal integer',
+  TokensOutOfRange = 'Tokens out of range',
+  Insufficient = 'Insufficient payment',
+  QuantityTooLarge = 'Quantity too large',
+  AttemptsExhausted = 'Inference failed',
+  NotOwner = 'Only the owner may administer the herder',
+  Withdrawal = 'Withdrawal',
+}
+
+-- A tag's value whatever the case of its name (aos 2.0.6 Title-Cases names on arrival).
+local function tag(msg, name)
+  local tags = msg.Tags or {}
+  local exact = tags[name]
+  if exact ~= nil then return exact end
+  local wanted = string.lower(name)
+  for key, value in pairs(tags) do
+    if type(key) == 'string' and string.lower(key) == wanted then return value end
+  end
+  return nil
+end
+
+local function isDecimal(text)
+  return type(text) == 'string' and string.match(text, '^%d+$') ~= nil
+end
+
+-- `text` without leading zeros ("0" stays "0").
+local function canonical(text)
+  local trimmed = string.gsub(text, '^0+', '')
+  if trimmed == '' then return '0' end
+  return trimmed
+end
+
+-- A non-negative decimal amount or count, or nil and the reason it is not one.
+local function parseDecimal(raw, what)
+  if raw == nil then return nil, what .. ' is missing' end
+  if not isDecimal(raw) or #raw > MAX_RAW_DIGITS then return nil, what .. ' is not a decimal integer' end
+  local digits = canonical(raw)
+  if #digits > MAX_DIGITS then return nil, what .. ' has more than ' .. MAX_DIGITS .. ' digits' end
+  return bint(digits)
+end
+
+local function parsePositiveAmount(raw, what)
+  local value, reason = parseDecimal(raw, what)
+  if value == nil then return nil, reason end
+  if bint.iszero(value) then return nil, what .. ' must be greater than zero' end
+  return value
+end
+
+-- Maximal runs of ASCII letters and digits (%w in the C locale), as the fee formula counts words.
+local function words(prompt)
+  local count = 0
+  for _ in string.gmatch(prompt, '%w+') do count = count + 1 end
+  return count
+end
+
+local function isProcessId(id)
+  return type(id) == 'string' and #id >= 1 and #id <= 64 and string.find(id, '[^%w_%-]') == nil
+end
+
+local function isCount(n, min)
+  return math.type(n) == 'integer' and n >= min and n <= MAX_SAFE_INTEGER
+end
+
+--------------------------------------------------------------------------------------------
+-- Configuration
+--------------------------------------------------------------------------------------------
+
+-- Every way a config breaks the protocol's assumptions, in the model's order and words.
+local function configProblems(config)
+  local problems = {}
+  local function add(text) problems[#problems + 1] = text end
+  if not isProcessId(config.token) then add('token must be a process id') end
+  if not isProcessId(config.owner) then add('owner must be a process id') end
+  if #tostring(config.baseFee) > MAX_DIGITS then add('baseFee has more than ' .. MAX_DIGITS .. ' digits') end
+  if #tostring(config.tokenFee) > MAX_DIGITS then add('tokenFee has more than ' .. MAX_DIGITS .. ' digits') end
+  if bint.iszero(config.baseFee) and bint.iszero(config.tokenFee) then
+    add('baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)')
+  end
+  if not isCount(config.maxTokens, 1) then add('maxTokens must be an integer >= 1') end
+  if not isCount(config.maxPromptBytes, 1) then add('maxPromptBytes must be an integer >= 1') end
+  if config.maxOvertakes ~= nil and not isCount(config.maxOvertakes, 0) then
+    add('maxOvertakes must be an integer >= 0 or null (unbounded)')
+  end
+  if not isCount(config.timeoutBase, 0) then add('timeoutBase must be an integer >= 0 (ms)') end
+  if not isCount(config.timeoutPerToken, 0) then add('timeoutPerToken must be an integer >= 0 (ms)') end
+  if not isCount(config.maxAttempts, 1) then add('maxAttempts must be an integer >= 1') end
+  local seen = {}
+  for _, worker in ipairs(config.workers or {}) do
+    if not isProcessId(worker) then add('worker "' .. worker .. '" is not a process id') end
+    if seen[worker] then add('worker "' .. worker .. '" is listed twice') end
+    if worker == config.token then add('the token cannot be a worker') end
+    seen[worker] = true
+  end
+  return problems
+end
+
+local function copyConfig(config)
+  local copy = {}
+  for key, value in pairs(config) do copy[key] = value end
+  copy.workers = {}
+  return copy
+end
+
+--------------------------------------------------------------------------------------------
+-- Multipliers: paid / needed, compared exactly by cross-multiplication
+--------------------------------------------------------------------------------------------
+
+local function compareMultipliers(a, b)
+  local left = a.paid * b.needed
+  local right = b.paid * a.needed
+  if left == right then return 0 end
+  if left < right then return -1 end
+  return 1
+end
+
+-- Truncated to six decimals, trailing zeros dropped: 3/2 -> "1.5", 2/1 -> "2", 4/3 -> "1.333333".
+local SCALE = bint(1000000)
+local function formatMultiplier(m)
+  local scaled = (m.paid * SCALE) // m.needed
+  local whole = scaled // SCALE
+  local fraction = tostring(scaled % SCALE)
+  fraction = string.rep('0', 6 - #fraction) .. fraction
+  fraction = string.gsub(fraction, '0+$', '')
+  if fraction == '' then return tostring(whole) end
+  return tostring(whole) .. '.' .. fraction
+end
+
+--------------------------------------------------------------------------------------------
+-- The queue: best multiplier first, arrival order among equals, bounded overtaking.
+--
+-- Dispatching request r overtakes every waiting request that arrived before r. A waiting
+-- request overtaken `maxOvertakes` times is saturated; while one waits, only requests that
+-- arrived no later than the earliest saturated one may be dispatched. A segment tree over
+-- arrival order keeps, per range, the best waiting entry and the largest overtake count (with
+-- lazy range addition), so each operation is O(log n).
+--------------------------------------------------------------------------------------------
+
+local EMPTY = -math.huge
+local NONE = -1
+
+local Queue = {}
+Queue.__index = Queue
+
+local function newQueue(capacity)
+  local q = setmetatable({}, Queue)
+  q:reset(capacity or 16)
+  return q
+end
+
+function Queue:reset(capacity)
+  local size = 2
+  while size < capacity do size = size * 2 end
+  self.capacity = size
+  self.slots = {}
+  self.best = {}
+  self.count = {}
+  self.pending = {}
+  for node = 1, 2 * size - 1 do
+    self.best[node] = NONE
+    self.count[node] = EMPTY
+    self.pending[node] = 0
+  end
+  self.nextSlot = 0
+  self.reserved = 0
+  self.waiting = 0
+end
+
+function Queue:better(a, b)
+  if a == NONE then return b end
+  if b == NONE then return a end
+  local order = compareMultipliers(self.slots[a].multiplier, self.slots[b].multiplier)
+  if order > 0 then return a end
+  if order < 0 then return b end
+  return math.min(a, b)
+end
+
+function Queue:pushDown(node)
+  local add = self.pending[node]
+  if add == 0 then return end
+  for child = 2 * node, 2 * node + 1 do
+    self.count[child] = self.count[child] + add
+    self.pending[child] = self.pending[child] + add
+  end
+  self.pending[node] = 0
+end
+
+function Queue:pull(node)
+  local left, right = 2 * node, 2 * node + 1
+  self.count[node] = math.max(self.count[left], self.count[right])
+  self.best[node] = self:better(self.best[left], self.best[right])
+end
+
+function Queue:setLeaf(slot, overtakes)
+  local node, lo, hi = 1, 0, self.capacity - 1
+  while lo < hi do
+    self:pushDown(node)
+    local mid = (lo + hi) // 2
+    if slot <= mid then node, hi = 2 * node, mid else node, lo = 2 * node + 1, mid + 1 end
+  end
+  self.count[node] = overtakes
+  self.pending[node] = 0
+  if overtakes == EMPTY then self.best[node] = NONE else self.best[node] = slot end
+  node = node // 2
+  while node >= 1 do
+    self:pull(node)
+    node = node // 2
+  end
+end
+
+function Queue:readLeaf(slot)
+  local node, lo, hi, add = 1, 0, self.capacity - 1, 0
+  while lo < hi do
+    add = add + self.pending[node]
+    local mid = (lo + hi) // 2
+    if slot <= mid then node, hi = 2 * node, mid else node, lo = 2 * node + 1, mid + 1 end
+  end
+  return self.count[node] + add
+end
+
+function Queue:addRange(node, lo, hi, from, to)
+  if to < lo or hi < from or self.count[node] == EMPTY then return end
+  if from <= lo and hi <= to then
+    self.count[node] = self.count[node] + 1
+    self.pending[node] = self.pending[node] + 1
+    return
+  end
+  self:pushDown(node)
+  local mid = (lo + hi) // 2
+  self:addRange(2 * node, lo, mid, from, to)
+  self:addRange(2 * node + 1, mid + 1, hi, from, to)
+  self.count[node] = math.max(self.count[2 * node], self.count[2 * node + 1])
+end
+
+function Queue:firstAtLeast(bound)
+  if self.count[1] < bound then return NONE end
+  local node, lo, hi = 1, 0, self.capacity - 1
+  while lo < hi do
+    self:pushDown(node)
+    local mid = (lo + hi) // 2
+    if self.count[2 * node] >= bound then node, hi = 2 * node, mid else node, lo = 2 * node + 1, mid + 1 end
+  end
+  return lo
+end
+
+function Queue:bestUpTo(node, lo, hi, last)
+  if lo > last then return NONE end
+  if hi <= last then return self.best[node] end
+  local mid = (lo + hi) // 2
+  return self:better(self:bestUpTo(2 * node, lo, mid, last), self:bestUpTo(2 * node + 1, mid + 1, hi, last))
+end
+
+-- Renumbers live slots 0..n-1 in arrival order into a tree with room to grow.
+function Queue:compact()
+  local live = {}
+  for slot = 0, self.nextSlot - 1 do
+    local entry = self.slots[slot]
+    if entry ~= nil then live[#live + 1] = { entry = entry, overtakes = self:readLeaf(slot) } end
+  end
+  self:reset(math.max(16, 2 * (#live + 1)))
+  for index, item in ipairs(live) do
+    local slot = index - 1
+    item.entry.slot = slot
+    self.slots[slot] = item.entry
+    local leaf = self.capacity + slot
+    self.count[leaf] = item.overtakes
+    if item.overtakes == EMPTY then self.best[leaf] = NONE else self.best[leaf] = slot end
+  end
+  for node = self.capacity - 1, 1, -1 do self:pull(node) end
+  self.nextSlot = #live
+  self.reserved = #live
+end
+
+function Queue:enqueue(entry)
+  if self.nextSlot == self.capacity then self:compact() end
+  entry.slot = self.nextSlot
+  self.nextSlot = self.nextSlot + 1
+  entry.overtakes = 0
+  self.slots[entry.slot] = entry
+  self.reserved = self.reserved + 1
+  self:setLeaf(entry.slot, 0)
+  self.waiting = self.waiting + 1
+end
+
+function Queue:peek(maxOvertakes)
+  if self.waiting == 0 then return nil end
+  local last = self.capacity - 1
+  if maxOvertakes ~= nil then
+    local saturated = self:firstAtLeast(maxOvertakes)
+    if saturated ~= NONE then last = saturated end
+  end
+  local slot = self:bestUpTo(1, 0, self.capacity - 1, last)
+  if slot == NONE then return nil end
+  return self.slots[slot]
+end
+
+-- Dispatch: every earlier waiting arrival is overtaken once more; the entry keeps its slot.
+function Queue:dispatch(entry)
+  if entry.slot > 0 then self:addRange(1, 0, self.capacity - 1, 0, entry.slot - 1) end
+  entry.overtakes = self:readLeaf(entry.slot)
+  self:setLeaf(entry.slot, EMPTY)
+  self.waiting = self.waiting - 1
+end
+
+-- Back to its arrival place after a failed attempt, keeping its overtake count.
+function Queue:requeue(entry)
+  self:setLeaf(entry.slot, entry.overtakes)
+  self.waiting = self.waiting + 1
+end
+
+-- Gone for good (answered or refunded).
+function Queue:release(entry)
+  if self:readLeaf(entry.slot) ~= EMPTY then
+    entry.overtakes = self:readLeaf(entry.slot)
+    self:setLeaf(entry.slot, EMPTY)
+    self.waiting = self.waiting - 1
+  end
+  self.slots[entry.slot] = nil
+  self.reserved = self.reserved - 1
+end
+
+--------------------------------------------------------------------------------------------
+-- The herd: workers, their status, and the order in which they became idle (a FIFO with lazy
+-- deletion: an entry counts only while its stamp matches the worker's).
+--   idle | busy (holds one request) | timed-out (no work until it answers) | failed
+--------------------------------------------------------------------------------------------
+
+local Herd = {}
+Herd.__index = Herd
+
+local function newHerd()
+  return setmetatable({ workers = {}, size = 0, idleQueue = {}, idleHead = 1, stamps = 0, idle = 0 }, Herd)
+end
+
+function Herd:setStatus(worker, status)
+  if worker.status == 'idle' then self.idle = self.idle - 1 end
+  worker.idleStamp = 0
+  worker.status = status
+  if status == 'idle' then
+    self.stamps = self.stamps + 1
+    worker.idleStamp = self.stamps
+    self.idleQueue[#self.idleQueue + 1] = { worker.id, worker.idleStamp }
+    self.idle = self.idle + 1
+  end
+end
+
+function Herd:add(id)
+  local worker = { id = id, status = 'failed', request = nil, lastRequest = nil, deadline = 0, draining = false, idleStamp = 0 }
+  self.workers[id] = worker
+  self.size = self.size + 1
+  self:setStatus(worker, 'idle')
+  return worker
+end
+
+function Herd:remove(worker)
+  self:setStatus(worker, 'failed')
+  self.workers[worker.id] = nil
+  self.size = self.size - 1
+end
+
+local function contains(list, value)
+  for _, item in ipairs(list) do
+    if item == value then return true end
+  end
+  return false
+end
+
+-- The longest-idle worker the request has not failed on, else the longest-idle one.
+function Herd:pickIdle(avoid)
+  local fallback = nil
+  local seen = 0
+  local i = self.idleHead
+  while i <= #self.idleQueue and seen <= #avoid do
+    local id, stamp = self.idleQueue[i][1], self.idleQueue[i][2]
+    local worker = self.workers[id]
+    if worker == nil or worker.idleStamp ~= stamp then
+      if i == self.idleHead then
+        self.idleQueue[i] = nil
+        self.idleHead = self.idleHead + 1
+      end
+    else
+      if not contains(avoid, id) then return worker end
+      if fallback == nil then fallback = worker end
+      seen = seen + 1
+    end
+    i = i + 1
+  end
+  return fallback
+end
+
+--------------------------------------------------------------------------------------------
+-- Deadlines of running requests: a binary min-heap; stale entries are skipped when popped.
+--------------------------------------------------------------------------------------------
+
+local function earlier(a, b)
+  return a.at < b.at or (a.at == b.at and a.worker < b.worker)
+end
+
+local function pushDeadline(heap, deadline)
+  heap[#heap + 1] = deadline
+  local i = #heap
+  while i > 1 do
+    local parent = i // 2
+    if not earlier(heap[i], heap[parent]) then break end
+    heap[i], heap[parent] = heap[parent], heap[i]
+    i = parent
+  end
+end
+
+local function popExpired(heap, now)
+  local top = heap[1]
+  if top == nil or top.at >= now then return nil end
+  local last = table.remove(heap)
+  if #heap > 0 then
+    heap[1] = last
+    local i = 1
+    while true do
+      local left, right, least = 2 * i, 2 * i + 1, i
+      if left <= #heap and earlier(heap[left], heap[least]) then least = left end
+      if right <= #heap and earlier(heap[right], heap[least]) then least = right end
+      if least == i then break end
+      heap[i], heap[least] = heap[least], heap[i]
+      i = least
+    end
+  end
+  return top
+end
+
+--------------------------------------------------------------------------------------------
+-- State
+--------------------------------------------------------------------------------------------
+
+local function newState(config)
+  local settings = copyConfig(config)
+  settings.baseFee = bint(config.baseFee)
+  settings.tokenFee = bint(config.tokenFee)
+  local state = {
+    config = settings,
+    paused = false,
+    now = 0,
+    seen = {},
+    arrivals = 0,
+    requests = {},
+    queue = newQueue(),
+    herd = newHerd(),
+    deadlines = {},
+    ledger = {
+      credited = bint(0), refunded = bint(0), revenue = bint(0),
+      escrow = bint(0), unclaimed = bint(0), withdrawn = bint(0),
+    },
+    lastMultiplier = nil,
+  }
+  for _, worker in ipairs(config.workers) do state.herd:add(worker) end
+  return state
+end
+
+--------------------------------------------------------------------------------------------
+-- Outgoing messages
+--------------------------------------------------------------------------------------------
+
+local function send(target, tags, data)
+  local message = { Target = target }
+  for name, value in pairs(tags) do message[name] = value end
+  if data ~= nil then message.Data = data end
+  ao.send(message)
+end
+
+local function transfer(state, recipient, quantity, extra)
+  local tags = { Action = 'Transfer', Recipient = recipient, Quantity = tostring(quantity) }
+  for name, value in pairs(extra) do tags[name] = value end
+  send(state.config.token, tags)
+end
+
+--------------------------------------------------------------------------------------------
+-- Phase 2: the message
+--------------------------------------------------------------------------------------------
+
+local function finish(state, record)
+  state.queue:release(record)
+  state.requests[record.id] = nil
+end
+
+local function freeWorker(state, worker)
+  worker.request = nil
+  if worker.draining then state.herd:remove(worker) else state.herd:setStatus(worker, 'idle') end
+end
+
+-- After a failed attempt: back in the queue at its arrival place, or refunded if out of attempts.
+local function retryOrRefund(state, record, why)
+  record.worker = nil
+  if record.attempts < state.config.maxAttempts then
+    state.queue:requeue(record)
+    return
+  end
+  local ledger = state.ledger
+  ledger.escrow = ledger.escrow - record.multiplier.paid
+  ledger.refunded = ledger.refunded + record.multiplier.paid
+  local tags = {
+    ['X-Reason'] = REASON.AttemptsExhausted .. ' after ' .. record.attempts .. ' attempt(s): ' .. why,
+    ['X-Request'] = record.id,
+  }
+  if record.reference ~= nil then tags['X-Reference'] = record.reference end
+  transfer(state, record.client, record.multiplier.paid, tags)
+  finish(state, record)
+end
+
+-- What to do with a Credit-Notice: accept, refund (with a reason), keep as unclaimed, or ignore.
+local function judgeCredit(state, msg)
+  local config = state.config
+  if msg.From ~= config.token then return { kind = 'ignore' } end
+  local rawQuantity = tag(msg, 'Quantity')
+  local sender = tag(msg, 'Sender')
+  local reference = tag(msg, 'X-Reference')
+  if isDecimal(rawQuantity) and #rawQuantity <= MAX_RAW_DIGITS then
+    local digits = canonical(rawQuantity)
+    if #digits > MAX_DIGITS and sender ~= nil and sender ~= '' then
+      -- Beyond any 256-bit balance: handed back untouched, outside the books.
+      return { kind = 'refund', sender = sender, quantity = digits, reason = REASON.QuantityTooLarge,
+        reference = reference, offBooks = true }
+    end
+  end
+  local quantity = parsePositiveAmount(rawQuantity, 'Quantity')
+  if quantity == nil then return { kind = 'ignore' } end
+  if sender == nil or sender == '' then return { kind = 'unclaimed', quantity = quantity } end
+  local function refund(reason, needed)
+    return { kind = 'refund', sender = sender, quantity = quantity, reason = reason, reference = reference, needed = needed }
+  end
+  if state.paused then return refund(REASON.Paused) end
+  local prompt = tag(msg, 'X-Prompt')
+  if prompt == nil then return refund(REASON.MissingPrompt) end
+  if prompt == '' then return refund(REASON.EmptyPrompt) end
+  if #prompt > config.maxPromptBytes then return refund(REASON.PromptTooLong) end
+  local rawTokens = tag(msg, 'X-Tokens')
+  if rawTokens == nil then return refund(REASON.MissingTokens) end
+  if not isDecimal(rawTokens) then return refund(REASON.BadTokens) end
+  local digits = canonical(rawTokens)
+  local tokens = #digits <= 15 and tonumber(digits) or math.huge
+  if tokens < 1 or tokens > config.maxTokens then return refund(REASON.TokensOutOfRange) end
+  local needed = config.baseFee + config.tokenFee * bint(tokens + words(prompt))
+  if quantity < needed then return refund(REASON.Insufficient, needed) end
+  return { kind = 'accept', request = {
+    id = msg.Id, client = sender, reference = reference, prompt = prompt, tokens = tokens,
+    multiplier = { paid = quantity, needed = needed },
+  } }
+end
+
+local function handleCredit(state, msg)
+  local verdict = judgeCredit(state, msg)
+  local ledger = state.ledger
+  if verdict.kind == 'unclaimed' then
+    ledger.credited = ledger.credited + verdict.quantity
+    ledger.unclaimed = ledger.unclaimed + verdict.quantity
+  elseif verdict.kind == 'refund' then
+    if not verdict.offBooks then
+      ledger.credited = ledger.credited + verdict.quantity
+      ledger.refunded = ledger.refunded + verdict.quantity
+    end
+    local tags = { ['X-Reason'] = verdict.reason, ['X-Request'] = msg.Id }
+    if verdict.reference ~= nil then tags['X-Reference'] = verdict.reference end
+    if verdict.needed ~= nil then tags['X-Needed'] = tostring(verdict.needed) end
+    transfer(state, verdict.sender, verdict.quantity, tags)
+  elseif verdict.kind == 'accept' then
+    local record = verdict.request
+    state.arrivals = state.arrivals + 1
+    record.arrival = state.arrivals
+    record.attempts = 0
+    record.tried = {}
+    record.worker = nil
+    ledger.credited = ledger.credited + record.multiplier.paid
+    ledger.escrow = ledger.escrow + record.multiplier.paid
+    state.requests[record.id] = record
+    state.queue:enqueue(record)
+  end
+end
+
+-- Inference-Response / Inference-Error: honoured only from the worker that holds the request.
+local function handleAnswer(state, msg, action)
+  local worker = state.herd.workers[msg.From]
+  local requestId = tag(msg, 'X-Request')
+  if worker == nil or requestId == nil then return end
+  if worker.status == 'busy' and worker.request == requestId then
+    local record = state.requests[requestId]
+    if action == 'Inference-Response' then
+      local tags = { Action = 'Inference-Response', ['X-Request'] = record.id }
+      if record.reference ~= nil then tags['X-Reference'] = record.reference end
+      local data = msg.Data
+      if type(data) ~= 'string' then data = '' end
+      send(record.client, tags, data)
+      state.ledger.escrow = state.ledger.escrow - record.multiplier.paid
+      state.ledger.revenue = state.ledger.revenue + record.multiplier.paid
+      finish(state, record)
+    else
+      local detail = tag(msg, 'X-Reason')
+      local why = 'worker error'
+      if detail ~= nil and detail ~= '' then why = 'worker error: ' .. detail end
+      retryOrRefund(state, record, why)
+    end
+    freeWorker(state, worker)
+  elseif worker.status == 'timed-out' and worker.lastRequest == requestId then
+    -- A late answer: its request was retried or refunded already, so it is dropped, but the
+    -- worker has shown it is alive again.
+    freeWorker(state, worker)
+  end
+end
+
+-- Worker-Error marks a worker failed (its request is retried); Worker-Initialized revives it.
+local function handleWorkerReport(state, msg, action)
+  local worker = state.herd.workers[msg.From]
+  if worker == nil then return end
+  if action == 'Worker-Error' then
+    local held = nil
+    if worker.status == 'busy' then held = state.requests[worker.request] end
+    worker.request = nil
+    if worker.draining then state.herd:remove(worker) else state.herd:setStatus(worker, 'failed') end
+    if held ~= nil then retryOrRefund(state, held, 'worker failed') end
+  elseif worker.status == 'failed' or worker.status == 'timed-out' then
+    freeWorker(state, worker)
+  end
+end
+
+local function infoResponse(state, target)
+  local config = state.config
+  local busy, unavailable = 0, 0
+  for _, worker in pairs(state.herd.workers) do
+    if worker.status == 'busy' then busy = busy + 1
+    elseif worker.status ~= 'idle' then unavailable = unavailable + 1 end
+  end
+  local last = '1'
+  if state.lastMultiplier ~= nil then last = formatMultiplier(state.lastMultiplier) end
+  local maxOvertakes = 'unbounded'
+  if config.maxOvertakes ~= nil then maxOvertakes = tostring(config.maxOvertakes) end
+  send(target, {
+    Action = 'Info-Response',
+    ['Base-Fee'] = tostring(config.baseFee),
+    ['Token-Fee'] = tostring(config.tokenFee),
+    ['Last-Multiplier'] = last,
+    ['Queue-Length'] = tostring(state.queue.waiting),
+    Workers = tostring(state.herd.size),
+    ['Idle-Workers'] = tostring(state.herd.idle),
+    ['Busy-Workers'] = tostring(busy),
+    ['Unavailable-Workers'] = tostring(unavailable),
+    ['Max-Tokens'] = tostring(config.maxTokens),
+    ['Max-Prompt-Bytes'] = tostring(config.maxPromptBytes),
+    ['Max-Overtakes'] = maxOvertakes,
+    Paused = tostring(state.paused),
+    Token = config.token,
+    Version = HERDER_VERSION,
+  })
+end
+
+--------------------------------------------------------------------------------------------
+-- Owner administration: anyone else is refused and nothing changes; so is an invalid value.
+--------------------------------------------------------------------------------------------
+
+local function amountSetting(tagName, field)
+  return { tag = tagName, field = field, parse = function(raw) return parseDecimal(raw, tagName) end }
+end
+
+local function countSetting(tagName, field, unbounded)
+  return { tag = tagName, field = field, parse = function(raw)
+    if unbounded and string.lower(raw) == 'unbounded' then return 'unbounded' end
+    local value, reason = parseDecimal(raw, tagName)
+    if value == nil then return nil, reason end
+    local digits = canonical(raw)
+    if #digits > 16 or tonumber(digits) > MAX_SAFE_INTEGER then return nil, tagName .. ' is too large' end
+    return math.tointeger(tonumber(digits))
+  end }
+end
+
+local FEE_SETTINGS = { amountSetting('Base-Fee', 'baseFee'), amountSetting('Token-Fee', 'tokenFee') }
+local LIMIT_SETTINGS = {
+  countSetting('Max-Tokens', 'maxTokens'),
+  countSetting('Max-Prompt-Bytes', 'maxPromptBytes'),
+  countSetting('Max-Overtakes', 'maxOvertakes', true),
+  countSetting('Timeout-Base', 'timeoutBase'),
+  countSetting('Timeout-Per-Token', 'timeoutPerToken'),
+  countSetting('Max-Attempts', 'maxAttempts'),
+}
+
+-- Applies every present setting tag at once, or none of them.
+local function reconfigure(state, msg, settings)
+  local proposed = copyConfig(state.config)
+  local changed = 0
+  for _, setting in ipairs(settings) do
+    local raw = tag(msg, setting.tag)
+    if raw ~= nil then
+      local value, reason = setting.parse(raw)
+      if value == nil then return false, reason end
+      if value == 'unbounded' then value = nil end
+      proposed[setting.field] = value
+      changed = changed + 1
+    end
+  end
+  if changed == 0 then
+    local names = {}
+    for _, setting in ipairs(settings) do names[#names + 1] = setting.tag end
+    return false, 'expected one of ' .. table.concat(names, ', ')
+  end
+  local problems = configProblems(proposed)
+  if #problems > 0 then return false, table.concat(problems, '; ') end
+  state.config = proposed
+  return true
+end
+
+local function addWorker(state, id)
+  if id == nil or id == '' then return false, 'Worker tag is missing' end
+  local probe = copyConfig(state.config)
+  probe.workers = { id }
+  local problems = configProblems(probe)
+  if #problems > 0 then return false, table.concat(problems, '; ') end
+  local existing = state.herd.workers[id]
+  if existing == nil then
+    state.herd:add(id)
+    return true
+  end
+  if existing.draining then
+    existing.draining = false
+    return true, 'removal cancelled'
+  end
+  return true, 'already in the herd'
+end
+
+local function removeWorker(state, id)
+  local worker = nil
+  if id ~= nil then worker = state.herd.workers[id] end
+  if worker == nil then return false, 'no such worker in the herd' end
+  if worker.status == 'busy' then
+    worker.draining = true
+    return true, 'draining: leaves when its request ends'
+  end
+  state.herd:remove(worker)
+  return true
+end
+
+local function withdraw(state, msg)
+  local quantity, reason = parsePositiveAmount(tag(msg, 'Quantity'), 'Quantity')
+  if quantity == nil then return false, reason end
+  local available = state.ledger.revenue - state.ledger.withdrawn
+  if quantity > available then return false, 'only ' .. tostring(available) .. ' of revenue can be withdrawn' end
+  local recipient = tag(msg, 'Recipient')
+  if recipient == nil or recipient == '' then recipient = state.config.owner end
+  state.ledger.withdrawn = state.ledger.withdrawn + quantity
+  transfer(state, recipient, quantity, { ['X-Reason'] = REASON.Withdrawal })
+  return true
+end
+
+local ADMIN = {
+  ['Add-Worker'] = function(state, msg) return addWorker(state, tag(msg, 'Worker')) end,
+  ['Remove-Worker'] = function(state, msg) return removeWorker(state, tag(msg, 'Worker')) end,
+  ['Set-Fees'] = function(state, msg) return reconfigure(state, msg, FEE_SETTINGS) end,
+  ['Set-Limits'] = function(state, msg) return reconfigure(state, msg, LIMIT_SETTINGS) end,
+  ['Pause'] = function(state) state.paused = true return true end,
+  ['Resume'] = function(state) state.paused = false return true end,
+  ['Withdraw'] = withdraw,
+}
+
+local function handleAdmin(state, msg, action)
+  local ok, detail
+  if msg.From ~= state.config.owner then
+    ok, detail = false, REASON.NotOwner
+  else
+    ok, detail = ADMIN[action](state, msg)
+  end
+  local tags = { ['Admin-Action'] = action }
+  if ok then
+    tags.Action = 'Admin-Done'
+    if detail ~= nil then tags['X-Note'] = detail end
+  else
+    tags.Action = 'Admin-Refused'
+    tags['X-Reason'] = detail
+  end
+  send(msg.From, tags)
+end
+
+--------------------------------------------------------------------------------------------
+-- Phases 1 and 3: deadlines and dispatch
+--------------------------------------------------------------------------------------------
+
+local function expireDeadlines(state)
+  while true do
+    local expired = popExpired(state.deadlines, state.now)
+    if expired == nil then return end
+    local worker = state.herd.workers[expired.worker]
+    -- Stale entry: the worker has since finished, or holds the request again on a later attempt.
+    if worker ~= nil and worker.status == 'busy' and worker.request == expired.request and worker.deadline == expired.at then
+      local record = state.requests[expired.request]
+      worker.request = nil
+      if worker.draining then state.herd:remove(worker) else state.herd:setStatus(worker, 'timed-out') end
+      retryOrRefund(state, record, 'worker timed out')
+    end
+  end
+end
+
+local function assign(state, record, worker)
+  local config = state.config
+  state.queue:dispatch(record)
+  record.attempts = record.attempts + 1
+  record.tried[#record.tried + 1] = worker.id
+  record.worker = worker.id
+  state.herd:setStatus(worker, 'busy')
+  worker.request = record.id
+  worker.lastRequest = record.id
+  worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens
+  pushDeadline(state.deadlines, { at = worker.deadline, worker = worker.id, request = record.id })
+  state.lastMultiplier = record.multiplier
+  send(worker.id, { Action = 'Inference', Tokens = tostring(record.tokens), ['X-Request'] = record.id }, record.prompt)
+end
+
+local function dispatch(state)
+  while state.queue.waiting > 0 and state.herd.idle > 0 do
+    local record = state.queue:peek(state.config.maxOvertakes)
+    assign(state, record, state.herd:pickIdle(record.tried))
+  end
+end
+
+--------------------------------------------------------------------------------------------
+-- The handler
+--------------------------------------------------------------------------------------------
+
+local HANDLE = {
+  ['Credit-Notice'] = handleCredit,
+  ['Inference-Response'] = handleAnswer,
+  ['Inference-Error'] = handleAnswer,
+  ['Worker-Error'] = handleWorkerReport,
+  ['Worker-Initialized'] = handleWorkerReport,
+  ['Info'] = function(state, msg) infoResponse(state, msg.From) end,
+}
+
+function HerderStep(msg)
+  local state = HerderState
+  local timestamp = tonumber(msg.Timestamp)
+  if timestamp ~= nil and timestamp > state.now then state.now = timestamp end
+  expireDeadlines(state)
+  if msg.Id ~= nil and not state.seen[msg.Id] then
+    state.seen[msg.Id] = true
+    local action = tag(msg, 'Action')
+    if HANDLE[action] ~= nil then
+      HANDLE[action](state, msg, action)
+    elseif ADMIN[action] ~= nil then
+      handleAdmin(state, msg, action)
+    end
+  end
+  dispatch(state)
+end
+
+-- The books and the herd, for audits and tests: amounts as decimal strings.
+function HerderSummary()
+  local state = HerderState
+  local ledger = {}
+  for name, value in pairs(state.ledger) do ledger[name] = tostring(value) end
+  local workers = {}
+  for id, worker in pairs(state.herd.workers) do
+    workers[id] = { status = worker.status, request = worker.request, draining = worker.draining }
+  end
+  local requests = {}
+  for id, record in pairs(state.requests) do
+    requests[id] = { worker = record.worker, attempts = record.attempts }
+  end
+  return { ledger = ledger, workers = workers, requests = requests, queueLength = state.queue.waiting,
+    paused = state.paused, now = state.now }
+end
+
+-- State survives re-evaluation of this file (e.g. an upgrade by Eval).
+HerderState = HerderState or newState(HERDER_CONFIG)
+
+Handlers.add('llama-herder',
+  function(msg) return msg.Action ~= 'Eval' end,
+  HerderStep)
