@@ -83,8 +83,9 @@ export class World {
 
   messagesFor({ dt, event }: TimedEvent): AoMessage[] {
     this.clock += dt;
-    const msg = this.concrete(event);
-    return msg === undefined ? [] : [msg];
+    // An event with nothing to act on (an answer from a worker that holds nothing, a duplicate
+    // of nothing) lets time pass instead, so every event delivers one message.
+    return [this.concrete(event) ?? this.tick()];
   }
 
   admin(byOwner: boolean, op: Extract<TraceEvent, { kind: 'admin' }>['op']): AoMessage {

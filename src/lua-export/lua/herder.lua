@@ -287,7 +287,9 @@ function Queue:compact()
     local entry = self.slots[slot]
     if entry ~= nil then live[#live + 1] = { entry = entry, overtakes = self:readLeaf(slot) } end
   end
+  local waiting = self.waiting
   self:reset(math.max(16, 2 * (#live + 1)))
+  self.waiting = waiting
   for index, item in ipairs(live) do
     local slot = index - 1
     item.entry.slot = slot
@@ -359,7 +361,8 @@ local Herd = {}
 Herd.__index = Herd
 
 local function newHerd()
-  return setmetatable({ workers = {}, size = 0, idleQueue = {}, idleHead = 1, stamps = 0, idle = 0 }, Herd)
+  -- idleQueue[idleHead..idleTail] holds { worker id, stamp } pairs, oldest first.
+  return setmetatable({ workers = {}, size = 0, idleQueue = {}, idleHead = 1, idleTail = 0, stamps = 0, idle = 0 }, Herd)
 end
 
 function Herd:setStatus(worker, status)
@@ -369,7 +372,8 @@ function Herd:setStatus(worker, status)
   if status == 'idle' then
     self.stamps = self.stamps + 1
     worker.idleStamp = self.stamps
-    self.idleQueue[#self.idleQueue + 1] = { worker.id, worker.idleStamp }
+    self.idleTail = self.idleTail + 1
+    self.idleQueue[self.idleTail] = { worker.id, worker.idleStamp }
     self.idle = self.idle + 1
   end
 end
@@ -400,7 +404,7 @@ function Herd:pickIdle(avoid)
   local fallback = nil
   local seen = 0
   local i = self.idleHead
-  while i <= #self.idleQueue and seen <= #avoid do
+  while i <= self.idleTail and seen <= #avoid do
     local id, stamp = self.idleQueue[i][1], self.idleQueue[i][2]
     local worker = self.workers[id]
     if worker == nil or worker.idleStamp ~= stamp then
