@@ -279,8 +279,11 @@ export class Auditor {
           step,
           `paid notice ${msg.id} was kept though invalid (${expect.notice.mustRefund})`,
         );
-      if (!noticeRefund)
+      if (!noticeRefund) {
+        // Kept: whatever the herder should have done, the funds are now in its hands.
+        if (expect.notice.offBooks) this.books.credited += expect.notice.quantity;
         this.accept(msg, expect.notice.sender, expect.notice.quantity, expect.notice.reference);
+      }
     }
     for (const out of outbox) {
       const action = tagOf(out.tags, 'Action');
@@ -391,12 +394,16 @@ export class Auditor {
   private checkDispatch(step: number, out: OutMessage, requestId: string | undefined): void {
     const r = requestId === undefined ? undefined : this.requests.get(requestId);
     const w = this.workers.get(out.target);
-    if (r?.status !== 'waiting') {
+    if (r === undefined) {
       this.flag(
-        'no-double-booking',
+        'bad-input-safe',
         step,
-        `dispatched ${requestId} to ${out.target} but it was ${r ? r.status : 'never accepted'}`,
+        `dispatched ${requestId} to ${out.target}, but no valid payment for it was kept`,
       );
+      return;
+    }
+    if (r.status !== 'waiting') {
+      this.flag('no-double-booking', step, `dispatched ${r.id} to ${out.target} but it was ${r.status}`);
       return;
     }
     if (w?.status !== 'idle') {

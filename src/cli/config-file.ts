@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { type HerdConfig, parseConfig } from '../model/config.ts';
+import { UserError } from './output.ts';
+
+/** Reads and validates a herd config file (JSON), or explains exactly what is wrong with it. */
+export function readConfigFile(path: string): HerdConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`config ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = parseConfig(json);
+  if (!parsed.ok) throw new UserError(`config ${path} is invalid:\n  - ${parsed.problems.join('\n  - ')}`);
+  return parsed.config;
+}
+
+/** Reads a text file a command needs, with a one-line error naming it. */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
