@@ -279,11 +279,13 @@ export class Auditor {
           step,
           `paid notice ${msg.id} was kept though invalid (${expect.notice.mustRefund})`,
         );
-      if (!noticeRefund) {
-        // Kept: whatever the herder should have done, the funds are now in its hands.
+      if (!noticeRefund && expect.notice.mustRefund) {
+        // Kept though invalid: the funds are in the herder's hands with no request the auditor
+        // can expect it to serve (dispatching it later is flagged too).
         if (expect.notice.offBooks) this.books.credited += expect.notice.quantity;
+        this.books.unclaimed += expect.notice.quantity;
+      } else if (!noticeRefund)
         this.accept(msg, expect.notice.sender, expect.notice.quantity, expect.notice.reference);
-      }
     }
     for (const out of outbox) {
       const action = tagOf(out.tags, 'Action');

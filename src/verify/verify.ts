@@ -111,9 +111,12 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
     const errorsBefore = herder.errors.length;
     const result = await runTraceAsync(herder, spec, { cast });
     for (const { error } of herder.errors.slice(errorsBefore)) {
+      // The Lua error itself ("[string ...]:N: ..."), not the warnings printed around it.
+      const lines = error.split('\n').map((line) => line.trim());
       const message =
-        error.split('\n').find((line) => line.includes('attempt') || line.includes('error')) ??
-        error.split('\n')[0]!;
+        lines.find((line) => line.startsWith('[string ')) ??
+        lines.find((line) => line !== '' && !line.startsWith('WARNING')) ??
+        lines[0]!;
       errorCounts.set(message, (errorCounts.get(message) ?? 0) + 1);
     }
     messages += result.log.length;
