@@ -85,8 +85,8 @@ export const DEFAULT_WORKER: WorkerBehaviour = {
   overheadMs: 500,
   jitter: 0.2,
   failRate: 0.01,
-  timeoutRate: 0.002,
-  recoverMs: 60_000,
+  timeoutRate: 0.001,
+  recoverMs: 30_000,
 };
 
 export const DEFAULT_SIMULATION: SimulationOptions = {

@@ -1,0 +1,102 @@
+/**
+ * Everything under docs/ that is generated from the code: the protocol reference, the invariants
+ * and where they are checked, the guides, and the state diagrams (from src/machines/diagrams.ts).
+ * `generateDocs` only computes the pages; `writeDocs` and `staleDocs` compare them with the disk.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { MODEL_VERSION } from '../model/version.ts';
+import { GUIDES, guidePage } from './guides.ts';
+import { invariantsPage } from './invariants-page.ts';
+import { generatedHeader } from './markdown.ts';
+import { protocolPage } from './protocol-page.ts';
+
+export interface GeneratedFile {
+  /** Relative to the project root, with forward slashes. */
+  readonly path: string;
+  readonly content: string;
+}
+
+export interface Diagram {
+  /** Relative to docs/. */
+  readonly path: string;
+  readonly content: string;
+}
+
+/** The state diagrams, when the machines module is in this build; undefined otherwise. */
+export async function diagrams(root: string): Promise<readonly Diagram[] | undefined> {
+  const path = join(root, 'src/machines/diagrams.ts');
+  if (!existsSync(path)) return undefined;
+  const module = (await import(path)) as { renderDiagrams?: () => Diagram[] | Promise<Diagram[]> };
+  if (typeof module.renderDiagrams !== 'function') return undefined;
+  return module.renderDiagrams();
+}
+
+function index(rendered: readonly Diagram[] | undefined): string {
+  const lines = [
+    generatedHeader('src/docs/generate.ts'),
+    '',
+    '# llama-herder documentation',
+    '',
+    `Model version ${MODEL_VERSION}. Everything here is generated from the code by \`npm run docs\` ` +
+      '(`herd docs`), and a test fails when a committed page is out of date.',
+    '',
+    '## Guides',
+    '',
+    '- [Operators](guides/operators.md): configure, export, deploy and tune a herd (with `herd simulate`).',
+    '- [Client developers](guides/clients.md): the fee, paying, answers and refunds, the client package.',
+    '- [Auditors](guides/auditors.md): the invariants and how to check any herder (`herd verify`).',
+    '',
+    '## Reference',
+    '',
+    '- [Protocol](protocol.md): every message, tag, format and refund reason.',
+    '- [Invariants](invariants.md): each invariant and where it is checked.',
+  ];
+  if (rendered !== undefined && rendered.length > 0) {
+    lines.push('- State diagrams:');
+    for (const d of rendered) lines.push(`  - [${d.path.replace(/^diagrams\//, '')}](${d.path})`);
+  } else lines.push('- State diagrams: not in this build yet (src/machines/diagrams.ts).');
+  lines.push(
+    '- API reference: `docs/api/index.html`, built by typedoc on `npm run docs` (not committed; ' +
+      'run `npm run docs` to build it locally).',
+  );
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** Every generated page, in a fixed order. */
+export async function generateDocs(root: string): Promise<GeneratedFile[]> {
+  const rendered = await diagrams(root);
+  const files: GeneratedFile[] = [
+    { path: 'docs/README.md', content: index(rendered) },
+    { path: 'docs/protocol.md', content: protocolPage() },
+    { path: 'docs/invariants.md', content: await invariantsPage(root) },
+  ];
+  for (const guide of GUIDES)
+    files.push({ path: `docs/guides/${guide}.md`, content: await guidePage(guide, root) });
+  for (const d of rendered ?? []) files.push({ path: `docs/${d.path}`, content: d.content });
+  return files;
+}
+
+/** Files whose content on disk differs from `files` (or that are missing). */
+export async function staleDocs(root: string, files: readonly GeneratedFile[]): Promise<string[]> {
+  const stale: string[] = [];
+  for (const file of files) {
+    const full = join(root, file.path);
+    const current = existsSync(full) ? await readFile(full, 'utf8') : undefined;
+    if (current !== file.content) stale.push(file.path);
+  }
+  return stale;
+}
+
+/** Writes the files that changed; returns their paths. */
+export async function writeDocs(root: string, files: readonly GeneratedFile[]): Promise<string[]> {
+  const changed = await staleDocs(root, files);
+  for (const path of changed) {
+    const file = files.find((f) => f.path === path)!;
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), file.content);
+  }
+  return changed;
+}
