@@ -1,0 +1,122 @@
+/**
+ * `herd demo`: boots a local AO network with a token, a herder, two AOS-Llama workers on the
+ * bundled generated model and a client, pays for one prompt, runs the inference inside the WASM
+ * and prints the answer, the fees, the balances and the message timeline.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DEFAULT_PROMPT,
+  DEFAULT_TOKENS,
+  type DemoOptions,
+  demoProblems,
+  formatDemo,
+  runDemo,
+} from '../../demo/demo.ts';
+import { emit, intOption, showProgress, UserError } from '../output.ts';
+
+interface DemoFlags {
+  prompt: string;
+  tokens: number;
+  multiplier?: string;
+  fee?: string;
+  herder: 'aos32' | 'aos64';
+  seed: string;
+  fullTimeline?: boolean;
+  json?: boolean;
+}
+
+function multiplierOption(raw: string): string {
+  if (!/^(\d+\.?\d*|\.\d+)$/.test(raw))
+    throw new InvalidArgumentError('expected a plain decimal such as 1.5');
+  return raw;
+}
+
+function feeOption(raw: string): string {
+  if (!/^\d+$/.test(raw) || /^0+$/.test(raw))
+    throw new InvalidArgumentError('expected a positive whole number');
+  return raw;
+}
+
+/** Steps on stderr, one line each (only on a TTY). */
+function stepPrinter(): { onStep: NonNullable<DemoOptions['onStep']>; done(): void } {
+  const started = performance.now();
+  let current: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let frame = 0;
+  const draw = () => {
+    if (current === undefined) return;
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    process.stderr.write(`\r\x1b[2K${frames[frame++ % frames.length]} ${current} (${secs} s)`);
+  };
+  return {
+    onStep(step) {
+      if (step === 'ready') return;
+      current = step;
+      draw();
+      timer ??= setInterval(draw, 100);
+    },
+    done() {
+      if (timer) clearInterval(timer);
+      if (current !== undefined) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+async function demo(flags: DemoFlags): Promise<void> {
+  const options: DemoOptions = {
+    prompt: flags.prompt,
+    tokens: flags.tokens,
+    herderModule: flags.herder,
+    seed: flags.seed,
+    ...(flags.multiplier !== undefined ? { multiplier: flags.multiplier } : {}),
+    ...(flags.fee !== undefined ? { fee: flags.fee } : {}),
+    ...(flags.fullTimeline ? { fullTimeline: true } : {}),
+  };
+  const problems = demoProblems(options);
+  if (problems.length > 0) throw new UserError(problems.join('; '));
+  const progress = showProgress(flags) ? stepPrinter() : undefined;
+  let result: Awaited<ReturnType<typeof runDemo>>;
+  try {
+    result = await runDemo({ ...options, ...(progress ? { onStep: progress.onStep } : {}) });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/memory64|wasm.*64|Compiling function/i.test(message))
+      throw new UserError(
+        `cannot run AOS-Llama (wasm64): ${message}. Run through bin/herd.js (npx herd), which enables --experimental-wasm-memory64`,
+        1,
+      );
+    throw err;
+  } finally {
+    progress?.done();
+  }
+  emit(result, flags, formatDemo);
+  if (!result.outcome.ok) process.exitCode = 1;
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .summary('one paid prompt through a whole herd on a local AO network (nothing to configure)')
+    .description(
+      'Boots a local AO network — the wAR token, the herder, two AOS-Llama workers (llama.wasm with ' +
+        'worker.lua and a generated tiny model served by WeaveDrive) and a client process with the ' +
+        'client package — mints wAR for the client, pays for one prompt with Llama.run, runs the ' +
+        'inference inside the WASM and prints the answer, the fees, the balances before and after ' +
+        'and the message timeline. The tiny model is synthetic: its text is not meaningful. Exits 1 ' +
+        'when the request is not answered (e.g. --fee below the needed fee: the refund is shown).',
+    )
+    .option('--prompt <text>', 'the prompt', DEFAULT_PROMPT)
+    .option('--tokens <n>', 'tokens to generate (X-Tokens)', intOption(1), DEFAULT_TOKENS)
+    .option('--multiplier <m>', 'pay the needed fee × m (≥ 1, e.g. 1.5; rounded up)', multiplierOption)
+    .option('--fee <units>', 'pay exactly this many token units instead', feeOption)
+    .addOption(
+      new Option('--herder <module>', 'AOS module of the herder')
+        .choices(['aos32', 'aos64'])
+        .default('aos32'),
+    )
+    .option('--seed <seed>', 'network seed (ids and timeline depend on it)', 'llama-herder-demo')
+    .option('--full-timeline', 'include the boot (spawns, Init, Add-Worker, Mint) in the timeline')
+    .option('--json', 'print one JSON document')
+    .action(demo);
+}
