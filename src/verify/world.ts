@@ -220,7 +220,8 @@ export class World {
       exact: needed,
       overpaid: needed + BigInt(event.bump),
       double: 2n * needed + BigInt(event.bump),
-      huge: (1n << 70n) + BigInt(event.bump),
+      // Far beyond 2^64, or just below 2^62 where a Lua herder's native fast path ends.
+      huge: event.bump % 2 === 0 ? (1n << 70n) + BigInt(event.bump) : (1n << 62n) - BigInt(event.bump),
       oversized: 10n ** 80n + BigInt(event.bump),
     }[event.payment];
     const tags: Record<string, string> = {

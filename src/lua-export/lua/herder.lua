@@ -136,9 +136,44 @@ end
 -- Multipliers: paid / needed, compared exactly by cross-multiplication
 --------------------------------------------------------------------------------------------
 
+-- Amounts below 2^62 also keep a native integer copy (`paidInt`, `neededInt`): every realistic
+-- payment does, and their products are compared exactly as 124-bit numbers built from 31-bit
+-- limbs, far cheaper than 1024-bit .bint multiplication. Anything larger takes the .bint path.
+local LIMIT62 = bint(1) << 62
+local MASK31 = 0x7FFFFFFF
+
+local function smallInt(amount)
+  if amount < LIMIT62 then return bint.tointeger(amount) end
+  return nil
+end
+
+-- a * b for 0 <= a, b < 2^62, as limbs (high, middle, low) of 62, 31 and 31 bits.
+local function wideProduct(a, b)
+  local a1, a0 = a >> 31, a & MASK31
+  local b1, b0 = b >> 31, b & MASK31
+  local low = a0 * b0
+  local middle = a0 * b1 + a1 * b0 + (low >> 31)
+  return a1 * b1 + (middle >> 31), middle & MASK31, low & MASK31
+end
+
+local function compareWide(ah, am, al, bh, bm, bl)
+  if ah ~= bh then return ah < bh and -1 or 1 end
+  if am ~= bm then return am < bm and -1 or 1 end
+  if al ~= bl then return al < bl and -1 or 1 end
+  return 0
+end
+
+-- Orders two requests by paid / needed. Amounts are kept as decimal strings (plus the native
+-- copies): aos runs a full garbage collection after every message, so each queued request must
+-- cost as few collectable objects as possible, and a .bint is a table of 32 integers.
 local function compareMultipliers(a, b)
-  local left = a.paid * b.needed
-  local right = b.paid * a.needed
+  if a.paidInt and a.neededInt and b.paidInt and b.neededInt then
+    local lh, lm, ll = wideProduct(a.paidInt, b.neededInt)
+    local rh, rm, rl = wideProduct(b.paidInt, a.neededInt)
+    return compareWide(lh, lm, ll, rh, rm, rl)
+  end
+  local left = bint(a.paid) * bint(b.needed)
+  local right = bint(b.paid) * bint(a.needed)
   if left == right then return 0 end
   if left < right then return -1 end
   return 1
@@ -147,7 +182,7 @@ end
 -- Truncated to six decimals, trailing zeros dropped: 3/2 -> "1.5", 2/1 -> "2", 4/3 -> "1.333333".
 local SCALE = bint(1000000)
 local function formatMultiplier(m)
-  local scaled = (m.paid * SCALE) // m.needed
+  local scaled = (bint(m.paid) * SCALE) // bint(m.needed)
   local whole = scaled // SCALE
   local fraction = tostring(scaled % SCALE)
   fraction = string.rep('0', 6 - #fraction) .. fraction
@@ -199,7 +234,7 @@ end
 function Queue:better(a, b)
   if a == NONE then return b end
   if b == NONE then return a end
-  local order = compareMultipliers(self.slots[a].multiplier, self.slots[b].multiplier)
+  local order = compareMultipliers(self.slots[a], self.slots[b])
   if order > 0 then return a end
   if order < 0 then return b end
   return math.min(a, b)
@@ -527,14 +562,14 @@ local function retryOrRefund(state, record, why)
     return
   end
   local ledger = state.ledger
-  ledger.escrow = ledger.escrow - record.multiplier.paid
-  ledger.refunded = ledger.refunded + record.multiplier.paid
+  ledger.escrow = ledger.escrow - bint(record.paid)
+  ledger.refunded = ledger.refunded + bint(record.paid)
   local tags = {
     ['X-Reason'] = REASON.AttemptsExhausted .. ' after ' .. record.attempts .. ' attempt(s): ' .. why,
     ['X-Request'] = record.id,
   }
   if record.reference ~= nil then tags['X-Reference'] = record.reference end
-  transfer(state, record.client, record.multiplier.paid, tags)
+  transfer(state, record.client, record.paid, tags)
   finish(state, record)
 end
 
@@ -574,7 +609,7 @@ local function judgeCredit(state, msg)
   if quantity < needed then return refund(REASON.Insufficient, needed) end
   return { kind = 'accept', request = {
     id = msg.Id, client = sender, reference = reference, prompt = prompt, tokens = tokens,
-    multiplier = { paid = quantity, needed = needed },
+    paid = tostring(quantity), needed = tostring(needed), paidInt = smallInt(quantity), neededInt = smallInt(needed),
   } }
 end
 
@@ -598,10 +633,9 @@ local function handleCredit(state, msg)
     state.arrivals = state.arrivals + 1
     record.arrival = state.arrivals
     record.attempts = 0
-    record.tried = {}
     record.worker = nil
-    ledger.credited = ledger.credited + record.multiplier.paid
-    ledger.escrow = ledger.escrow + record.multiplier.paid
+    ledger.credited = ledger.credited + bint(record.paid)
+    ledger.escrow = ledger.escrow + bint(record.paid)
     state.requests[record.id] = record
     state.queue:enqueue(record)
   end
@@ -620,8 +654,8 @@ local function handleAnswer(state, msg, action)
       local data = msg.Data
       if type(data) ~= 'string' then data = '' end
       send(record.client, tags, data)
-      state.ledger.escrow = state.ledger.escrow - record.multiplier.paid
-      state.ledger.revenue = state.ledger.revenue + record.multiplier.paid
+      state.ledger.escrow = state.ledger.escrow - bint(record.paid)
+      state.ledger.revenue = state.ledger.revenue + bint(record.paid)
       finish(state, record)
     else
       local detail = tag(msg, 'X-Reason')
@@ -829,6 +863,7 @@ local function assign(state, record, worker)
   local config = state.config
   state.queue:dispatch(record)
   record.attempts = record.attempts + 1
+  record.tried = record.tried or {}
   record.tried[#record.tried + 1] = worker.id
   record.worker = worker.id
   state.herd:setStatus(worker, 'busy')
@@ -836,14 +871,16 @@ local function assign(state, record, worker)
   worker.lastRequest = record.id
   worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens
   pushDeadline(state.deadlines, { at = worker.deadline, worker = worker.id, request = record.id })
-  state.lastMultiplier = record.multiplier
+  state.lastMultiplier = { paid = record.paid, needed = record.needed }
   send(worker.id, { Action = 'Inference', Tokens = tostring(record.tokens), ['X-Request'] = record.id }, record.prompt)
 end
+
+local NOBODY = {}
 
 local function dispatch(state)
   while state.queue.waiting > 0 and state.herd.idle > 0 do
     local record = state.queue:peek(state.config.maxOvertakes)
-    assign(state, record, state.herd:pickIdle(record.tried))
+    assign(state, record, state.herd:pickIdle(record.tried or NOBODY))
   end
 end
 

@@ -1,0 +1,61 @@
+/**
+ * Model step throughput: herder messages per second through `stepInPlace`, on a steady mixed
+ * stream (credits with varied payments and prompts, worker answers, Info and Cron ticks) with a
+ * herd of 64 workers and a queue that hovers around a few hundred requests.
+ */
+import { makeConfig } from '../src/model/config.ts';
+import { initialHerderState, stepInPlace } from '../src/model/herder.ts';
+import type { AoMessage } from '../src/model/messages.ts';
+
+export interface ModelStepResult {
+  messages: number;
+  seconds: number;
+  messagesPerSecond: number;
+}
+
+const PROMPTS = ['tell me a story', 'what is a llama', 'summarise the herd protocol in three words', 'hi'];
+
+export function benchmarkModelStep(messages = 1_000_000): ModelStepResult {
+  const workers = Array.from({ length: 64 }, (_, i) => `W${i}`);
+  const config = makeConfig({ token: 'TOKEN', owner: 'OWNER', workers, maxOvertakes: 16 });
+  const state = initialHerderState(config);
+  const running: { worker: string; request: string }[] = [];
+  let now = 1_000;
+  let sent = 0;
+  const started = performance.now();
+  while (sent < messages) {
+    now += 1;
+    let msg: AoMessage;
+    // Per 8 messages: 4 credits, 3 answers, 1 Info or Cron tick; answers catch up when the
+    // queue grows, so it hovers around a few hundred requests.
+    const kind = sent % 8;
+    const backlog = state.queue.length > 256;
+    if ((kind < 4 && !backlog) || running.length === 0) {
+      const prompt = PROMPTS[sent % PROMPTS.length]!;
+      msg = {
+        id: `c${sent}`,
+        from: 'TOKEN',
+        timestamp: now,
+        tags: {
+          Action: 'Credit-Notice',
+          Quantity: String(1_000 + ((sent * 7919) % 5_000)),
+          Sender: 'CLIENT',
+          'X-Prompt': prompt,
+          'X-Tokens': '16',
+        },
+      };
+    } else if (kind < 7 || backlog) {
+      const done = running.shift()!;
+      msg = { id: `a${sent}`, from: done.worker, timestamp: now, tags: { Action: 'Inference-Response', 'X-Request': done.request }, data: 'ok' };
+    } else {
+      msg = { id: `t${sent}`, from: 'OWNER', timestamp: now, tags: sent % 16 === 7 ? { Action: 'Info' } : { Action: 'Cron' } };
+    }
+    const outbox = stepInPlace(state, msg);
+    for (const out of outbox) if (out.tags.Action === 'Inference') running.push({ worker: out.target, request: out.tags['X-Request']! });
+    sent++;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { messages, seconds, messagesPerSecond: messages / seconds };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(benchmarkModelStep());
