@@ -33,7 +33,8 @@ export const DEFAULT_CONFIG: Omit<HerdConfig, 'token' | 'owner'> = {
   baseFee: 100n,
   tokenFee: 10n,
   maxTokens: 512,
-  maxPromptBytes: 4096,
+  // AOS-Llama evaluates the prompt in one 512-token batch; longer prompts corrupt its memory.
+  maxPromptBytes: 510,
   maxOvertakes: 16,
   timeoutBase: 60_000,
   timeoutPerToken: 1_000,
