@@ -23,6 +23,7 @@ export const MAX_RAW_DIGITS = 1_000;
 
 /** `raw` without leading zeros ("0" stays "0"). */
 export function canonicalDecimal(raw: string): string {
+  if (raw.charCodeAt(0) !== 48 /* '0' */) return raw;
   const trimmed = raw.replace(/^0+/, '');
   return trimmed === '' ? '0' : trimmed;
 }
@@ -30,9 +31,9 @@ export function canonicalDecimal(raw: string): string {
 /** Parses a non-negative decimal integer such as a `Quantity` tag; no sign, no exponent, no spaces. */
 export function parseDecimal(raw: string | undefined, what: string): Parsed<bigint> {
   if (raw === undefined) return { ok: false, reason: `${what} is missing` };
-  if (!DECIMAL.test(raw) || raw.length > MAX_RAW_DIGITS)
+  if (raw.length > MAX_RAW_DIGITS || !DECIMAL.test(raw))
     return { ok: false, reason: `${what} is not a decimal integer` };
-  if (canonicalDecimal(raw).length > MAX_DIGITS)
+  if (raw.length > MAX_DIGITS && canonicalDecimal(raw).length > MAX_DIGITS)
     return { ok: false, reason: `${what} has more than ${MAX_DIGITS} digits` };
   return { ok: true, value: BigInt(raw) };
 }

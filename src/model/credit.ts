@@ -47,7 +47,12 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
   if (msg.from !== rules.token) return { kind: 'ignore', reason: 'Credit-Notice not from the token' };
   const rawQuantity = tag(msg, 'Quantity');
   const sender = tag(msg, 'Sender');
-  if (rawQuantity !== undefined && DECIMAL.test(rawQuantity) && rawQuantity.length <= MAX_RAW_DIGITS) {
+  if (
+    rawQuantity !== undefined &&
+    rawQuantity.length > MAX_DIGITS &&
+    rawQuantity.length <= MAX_RAW_DIGITS &&
+    DECIMAL.test(rawQuantity)
+  ) {
     const digits = canonicalDecimal(rawQuantity);
     if (digits.length > MAX_DIGITS && sender)
       return {

@@ -166,8 +166,14 @@ function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]):
       return;
     }
     case 'accept': {
+      const request = verdict.request;
       const record: RequestRecord = {
-        ...verdict.request,
+        id: request.id,
+        client: request.client,
+        reference: request.reference,
+        prompt: request.prompt,
+        tokens: request.tokens,
+        multiplier: request.multiplier,
         arrival: ++state.arrivals,
         slot: 0,
         overtakes: 0,
