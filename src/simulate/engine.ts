@@ -172,6 +172,13 @@ class PromptBook {
   }
 }
 
+/** The request number in a Credit-Notice id `c<number>` (no string allocation). */
+function requestIndex(id: string): number {
+  let n = 0;
+  for (let i = 1; i < id.length; i++) n = n * 10 + id.charCodeAt(i) - 48;
+  return n;
+}
+
 /** A multiplier as decimal text ("1.333333") back to an exact ratio. */
 function ratioOfDecimal(text: string): Ratio {
   const dot = text.indexOf('.');
@@ -206,6 +213,10 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
   });
   thresholds[classCount - 1] = 2;
   const rules = o.classes.map((c) => paymentRatios(c.pays));
+  // Fixed payers' multiplier for reporting (0 = computed per request); rounding up is ignored here.
+  const fixedMultiplier = rules.map((r) =>
+    r.multiplier ? Number(r.multiplier.num) / Number(r.multiplier.den) : 0,
+  );
 
   // Fees by (tokens + words): `needed` and, for fixed payers, the Quantity text, computed once.
   const book = new PromptBook(config.maxPromptBytes);
@@ -321,7 +332,7 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
       const action = out.tags.Action;
       if (action === Action.Inference) {
         const requestId = out.tags['X-Request']!;
-        const r = Number(requestId.slice(1));
+        const r = requestIndex(requestId);
         const w = workerIndex.get(out.target)!;
         if (workerRequestId[w] !== '')
           throw new Error(`worker ${out.target} was sent work while still working`);
@@ -351,7 +362,7 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
           events.push(t + duration, EventKind.Response, w);
         }
       } else if (action === Action.InferenceResponse) {
-        const r = Number(out.tags['X-Request']!.slice(1));
+        const r = requestIndex(out.tags['X-Request']!);
         if (outcome[r] !== 0) throw new Error(`request c${r} ended twice`);
         outcome[r] = ANSWERED;
         endedAt[r] = t;
@@ -360,7 +371,7 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
       } else if (action === Action.Transfer) {
         const requestId = out.tags['X-Request'];
         if (requestId === undefined) continue;
-        const r = Number(requestId.slice(1));
+        const r = requestIndex(requestId);
         if (outcome[r] !== 0) throw new Error(`request ${requestId} ended twice`);
         outcome[r] = REFUNDED;
         endedAt[r] = t;
@@ -397,7 +408,10 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
       requestClass[r] = cls;
       requestTokens[r] = tokens;
       const quantity = quantityFor(cls, tokens + words);
-      multiplierPaid[r] = Number(quantity) / Number(neededFor(tokens + words));
+      multiplierPaid[r] =
+        fixedMultiplier[cls]! > 0
+          ? fixedMultiplier[cls]!
+          : Number(quantity) / Number(neededFor(tokens + words));
       msg = {
         id: `c${r}`,
         from: SIM_TOKEN,
