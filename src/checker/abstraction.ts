@@ -1,0 +1,124 @@
+/**
+ * Making the state space finite. A herder state carries history that never influences what it does
+ * next: absolute times, message and request ids, arrival numbers, the set of message ids seen,
+ * idle-FIFO stamps, running totals of the books. Two states that differ only there are the same
+ * state to the checker.
+ *
+ * `normalize` rewrites the parts the herder reads, in place, to a canonical form:
+ * - time: `now` becomes a fixed point; each live deadline keeps only its place in the order of
+ *   live deadlines (deadlines set at `now` stay exactly one timeout ahead, so that a dispatch
+ *   made now ties with them); stale deadline-heap entries, which the herder skips, are dropped;
+ * - the set of message ids seen is emptied: every later message has a fresh id.
+ *
+ * `stateKey` then names the state by what the herder's behaviour depends on: requests in arrival
+ * order (renamed by rank), their multiplier, place, attempts, the workers they were tried on and
+ * their overtake count; each worker's status, drain flag, request, deadline rank and, when timed
+ * out, which request a late answer must name; the idle order; pause; withdrawable revenue.
+ */
+import type { Multiplier } from '../model/fees.ts';
+import type { HerderState } from '../model/herder.ts';
+import type { Clockwork, Node } from './environment.ts';
+
+export class AbstractionError extends Error {}
+
+/** The canonical time scale: `now` and the spacing of deadlines that were set before `now`. */
+export function clockwork(timeout: number, workers: number): Clockwork & { readonly spacing: number } {
+  return { now: 1_000_000_000, timeout, spacing: Math.floor(timeout / (workers + 2)) };
+}
+
+/** Rewrites time and seen-ids of a freshly stepped state to the canonical form, in place. */
+export function normalize(state: HerderState, clock: Clockwork & { readonly spacing: number }): void {
+  const now = state.now;
+  const tie = now + clock.timeout;
+  const live: { at: number; worker: string; request: string }[] = [];
+  for (
+    let entry = state.deadlines.popExpired(Infinity);
+    entry;
+    entry = state.deadlines.popExpired(Infinity)
+  ) {
+    const worker = state.herd.get(entry.worker);
+    if (worker?.status === 'busy' && worker.request === entry.request && worker.deadline === entry.at)
+      live.push(entry);
+  }
+  const values: number[] = [];
+  for (const worker of state.herd.all())
+    if (worker.status === 'busy' && !values.includes(worker.deadline)) values.push(worker.deadline);
+  for (const entry of live) if (!values.includes(entry.at)) values.push(entry.at);
+  values.sort((a, b) => a - b);
+  const canonical = new Map<number, number>();
+  let rank = 0;
+  for (const at of values) {
+    if (at === tie) canonical.set(at, clock.now + clock.timeout);
+    else if (at > now && at < tie) canonical.set(at, clock.now + ++rank * clock.spacing);
+    else throw new AbstractionError(`deadline ${at - now} ms from now lies outside (0, ${clock.timeout}]`);
+  }
+  for (const worker of state.herd.all())
+    if (worker.status === 'busy') worker.deadline = canonical.get(worker.deadline)!;
+  for (const entry of live) state.deadlines.push({ ...entry, at: canonical.get(entry.at)! });
+  state.now = clock.now;
+  state.seen.clear();
+}
+
+const levelCodes = new WeakMap<Multiplier, string>();
+
+function levelCode(m: Multiplier): string {
+  let code = levelCodes.get(m);
+  if (code === undefined) {
+    code = `${m.paid}/${m.needed}`;
+    levelCodes.set(m, code);
+  }
+  return code;
+}
+
+const STATUS_CODE = { idle: 'i', busy: 'b', 'timed-out': 't', failed: 'f' } as const;
+
+/** The canonical name of a normalized herder state. `workers`: every worker id that may be in the herd. */
+export function stateKey(state: HerderState, workers: readonly string[]): string {
+  const bounded = state.config.maxOvertakes !== null;
+  let key = state.paused ? 'P' : 'A';
+  key += (state.ledger.revenue - state.ledger.withdrawn).toString();
+  const rank = new Map<string, number>();
+  for (const id of state.requests.keys()) rank.set(id, rank.size);
+  for (const r of state.requests.values()) {
+    let tried = 0;
+    for (const w of r.tried) tried |= 1 << workers.indexOf(w);
+    key += `|${levelCode(r.multiplier)}${state.queue.isWaiting(r) ? 'w' : r.worker === undefined ? '?' : workers.indexOf(r.worker)}.${r.attempts}.${tried}`;
+    if (bounded) key += `.${state.queue.overtakesOf(r)}`;
+  }
+  key += '/';
+  for (const id of workers) {
+    const worker = state.herd.get(id);
+    if (worker === undefined) {
+      key += '-,';
+      continue;
+    }
+    key += STATUS_CODE[worker.status];
+    if (worker.draining) key += 'd';
+    if (worker.status === 'busy')
+      key += `${worker.request === undefined ? '?' : rank.get(worker.request)}@${worker.deadline}`;
+    else if (worker.status === 'timed-out')
+      key += `L${worker.lastRequest === undefined ? '?' : (rank.get(worker.lastRequest) ?? 'x')}`;
+    key += ',';
+  }
+  key += `${state.herd.size}/`;
+  for (const worker of state.herd.idleInOrder()) key += workers.indexOf(worker.id);
+  return key;
+}
+
+/** The clock's place: at the herder's `now`, a little later, or past the k-th deadline. */
+export function clockCode(node: Node, clock: Clockwork): string {
+  if (node.clock === clock.now) return 'n';
+  let passed = 0;
+  let ties = false;
+  for (const worker of node.state.herd.all()) {
+    if (worker.status !== 'busy') continue;
+    if (worker.deadline < node.clock) passed++;
+    if (worker.deadline === clock.now + clock.timeout) ties = true;
+  }
+  if (passed === 0) return ties ? 'l' : 'n';
+  return `p${passed}`;
+}
+
+export function nodeKey(node: Node, workers: readonly string[], clock: Clockwork): string {
+  return `${stateKey(node.state, workers)}#${clockCode(node, clock)}#${node.sent}`;
+}

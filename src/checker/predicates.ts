@@ -1,0 +1,321 @@
+/**
+ * The invariants of DESIGN §3 as the checker tests them: state predicates on every state reached,
+ * and transition predicates on every (state, message, outbox, next state). Names are those of
+ * src/audit/invariants.ts. The liveness half of no-lost-request (from every state, every request
+ * can still end) is checked over the whole graph in explore.ts.
+ */
+import type { InvariantName } from '../audit/invariants.ts';
+import { compareMultipliers } from '../model/fees.ts';
+import type { HerderState, RequestRecord } from '../model/herder.ts';
+import { ledgerViolations } from '../model/ledger.ts';
+import { Action, type AoMessage, type OutMessage } from '../model/messages.ts';
+import type { CheckEvent } from './environment.ts';
+
+export interface Finding {
+  readonly invariant: InvariantName;
+  readonly detail: string;
+}
+
+function flag(found: Finding[], invariant: InvariantName, detail: string): void {
+  found.push({ invariant, detail });
+}
+
+/** Invariants the checker tests (exact-fees only with --huge, through priority-order). */
+export const CHECKED_INVARIANTS: readonly InvariantName[] = [
+  'no-lost-request',
+  'conservation',
+  'refund-to-payer',
+  'priority-order',
+  'fifo-ties',
+  'bounded-overtaking',
+  'no-double-booking',
+  'work-conserving',
+  'authority',
+  'bad-input-safe',
+];
+
+/**
+ * Predicates on one state. They read only what the state's abstract key covers (the running totals
+ * of the books are checked step by step in {@link transitionFindings}), so checking each distinct
+ * state once suffices.
+ */
+export function stateFindings(state: HerderState): Finding[] {
+  const found: Finding[] = [];
+  for (const problem of ledgerViolations(state.ledger)) flag(found, 'conservation', problem);
+  let escrow = 0n;
+  let waiting = 0;
+  const bound = state.config.maxOvertakes;
+  for (const r of state.requests.values()) {
+    escrow += r.multiplier.paid;
+    if (!state.queue.isWaiting(r)) continue;
+    waiting++;
+    const overtakes = state.queue.overtakesOf(r);
+    if (bound !== null && overtakes > bound)
+      flag(found, 'bounded-overtaking', `${r.id} has been overtaken ${overtakes} times (bound ${bound})`);
+  }
+  if (escrow !== state.ledger.escrow)
+    flag(found, 'conservation', `escrow ${state.ledger.escrow} != ${escrow} paid by the live requests`);
+  const holders = new Map<string, string>();
+  let idle: string | undefined;
+  for (const worker of state.herd.all()) {
+    if (worker.status === 'idle') idle ??= worker.id;
+    if ((worker.status === 'busy') !== (worker.request !== undefined))
+      flag(
+        found,
+        'no-double-booking',
+        `worker ${worker.id} is ${worker.status} holding ${worker.request ?? 'nothing'}`,
+      );
+    if (worker.request === undefined) continue;
+    const held = state.requests.get(worker.request);
+    if (held?.worker !== worker.id)
+      flag(
+        found,
+        'no-double-booking',
+        `worker ${worker.id} holds ${worker.request}, which is on ${held?.worker ?? 'no worker'}`,
+      );
+    const other = holders.get(worker.request);
+    if (other !== undefined)
+      flag(found, 'no-double-booking', `request ${worker.request} is on ${other} and ${worker.id}`);
+    holders.set(worker.request, worker.id);
+  }
+  for (const r of state.requests.values())
+    if (r.worker !== undefined && holders.get(r.id) !== r.worker)
+      flag(found, 'no-double-booking', `request ${r.id} is marked on ${r.worker}, which does not hold it`);
+  if (waiting > 0 && idle !== undefined)
+    flag(found, 'work-conserving', `worker ${idle} is idle while ${waiting} request(s) wait`);
+  return found;
+}
+
+function holdingsOf(state: HerderState): bigint {
+  const { credited, refunded, withdrawn } = state.ledger;
+  return credited - refunded - withdrawn;
+}
+
+/** Predicates on one transition: `pre` handled `msg` (sent for `event`), sent `outbox`, became `post`. */
+export function transitionFindings(
+  pre: HerderState,
+  msg: AoMessage,
+  event: CheckEvent,
+  outbox: readonly OutMessage[],
+  post: HerderState,
+): Finding[] {
+  const found: Finding[] = [];
+  const { config } = pre;
+  const isCredit = msg.tags.Action === Action.CreditNotice;
+  const outcomes = new Map<string, OutMessage[]>();
+  let transferred = 0n;
+  const inferences: OutMessage[] = [];
+  for (const out of outbox) {
+    const action = out.tags.Action;
+    const request = out.tags['X-Request'];
+    if (action === Action.Transfer) {
+      transferred += BigInt(out.tags.Quantity ?? '0');
+      if (request === undefined) {
+        if (msg.from !== config.owner || msg.tags.Action !== Action.Withdraw)
+          flag(
+            found,
+            'authority',
+            `transfer of ${out.tags.Quantity} to ${out.tags.Recipient} without a request or an owner's Withdraw`,
+          );
+        continue;
+      }
+    } else if (action === Action.Inference) {
+      inferences.push(out);
+      continue;
+    } else if (action === Action.AdminDone) {
+      if (msg.from !== config.owner)
+        flag(found, 'authority', `${msg.from}, not the owner, had ${msg.tags.Action} carried out`);
+      continue;
+    }
+    if ((action === Action.Transfer || action === Action.InferenceResponse) && request !== undefined)
+      outcomes.set(request, [...(outcomes.get(request) ?? []), out]);
+  }
+
+  // conservation: the books stay balanced (each step moves amounts between buckets or brings new
+  // credit in), totals never shrink, every unit sent out is booked, and nothing beyond holdings leaves.
+  const a = pre.ledger;
+  const b = post.ledger;
+  {
+    const dCredited = b.credited - a.credited;
+    const dRefunded = b.refunded - a.refunded;
+    const dWithdrawn = b.withdrawn - a.withdrawn;
+    if (
+      dCredited !==
+      dRefunded + (b.revenue - a.revenue) + (b.escrow - a.escrow) + (b.unclaimed - a.unclaimed)
+    )
+      flag(
+        found,
+        'conservation',
+        `credited changed by ${dCredited}, refunds + revenue + escrow + unclaimed did not match`,
+      );
+    if (
+      dCredited < 0n ||
+      dRefunded < 0n ||
+      b.revenue < a.revenue ||
+      b.unclaimed < a.unclaimed ||
+      dWithdrawn < 0n
+    )
+      flag(found, 'conservation', 'a running total of the books went down');
+    if (transferred !== dRefunded + dWithdrawn)
+      flag(
+        found,
+        'conservation',
+        `transferred ${transferred} but booked ${dRefunded + dWithdrawn} as refunded or withdrawn`,
+      );
+  }
+  if (transferred > 0n && holdingsOf(post) < 0n)
+    flag(found, 'conservation', `transferred more than held (holdings ${holdingsOf(post)})`);
+
+  // no-lost-request and refund-to-payer: one outcome per ending request, to its payer, in full.
+  for (const [id, outs] of outcomes) {
+    if (outs.length > 1) flag(found, 'no-lost-request', `${id} got ${outs.length} outcomes in one step`);
+    const record = pre.requests.get(id);
+    const isNotice = isCredit && id === msg.id && record === undefined;
+    if (record === undefined && !isNotice) {
+      flag(found, 'no-lost-request', `${id} got an outcome (${outs[0]!.tags.Action}) after it had ended`);
+      continue;
+    }
+    if (post.requests.has(id))
+      flag(found, 'no-lost-request', `${id} got an outcome (${outs[0]!.tags.Action}) but is still live`);
+    for (const out of outs) {
+      if (out.tags.Action === Action.InferenceResponse) {
+        if (record === undefined) {
+          flag(found, 'authority', `an answer for ${id} was forwarded though no worker ever held it`);
+          continue;
+        }
+        if (out.target !== record.client)
+          flag(
+            found,
+            'authority',
+            `the answer for ${id} went to ${out.target}, not its payer ${record.client}`,
+          );
+        const holder = pre.herd.get(msg.from);
+        const heldThen =
+          msg.tags.Action === Action.InferenceResponse &&
+          msg.tags['X-Request'] === id &&
+          holder?.status === 'busy' &&
+          holder.request === id &&
+          holder.deadline >= msg.timestamp;
+        if (!heldThen)
+          flag(
+            found,
+            'authority',
+            `the answer for ${id} was forwarded without an answer from the worker holding it`,
+          );
+        continue;
+      }
+      const payer = record === undefined ? msg.tags.Sender : record.client;
+      const paid = record === undefined ? BigInt(msg.tags.Quantity ?? '0') : record.multiplier.paid;
+      if (out.tags.Recipient !== payer || BigInt(out.tags.Quantity ?? '0') !== paid)
+        flag(
+          found,
+          'refund-to-payer',
+          `refund of ${id} went to ${out.tags.Recipient} for ${out.tags.Quantity}; ${payer} paid ${paid}`,
+        );
+      if (!out.tags['X-Reason']) flag(found, 'bad-input-safe', `refund of ${id} carries no X-Reason`);
+      if (record !== undefined) {
+        if (record.worker === undefined)
+          flag(found, 'no-lost-request', `${id} was refunded while waiting, not after a failed attempt`);
+        else if (record.attempts < config.maxAttempts)
+          flag(
+            found,
+            'no-lost-request',
+            `${id} was refunded after ${record.attempts} of ${config.maxAttempts} attempts`,
+          );
+      }
+    }
+  }
+  for (const id of pre.requests.keys())
+    if (!post.requests.has(id) && !outcomes.has(id))
+      flag(found, 'no-lost-request', `${id} disappeared without an answer or a refund`);
+
+  // authority: a credit counts only from the token.
+  if (isCredit && msg.from !== config.token) {
+    if (post.ledger.credited !== pre.ledger.credited || post.requests.has(msg.id))
+      flag(found, 'authority', `a Credit-Notice from ${msg.from}, not the token, was credited`);
+  }
+
+  // bad-input-safe: a paid notice from the token is accepted or refunded with a reason, never kept silently;
+  // an underpaid one, or any while paused, is refunded.
+  if (event.kind === 'credit') {
+    const accepted = post.requests.has(msg.id);
+    const refunded = outcomes.has(msg.id);
+    if (accepted === refunded)
+      flag(
+        found,
+        'bad-input-safe',
+        `paid notice ${msg.id} was ${accepted ? 'both accepted and refunded' : 'neither accepted nor refunded'}`,
+      );
+    if ((event.level === 0 || pre.paused) && accepted)
+      flag(
+        found,
+        'bad-input-safe',
+        `notice ${msg.id} was accepted though ${pre.paused ? 'the herder is paused' : 'it pays less than the fee'}`,
+      );
+  }
+
+  if (inferences.length > 0) dispatchFindings(inferences, post, found);
+  return found;
+}
+
+/**
+ * priority-order, fifo-ties, bounded-overtaking: replays this step's dispatches in order against the
+ * requests that were waiting when dispatch began, with their overtake counts at that moment.
+ */
+function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, found: Finding[]): void {
+  const bound = post.config.maxOvertakes;
+  const dispatched: RequestRecord[] = [];
+  for (const out of inferences) {
+    const record = post.requests.get(out.tags['X-Request'] ?? '');
+    if (record === undefined)
+      flag(found, 'no-double-booking', `dispatched ${out.tags['X-Request']}, which is not live`);
+    else if (dispatched.includes(record))
+      flag(found, 'no-double-booking', `dispatched ${record.id} twice in one step`);
+    else dispatched.push(record);
+  }
+  const waiting: RequestRecord[] = [];
+  for (const r of post.requests.values())
+    if (post.queue.isWaiting(r) || dispatched.includes(r)) waiting.push(r);
+  // Overtake counts when dispatch began: the final count, less the overtakes made by this step's
+  // earlier dispatches of later arrivals.
+  const counts = new Map<RequestRecord, number>();
+  for (const q of waiting) {
+    const until = dispatched.includes(q) ? dispatched.indexOf(q) : dispatched.length;
+    let count = post.queue.overtakesOf(q);
+    for (let i = 0; i < until; i++) if (dispatched[i]!.arrival > q.arrival) count--;
+    counts.set(q, count);
+  }
+  for (const r of dispatched) {
+    for (const q of waiting) {
+      if (q === r) continue;
+      const order = compareMultipliers(q.multiplier, r.multiplier);
+      if (order === 0 && q.arrival < r.arrival)
+        flag(
+          found,
+          'fifo-ties',
+          `${r.id} (arrival ${r.arrival}) was dispatched before ${q.id} (arrival ${q.arrival}) of equal multiplier`,
+        );
+      if (order > 0) {
+        const protectedEarlier = waiting.some(
+          (s) => s !== q && s.arrival < q.arrival && bound !== null && counts.get(s)! >= bound,
+        );
+        if (!protectedEarlier)
+          flag(
+            found,
+            'priority-order',
+            `${r.id} (${r.multiplier.paid}/${r.multiplier.needed}) was dispatched while ${q.id} (${q.multiplier.paid}/${q.multiplier.needed}) waited`,
+          );
+      }
+      if (q.arrival < r.arrival) {
+        if (bound !== null && counts.get(q)! >= bound)
+          flag(
+            found,
+            'bounded-overtaking',
+            `${q.id} was overtaken by ${r.id} once more than the bound ${bound}`,
+          );
+        counts.set(q, counts.get(q)! + 1);
+      }
+    }
+    waiting.splice(waiting.indexOf(r), 1);
+  }
+}
