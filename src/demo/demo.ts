@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG } from '../model/config.ts';
 import { formatMultiplier, neededFee, utf8Length, words } from '../model/fees.ts';
 import { MODEL_VERSION } from '../model/version.ts';
 import { type AosModule, bootLocalHerd } from './herd.ts';
+import { baselineWasmOnly } from './wasm-tiering.ts';
 
 export const DEFAULT_PROMPT = 'Tell me about llamas';
 export const DEFAULT_TOKENS = 16;
@@ -99,6 +100,8 @@ export interface DemoResult {
     workerMs?: number;
     msPerToken?: number;
     messages: number;
+    /** V8's WebAssembly tiers in this process (see wasm-tiering.ts). */
+    wasmTiers: 'liftoff-only' | 'default';
   };
   rssMiB: number;
   names: Record<string, string>;
@@ -253,6 +256,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           ? { msPerToken: round1(workerMs / tokensGenerated) }
           : {}),
         messages,
+        wasmTiers: baselineWasmOnly() ? 'liftoff-only' : 'default',
       },
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       names: { ...herd.names },
@@ -404,7 +408,7 @@ export function formatDemo(r: DemoResult): string {
       (t.msPerToken !== undefined
         ? `; worker ${t.msPerToken} ms/token (${t.workerMs} ms for ${r.outcome.tokensGenerated} tokens incl. the prompt)`
         : '') +
-      `; RSS ${r.rssMiB} MiB`,
+      `; RSS ${r.rssMiB} MiB; wasm ${t.wasmTiers === 'liftoff-only' ? 'baseline compiler only' : 'default tiering'}`,
   );
   return lines.join('\n');
 }

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LogEntry, type PendingMessage, tagValue } from '../../src/ao/network.ts';
 import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/demo/herd.ts';
+import { useBaselineWasmOnly } from '../../src/demo/wasm-tiering.ts';
 import { luaString } from '../../src/lua-export/token.ts';
 import { neededFee } from '../../src/model/fees.ts';
 
@@ -21,6 +22,9 @@ interface ClientResult {
   fee?: string;
   request?: string;
 }
+
+// Short runs of llama.wasm: skip V8's optimising tier (see src/demo/wasm-tiering.ts).
+useBaselineWasmOnly();
 
 const action = (e: { tags: readonly { name: string; value: string }[] }) => tagValue(e.tags, 'Action');
 

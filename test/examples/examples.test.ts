@@ -9,8 +9,12 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LogEntry, tagValue } from '../../src/ao/network.ts';
 import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/demo/herd.ts';
+import { useBaselineWasmOnly } from '../../src/demo/wasm-tiering.ts';
 import { MAX_PROMPT_BYTES } from '../../src/lua-export/worker.ts';
 import { neededFee, utf8Length } from '../../src/model/fees.ts';
+
+// Short runs of llama.wasm: skip V8's optimising tier (see src/demo/wasm-tiering.ts).
+useBaselineWasmOnly();
 
 const source = (path: string) => readFileSync(new URL(`../../examples/${path}`, import.meta.url), 'utf8');
 const tags = (e: LogEntry) => Object.fromEntries(e.tags.map((t) => [t.name, t.value]));

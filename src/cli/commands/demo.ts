@@ -12,6 +12,7 @@ import {
   formatDemo,
   runDemo,
 } from '../../demo/demo.ts';
+import { useBaselineWasmOnly } from '../../demo/wasm-tiering.ts';
 import { emit, intOption, showProgress, UserError } from '../output.ts';
 
 interface DemoFlags {
@@ -22,6 +23,7 @@ interface DemoFlags {
   herder: 'aos32' | 'aos64';
   seed: string;
   fullTimeline?: boolean;
+  wasmTierUp?: boolean;
   json?: boolean;
 }
 
@@ -75,6 +77,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   };
   const problems = demoProblems(options);
   if (problems.length > 0) throw new UserError(problems.join('; '));
+  if (!flags.wasmTierUp) useBaselineWasmOnly();
   const progress = showProgress(flags) ? stepPrinter() : undefined;
   let result: Awaited<ReturnType<typeof runDemo>>;
   try {
@@ -117,6 +120,10 @@ export function register(program: Command): void {
     )
     .option('--seed <seed>', 'network seed (ids and timeline depend on it)', 'llama-herder-demo')
     .option('--full-timeline', 'include the boot (spawns, Init, Add-Worker, Mint) in the timeline')
+    .option(
+      '--wasm-tier-up',
+      "let V8 optimise llama.wasm with TurboFan (default: baseline compiler only, several times faster for the tiny model's short run)",
+    )
     .option('--json', 'print one JSON document')
     .action(demo);
 }
