@@ -57,7 +57,9 @@ export async function benchmarkQueueScaling(
   const net = await LocalNetwork.create({ seed: `queue-${herder}` });
   const config = makeConfig({ token: 'TOKEN', owner: 'OWNER', workers: [] });
   const lua =
-    herder === 'exported' ? herderLua(config) : readFileSync(new URL('../test/fixtures/original-herder.lua', import.meta.url), 'utf8');
+    herder === 'exported'
+      ? herderLua(config)
+      : readFileSync(new URL('../test/fixtures/original-herder.lua', import.meta.url), 'utf8');
   const preload = herder === 'exported' ? preloadExported : preloadOriginal;
   const pids: string[] = [];
   for (const size of [small, large]) {
@@ -71,7 +73,13 @@ export async function benchmarkQueueScaling(
       net.send({
         from: 'TOKEN',
         target: pid,
-        tags: { Action: 'Credit-Notice', Quantity: String(1_000 + ((i * 104_729) % 5_000)), Sender: 'CLIENT', 'X-Prompt': 'tell me a story', 'X-Tokens': '16' },
+        tags: {
+          Action: 'Credit-Notice',
+          Quantity: String(1_000 + ((i * 104_729) % 5_000)),
+          Sender: 'CLIENT',
+          'X-Prompt': 'tell me a story',
+          'X-Tokens': '16',
+        },
       });
       const started = performance.now();
       await net.step();
@@ -81,7 +89,14 @@ export async function benchmarkQueueScaling(
   net.close();
   const smallMedianMs = median(times[0]);
   const largeMedianMs = median(times[1]);
-  return { herder, smallQueue: small, largeQueue: large, smallMedianMs, largeMedianMs, ratio: largeMedianMs / smallMedianMs };
+  return {
+    herder,
+    smallQueue: small,
+    largeQueue: large,
+    smallMedianMs,
+    largeMedianMs,
+    ratio: largeMedianMs / smallMedianMs,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -46,12 +46,25 @@ export function benchmarkModelStep(messages = 1_000_000): ModelStepResult {
       };
     } else if (kind < 7 || backlog) {
       const done = running.shift()!;
-      msg = { id: `a${sent}`, from: done.worker, timestamp: now, tags: { Action: 'Inference-Response', 'X-Request': done.request }, data: 'ok' };
+      msg = {
+        id: `a${sent}`,
+        from: done.worker,
+        timestamp: now,
+        tags: { Action: 'Inference-Response', 'X-Request': done.request },
+        data: 'ok',
+      };
     } else {
-      msg = { id: `t${sent}`, from: 'OWNER', timestamp: now, tags: sent % 16 === 7 ? { Action: 'Info' } : { Action: 'Cron' } };
+      msg = {
+        id: `t${sent}`,
+        from: 'OWNER',
+        timestamp: now,
+        tags: sent % 16 === 7 ? { Action: 'Info' } : { Action: 'Cron' },
+      };
     }
     const outbox = stepInPlace(state, msg);
-    for (const out of outbox) if (out.tags.Action === 'Inference') running.push({ worker: out.target, request: out.tags['X-Request']! });
+    for (const out of outbox)
+      if (out.tags.Action === 'Inference')
+        running.push({ worker: out.target, request: out.tags['X-Request']! });
     sent++;
   }
   const seconds = (performance.now() - started) / 1000;

@@ -1,0 +1,176 @@
+/**
+ * `npm run bench`: measures every performance target of DESIGN §6 side by side in one run and
+ * writes bench/results.json and bench/results.md. Ratios are measured within one run, with the
+ * compared variants interleaved; each figure is a median. Nothing here is asserted: the targets
+ * are printed next to the measurements.
+ *
+ *   npm run bench                 everything (several minutes)
+ *   npm run bench -- --quick      fewer repetitions
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { measureNetworkOverhead } from '../src/ao/bench.ts';
+import { benchmarkSimulation } from '../src/simulate/bench.ts';
+import { benchmarkWorkerOverhead, type HerdMemoryResult } from './llama.ts';
+import { benchmarkQueueScaling } from './lua-queue.ts';
+import { benchmarkModelStep } from './model-step.ts';
+
+interface Metric {
+  name: string;
+  value: number;
+  unit: string;
+  target: string;
+  met: boolean | null;
+  detail?: unknown;
+}
+
+const quick = process.argv.includes('--quick');
+const repeats = quick ? 1 : 3;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const metrics: Metric[] = [];
+
+function record(metric: Metric): void {
+  metrics.push(metric);
+  const flag = metric.met === null ? '·' : metric.met ? '✓' : '✗';
+  process.stderr.write(
+    `${flag} ${metric.name}: ${formatValue(metric.value)} ${metric.unit} (target ${metric.target})\n`,
+  );
+}
+
+function formatValue(value: number): string {
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  return value.toPrecision(3);
+}
+
+async function section(name: string, run: () => Promise<void>): Promise<void> {
+  process.stderr.write(`… ${name}\n`);
+  try {
+    await run();
+  } catch (err) {
+    process.stderr.write(`  ${name} failed: ${(err as Error).message}\n`);
+    metrics.push({ name, value: Number.NaN, unit: '', target: 'ran', met: false, detail: String(err) });
+  }
+}
+
+await section('model step', async () => {
+  const runs = Array.from({ length: repeats }, () => benchmarkModelStep(quick ? 200_000 : 1_000_000));
+  const value = median(runs.map((r) => r.messagesPerSecond));
+  record({
+    name: 'model step',
+    value,
+    unit: 'herder messages/s',
+    target: '≥ 1,000,000',
+    met: value >= 1_000_000,
+    detail: runs,
+  });
+});
+
+await section('model checking', async () => {
+  const { check } = await import('../src/checker/explore.ts');
+  const { DEFAULT_BOUNDS } = await import('../src/checker/bounds.ts');
+  const bounds = { ...DEFAULT_BOUNDS, workers: 2, requests: 4, failures: true, timeouts: true };
+  const runs = Array.from({ length: quick ? 1 : 2 }, () => check(bounds));
+  const rate = median(runs.map((r) => r.statesPerSecond));
+  const seconds = median(runs.map((r) => r.seconds));
+  record({
+    name: 'model checking rate',
+    value: rate,
+    unit: 'distinct states/s',
+    target: '≥ 100,000',
+    met: rate >= 100_000,
+  });
+  record({
+    name: 'model checking 2 workers × 4 requests, failures + timeouts',
+    value: seconds,
+    unit: `s for ${runs[0]!.states.toLocaleString('en-US')} states`,
+    target: '≤ 60 s, full space',
+    met: seconds <= 60 && runs.every((r) => r.complete),
+  });
+});
+
+await section('simulate 10^6 × 10^3', async () => {
+  const runs = Array.from({ length: repeats }, () => benchmarkSimulation(1_000_000, 1_000));
+  const value = median(runs.map((r) => r.wallMs)) / 1000;
+  record({
+    name: 'simulate 10^6 requests on 10^3 workers',
+    value,
+    unit: 's',
+    target: '≤ 10 s',
+    met: value <= 10,
+    detail: runs,
+  });
+});
+
+for (const herder of ['exported', 'original-fixture'] as const) {
+  await section(`Lua herder queue scaling (${herder})`, async () => {
+    const r = await benchmarkQueueScaling(herder, { samples: quick ? 20 : 60 });
+    record({
+      name: `Lua herder (${herder}) Credit-Notice cost, 10^4 vs 10 queued`,
+      value: r.ratio,
+      unit: `× (${r.largeMedianMs.toFixed(2)} vs ${r.smallMedianMs.toFixed(2)} ms)`,
+      target: herder === 'exported' ? '≤ 2×' : 'for comparison',
+      met: herder === 'exported' ? r.ratio <= 2 : null,
+      detail: r,
+    });
+  });
+}
+
+await section('local network overhead', async () => {
+  const runs = [];
+  for (let i = 0; i < repeats; i++)
+    runs.push(await measureNetworkOverhead({ module: 'aos32', messages: quick ? 150 : 400 }));
+  const value = median(runs.map((r) => r.ratio));
+  record({
+    name: 'local network per-message cost vs a bare ao-loader call',
+    value,
+    unit: '×',
+    target: '≤ 1.2×',
+    met: value <= 1.2,
+    detail: runs,
+  });
+});
+
+await section('worker handler overhead', async () => {
+  const r = await benchmarkWorkerOverhead(quick ? 5 : 9);
+  record({
+    name: 'tiny-model worker: handler overhead over the raw token loop',
+    value: r.overhead * 100,
+    unit: `% (${r.handlerMedianMs.toFixed(0)} vs ${r.rawMedianMs.toFixed(0)} ms for ${r.tokens} tokens)`,
+    target: '≤ 10%',
+    met: r.overhead <= 0.1,
+    detail: r,
+  });
+});
+
+await section('herd memory', async () => {
+  // In a fresh Node process, so that nothing measured before skews its resident memory.
+  const script = fileURLToPath(new URL('./llama.ts', import.meta.url));
+  const out = execFileSync(
+    process.execPath,
+    ['--experimental-wasm-memory64', '--import', 'tsx', script, 'memory'],
+    { encoding: 'utf8' },
+  );
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as HerdMemoryResult;
+  record({
+    name: 'resident memory, 8 AOS-Llama workers with the tiny model',
+    value: r.rssAfterMiB,
+    unit: 'MiB',
+    target: 'reported',
+    met: null,
+    detail: r,
+  });
+});
+
+const results = { date: new Date().toISOString(), node: process.version, quick, metrics };
+writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+const table = [
+  '| metric | measured | target | |',
+  '| --- | --- | --- | --- |',
+  ...metrics.map(
+    (m) =>
+      `| ${m.name} | ${formatValue(m.value)} ${m.unit} | ${m.target} | ${m.met === null ? '' : m.met ? '✓' : '✗'} |`,
+  ),
+].join('\n');
+writeFileSync(new URL('./results.md', import.meta.url), `${table}\n`);
+process.stdout.write(`${table}\n`);
