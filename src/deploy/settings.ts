@@ -1,0 +1,289 @@
+/**
+ * Deploy settings: where to deploy (MU, CU, gateway, scheduler), with which wallet, modules,
+ * model and herd size. They come from the `deploy` section of the herd config file and from
+ * command-line flags (flags win), with the usual legacynet defaults for the units.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { type Amount, parseDecimal } from '../model/amount.ts';
+import { type HerdConfig, parseConfig } from '../model/config.ts';
+
+export const DEFAULT_MU_URL = 'https://mu.ao-testnet.xyz';
+export const DEFAULT_CU_URL = 'https://cu.ao-testnet.xyz';
+export const DEFAULT_GATEWAY_URL = 'https://arweave.net';
+/** The legacynet scheduler unit's wallet (Scheduler-Location owner). */
+export const DEFAULT_SCHEDULER = '_GQ33BkPtZrqxA84vM8Zk-N2aO0toNNu_C-l-rawrBA';
+/**
+ * The legacynet MU's wallet, given to every spawn as `Authority`: aos trusts messages that other
+ * processes send (which the MU delivers, signed by itself) only from an Authority.
+ */
+export const DEFAULT_AUTHORITY = 'fcoN_xJeisVsPXA-trzVAuIiqO3ydLQxM-L4XbrQKzY';
+export const DEFAULT_STATE_FILE = '.herd-deploy.json';
+export const DEFAULT_WORKERS = 2;
+/** Most workers one deploy spawns (a guard against typos such as --workers 200). */
+export const MAX_WORKERS = 64;
+
+export type LoadMode = 'eval' | 'on-boot';
+
+export interface NetworkSettings {
+  /** Messenger unit: where messages and spawns are sent. */
+  readonly mu: string;
+  /** Compute unit: where results and dry runs are read. */
+  readonly cu: string;
+  /** Arweave gateway (GraphQL at `<gateway>/graphql`): used to find spawns whose id was lost. */
+  readonly gateway: string;
+  /** Scheduler unit's address, given to every spawn. */
+  readonly scheduler: string;
+  /** `Authority` tag of every spawn: the MU's wallet. */
+  readonly authority: string;
+}
+
+export interface DeploySettings {
+  /** Path of the operator's JWK; only a dry run may go without one. */
+  readonly wallet?: string;
+  readonly network: NetworkSettings;
+  /** Module of the herder process (aos). */
+  readonly herderModule: string;
+  /** Module of the worker processes (AOS-Llama). */
+  readonly workerModule: string;
+  /** Number of workers to spawn. */
+  readonly workers: number;
+  /** Model each worker loads: `Init` with `Model-ID` (read from `/data/<id>` via WeaveDrive). */
+  readonly model: string;
+  /** Fees set on the herder after the workers are registered (default: the config's). */
+  readonly baseFee: Amount;
+  readonly tokenFee: Amount;
+  /** How handlers are loaded: an `Eval` message after the spawn, or `On-Boot=Data` in the spawn. */
+  readonly load: LoadMode;
+  /** State file that makes the deploy resumable. */
+  readonly stateFile: string;
+  /** A worker source to load instead of the generated worker.lua (e.g. a patched one). */
+  readonly workerLua?: string;
+}
+
+/** The `deploy` section of a herd config file (every key optional; flags override). */
+export interface DeploySectionJson {
+  wallet?: string;
+  mu?: string;
+  cu?: string;
+  gateway?: string;
+  scheduler?: string;
+  authority?: string;
+  herderModule?: string;
+  workerModule?: string;
+  workers?: number;
+  model?: string;
+  baseFee?: string;
+  tokenFee?: string;
+  load?: LoadMode;
+  state?: string;
+  workerLua?: string;
+}
+
+/** Command-line values (commander's camel-cased option names). */
+export interface DeployFlags {
+  wallet?: string;
+  mu?: string;
+  cu?: string;
+  gateway?: string;
+  scheduler?: string;
+  authority?: string;
+  herderModule?: string;
+  workerModule?: string;
+  workers?: number;
+  model?: string;
+  baseFee?: string;
+  tokenFee?: string;
+  load?: string;
+  state?: string;
+  workerLua?: string;
+}
+
+const SECTION_KEYS: readonly (keyof DeploySectionJson)[] = [
+  'wallet',
+  'mu',
+  'cu',
+  'gateway',
+  'scheduler',
+  'authority',
+  'herderModule',
+  'workerModule',
+  'workers',
+  'model',
+  'baseFee',
+  'tokenFee',
+  'load',
+  'state',
+  'workerLua',
+];
+
+/** What each key of the `deploy` section means (also the flag that overrides it). */
+export const SECTION_DOC: Readonly<Record<keyof DeploySectionJson, string>> = {
+  wallet: 'operator wallet, an Arweave JWK file (--wallet)',
+  mu: `messenger unit URL (--mu, default ${DEFAULT_MU_URL})`,
+  cu: `compute unit URL (--cu, default ${DEFAULT_CU_URL})`,
+  gateway: `gateway URL (--gateway, default ${DEFAULT_GATEWAY_URL})`,
+  scheduler: `scheduler address (--scheduler, default ${DEFAULT_SCHEDULER})`,
+  authority: `Authority tag of every spawn, the MU's wallet (--authority, default ${DEFAULT_AUTHORITY})`,
+  herderModule: 'module id of the herder process, an aos module (--herder-module)',
+  workerModule: 'module id of the worker processes, an AOS-Llama module (--worker-module)',
+  workers: `number of workers to spawn (--workers, default ${DEFAULT_WORKERS})`,
+  model: 'model id each worker loads from /data/<id> (--model)',
+  baseFee: 'base fee set on the herder (--base-fee, default the config baseFee)',
+  tokenFee: 'token fee set on the herder (--token-fee, default the config tokenFee)',
+  load: 'how handlers are loaded: "eval" (a message after the spawn) or "on-boot" (--load, default eval)',
+  state: `state file that makes the deploy resumable (--state, default ${DEFAULT_STATE_FILE})`,
+  workerLua: 'Lua to load into workers instead of the generated worker.lua (--worker-lua)',
+};
+
+const ARWEAVE_ID = /^[A-Za-z0-9_-]{43}$/;
+/** What worker.lua accepts as a Model-ID. */
+const MODEL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function checkUrl(raw: string, what: string, problems: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`${what} URL ${JSON.stringify(raw)} is not a valid URL`);
+    return raw;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    problems.push(`${what} URL ${JSON.stringify(raw)} must be http:// or https://`);
+  return raw.replace(/\/+$/, '');
+}
+
+/**
+ * Merges the config section and the flags into settings, or lists every problem. Relative paths
+ * in the section are taken from the config file's directory (`baseDir`); flags from the cwd.
+ */
+export function resolveSettings(
+  section: DeploySectionJson,
+  flags: DeployFlags,
+  config: HerdConfig,
+  baseDir = '.',
+): { ok: true; settings: DeploySettings } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const fromSection = (path: string | undefined) =>
+    path === undefined ? undefined : isAbsolute(path) ? path : resolve(baseDir, path);
+  const pick = <T>(flag: T | undefined, key: keyof DeploySectionJson): T | undefined =>
+    flag !== undefined ? flag : (section[key] as T | undefined);
+
+  const wallet = flags.wallet ?? fromSection(section.wallet);
+  const mu = checkUrl(pick(flags.mu, 'mu') ?? DEFAULT_MU_URL, 'MU', problems);
+  const cu = checkUrl(pick(flags.cu, 'cu') ?? DEFAULT_CU_URL, 'CU', problems);
+  const gateway = checkUrl(pick(flags.gateway, 'gateway') ?? DEFAULT_GATEWAY_URL, 'gateway', problems);
+  const scheduler = pick(flags.scheduler, 'scheduler') ?? DEFAULT_SCHEDULER;
+  if (!ARWEAVE_ID.test(scheduler)) problems.push('scheduler must be a 43-character address');
+  const authority = pick(flags.authority, 'authority') ?? DEFAULT_AUTHORITY;
+  if (!ARWEAVE_ID.test(authority)) problems.push('authority must be a 43-character address');
+
+  const herderModule = pick(flags.herderModule, 'herderModule');
+  const workerModule = pick(flags.workerModule, 'workerModule');
+  if (herderModule === undefined)
+    problems.push('no herder module: pass --herder-module <aos module id> or set deploy.herderModule');
+  else if (!ARWEAVE_ID.test(herderModule)) problems.push('herderModule must be a 43-character module id');
+  if (workerModule === undefined)
+    problems.push('no worker module: pass --worker-module <AOS-Llama module id> or set deploy.workerModule');
+  else if (!ARWEAVE_ID.test(workerModule)) problems.push('workerModule must be a 43-character module id');
+
+  const model = pick(flags.model, 'model');
+  if (model === undefined) problems.push('no model: pass --model <model id> or set deploy.model');
+  else if (!MODEL_ID.test(model)) problems.push('model must be an id of letters, digits, "_" and "-"');
+
+  const workers = pick(flags.workers, 'workers') ?? DEFAULT_WORKERS;
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > MAX_WORKERS)
+    problems.push(`workers must be an integer from 1 to ${MAX_WORKERS}`);
+
+  const fee = (raw: string | undefined, key: 'baseFee' | 'tokenFee'): Amount => {
+    if (raw === undefined) return config[key];
+    const parsed = parseDecimal(raw, key);
+    if (!parsed.ok) problems.push(`${key} must be a decimal integer (got ${JSON.stringify(raw)})`);
+    return parsed.ok ? parsed.value : config[key];
+  };
+  const baseFee = fee(pick(flags.baseFee, 'baseFee'), 'baseFee');
+  const tokenFee = fee(pick(flags.tokenFee, 'tokenFee'), 'tokenFee');
+  if (baseFee === 0n && tokenFee === 0n) problems.push('baseFee and tokenFee cannot both be 0');
+
+  const load = pick(flags.load, 'load') ?? 'eval';
+  if (load !== 'eval' && load !== 'on-boot') problems.push('load must be "eval" or "on-boot"');
+
+  const stateFile = flags.state ?? fromSection(section.state) ?? DEFAULT_STATE_FILE;
+  const workerLua = flags.workerLua ?? fromSection(section.workerLua);
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    settings: {
+      ...(wallet === undefined ? {} : { wallet }),
+      network: { mu, cu, gateway, scheduler, authority },
+      herderModule: herderModule!,
+      workerModule: workerModule!,
+      workers,
+      model: model!,
+      baseFee,
+      tokenFee,
+      load: load as LoadMode,
+      stateFile,
+      ...(workerLua === undefined ? {} : { workerLua }),
+    },
+  };
+}
+
+/** Checks the `deploy` section's shape (types and unknown keys); values are checked by resolveSettings. */
+export function parseSection(
+  raw: unknown,
+): { ok: true; section: DeploySectionJson } | { ok: false; problems: string[] } {
+  if (raw === undefined) return { ok: true, section: {} };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { ok: false, problems: ['deploy must be an object'] };
+  const problems: string[] = [];
+  const input = raw as Record<string, unknown>;
+  for (const [key, value] of Object.entries(input)) {
+    if (!SECTION_KEYS.includes(key as keyof DeploySectionJson)) {
+      problems.push(`unknown key "deploy.${key}"`);
+      continue;
+    }
+    const expected = key === 'workers' ? 'number' : 'string';
+    if (typeof value !== expected) problems.push(`deploy.${key} must be a ${expected}`);
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, section: input as DeploySectionJson };
+}
+
+/**
+ * Reads a herd config file that may carry a `deploy` section: the rest is validated exactly as
+ * `herd export` validates a config. Throws an Error whose message lists every problem.
+ */
+export function readDeployConfig(path: string): {
+  config: HerdConfig;
+  section: DeploySectionJson;
+  baseDir: string;
+} {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`config ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const problems: string[] = [];
+  let herdJson: unknown = json;
+  let section: DeploySectionJson = {};
+  if (typeof json === 'object' && json !== null && !Array.isArray(json) && 'deploy' in json) {
+    const { deploy, ...rest } = json as Record<string, unknown>;
+    herdJson = rest;
+    const parsedSection = parseSection(deploy);
+    if (parsedSection.ok) section = parsedSection.section;
+    else problems.push(...parsedSection.problems);
+  }
+  const parsed = parseConfig(herdJson);
+  if (!parsed.ok) problems.push(...parsed.problems);
+  if (problems.length > 0 || !parsed.ok)
+    throw new Error(`config ${path} is invalid:\n  - ${problems.join('\n  - ')}`);
+  return { config: parsed.config, section, baseDir: dirname(resolve(path)) };
+}
