@@ -7,7 +7,7 @@ import { UserError } from './output.ts';
  * Loaded lazily so that `herd --help` stays fast and a command's heavy dependencies (WASM
  * modules, charting) load only when it runs.
  */
-const COMMANDS: readonly string[] = ['export', 'verify', 'simulate', 'demo', 'docs', 'check'];
+const COMMANDS: readonly string[] = ['export', 'verify', 'simulate', 'demo', 'docs', 'deploy', 'check'];
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command('herd')
