@@ -183,6 +183,9 @@ end)
 - \`Llama.result(reference)\` — the status of a request in flight (\`awaiting-prices\`, \`paying\`,
   \`paid\`) or the result of one of the last 64 finished ones.
 - \`Llama.inFlight()\` — how many requests are not finished.
+- \`Llama.cancel(reference)\` — drops a request still waiting for prices (nothing paid yet);
+  \`true\` if it was dropped. A paid request cannot be cancelled: it ends with an answer or a
+  refund.
 
 ## Messages
 

@@ -274,6 +274,26 @@ function Keep(answer, result) Results[#Results + 1] = { answer = answer or false
     expect(sent(token, from)).toHaveLength(0);
   });
 
+  it('a new herder means new prices: waiting requests ask it, and can be cancelled unpaid', async () => {
+    const other = net.wallet('other-herder');
+    let from = net.log.length;
+    await run(`Llama.herder = "${other}"; Llama.run("wait", 1, Keep, nil, "w1")`);
+    expect(await read('Llama.prices')).toBeNull();
+    expect(sent(other, from).map((e) => tags(e).Action)).toEqual(['Info']);
+    expect(await run('return tostring(Llama.cancel("w1")) .. " " .. tostring(Llama.cancel("w1"))')).toBe(
+      'true false',
+    );
+    expect(await read('Llama.result("w1")')).toBeNull();
+    // A request still waiting when the herder changes asks the new herder for prices, and pays it.
+    await run('Llama.run("wait again", 1, Keep, nil, "w2")');
+    from = net.log.length;
+    await run(`Llama.herder = "${herder}"`);
+    expect(sent(herder, from).map((e) => tags(e).Action)).toEqual(['Info']);
+    await answerInfo('100', '10');
+    const [transfer] = sent(token, from);
+    expect(tags(transfer!)).toMatchObject({ Recipient: herder, 'X-Reference': 'w2', Quantity: '130' });
+  });
+
   it('computes fees exactly, far beyond 2^64, with multipliers rounded up', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -233,17 +233,34 @@ function Client.configure(settings)
   if type(settings) ~= 'table' then fail('configure expects a table { herder = ..., token = ... }') end
   if settings.herder ~= nil then
     if not isProcessId(settings.herder) then fail('herder must be a process id') end
-    if settings.herder ~= State.herder then
+    local changed = settings.herder ~= State.herder
+    State.herder = settings.herder
+    if changed then
       State.prices = nil
       State.infoRequested = false
+      -- Requests waiting for prices now wait for the new herder's.
+      if #State.deferred > 0 then requestInfo() end
     end
-    State.herder = settings.herder
   end
   if settings.token ~= nil then
     if not isProcessId(settings.token) then fail('token must be a process id') end
     State.token = settings.token
   end
   return { herder = State.herder, token = State.token }
+end
+
+-- Drops a request that is still waiting for prices (nothing was paid). Returns true if dropped.
+function Client.cancel(reference)
+  local entry = State.pending[reference]
+  if entry == nil or entry.status ~= 'awaiting-prices' then return false end
+  State.pending[reference] = nil
+  for i, waiting in ipairs(State.deferred) do
+    if waiting == reference then
+      table.remove(State.deferred, i)
+      break
+    end
+  end
+  return true
 end
 
 -- Asks the herder for its prices (Info). Returns the prices known so far (nil before the first
