@@ -199,7 +199,9 @@ end)
 | herder → client | \`Info-Response\` | updates the prices |
 
 Only messages about a request in flight are taken, and only from the herder / token that
-request was paid through; everything else is left to the process's other handlers. State is
+request was paid through; everything else is left to the process's other handlers. The
+package's handlers are placed first (\`Handlers.prepend\`), so a catch-all handler of the
+process (say, one that logs every \`Credit-Notice\`) cannot swallow an answer or a refund. State is
 kept in the global \`LlamaHerderClient\`, so loading the package again keeps requests in flight.
 `;
 }

@@ -83,11 +83,15 @@ describe('client package in aos32', () => {
     net = await LocalNetwork.create({ seed: 'client-package' });
     herder = net.wallet('herder');
     token = net.wallet('token');
+    // A catch-all handler loaded before the package: it must only see what is not the package's.
     pid = await net.spawn({
       module: 'aos32',
       owner: net.wallet('owner'),
-      boot: clientInstallLua({ herder, token, moduleName: '@sam/Llama-Herder' }),
+      boot: `Greedy = {}
+Handlers.add('greedy', function(m) return m.Tags.Action == 'Credit-Notice' or m.Tags.Action == 'Inference-Response' end,
+  function(m) Greedy[#Greedy + 1] = m.From end)`,
     });
+    await run(clientInstallLua({ herder, token, moduleName: '@sam/Llama-Herder' }));
     await run(`Llama = require("@sam/Llama-Herder")
 Results = {}
 function Keep(answer, result) Results[#Results + 1] = { answer = answer or false, result = result } end`);
@@ -196,6 +200,14 @@ function Keep(answer, result) Results[#Results + 1] = { answer = answer or false
       },
     });
     await net.deliverAll();
+    // The catch-all handler saw the two fakes only (and the three spoofed answers before).
+    expect(await read('Greedy')).toEqual([
+      net.wallet('mallory'),
+      herder,
+      herder,
+      net.wallet('fake-token'),
+      token,
+    ]);
     const results = await read<{ answer: boolean; result: Record<string, unknown> }[]>('Results');
     expect(results).toEqual([
       {

@@ -473,10 +473,13 @@ local function onTransferError(msg)
   })
 end
 
-Handlers.add('llama-herder.info-response', isInfoResponse, onInfoResponse)
-Handlers.add('llama-herder.inference-response', isAnswer, onAnswer)
-Handlers.add('llama-herder.refund', isRefund, onRefund)
-Handlers.add('llama-herder.debit-notice', isDebit, onDebit)
-Handlers.add('llama-herder.transfer-error', isTransferError, onTransferError)
+-- First in the list (the patterns match only messages about our own requests), so that a
+-- catch-all handler of the process cannot swallow an answer or a refund.
+local addFirst = Handlers.prepend or Handlers.add
+addFirst('llama-herder.transfer-error', isTransferError, onTransferError)
+addFirst('llama-herder.debit-notice', isDebit, onDebit)
+addFirst('llama-herder.refund', isRefund, onRefund)
+addFirst('llama-herder.inference-response', isAnswer, onAnswer)
+addFirst('llama-herder.info-response', isInfoResponse, onInfoResponse)
 
 return Client
