@@ -78,7 +78,14 @@ export async function commandStatus(): Promise<string> {
       command === undefined ? 'not in this build yet: described as DESIGN §5 specifies' : 'available',
     ]);
   }
-  return table(['command (DESIGN §5)', 'what it does', 'in this build'], rows);
+  for (const command of (await herdProgram()).commands)
+    if (!DESIGNED_COMMANDS.some((d) => d.name === command.name()))
+      rows.push([
+        codeCell(usage(command)),
+        cell(command.summary() || command.description()),
+        'available (an addition to DESIGN §5)',
+      ]);
+  return table(['command', 'what it does', 'in this build'], rows);
 }
 
 /**
@@ -88,6 +95,8 @@ export async function commandStatus(): Promise<string> {
 export async function commandReference(name: string): Promise<string> {
   const command = await findCommand(name);
   const designed = DESIGNED_COMMANDS.find((c) => c.name === name);
+  if (command === undefined && designed === undefined)
+    return `> \`herd ${name}\` is not in this build: do it by hand as described here.`;
   if (command === undefined)
     return (
       `> **Assumed interface.** \`herd ${name}\` is not in this build yet; this guide follows DESIGN §5: ` +
