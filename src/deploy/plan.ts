@@ -121,7 +121,7 @@ export function buildPlan(input: {
       kind: 'spawn',
       id: `${role}.spawn`,
       role,
-      title: `spawn ${role} (${what} module ${module})${onBoot ? ' with its handlers On-Boot' : ''}`,
+      title: `spawn ${role} (${what})${onBoot ? ' with its handlers On-Boot' : ''}`,
       module,
       tags: spawnTags(role, name),
       ...(onBoot ? { data: source } : {}),

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import {
+  buildPlan,
   type Connection,
   connectNetwork,
   DeployError,
@@ -11,6 +12,7 @@ import {
   fileStateStore,
   formatPlan,
   type Jwk,
+  NEW_DEPLOYMENT,
   planRows,
   prepareDeploy,
   readDeployConfig,
@@ -167,6 +169,10 @@ export async function deployCommand(opts: DeployCommandOptions, deps: DeployComm
   const existing = resumed ? prepared.state : undefined;
 
   if (opts.dryRun) {
+    // A new deploy's id is made when its state is first saved: show a placeholder, not a throwaway id.
+    const shown = existing
+      ? plan
+      : buildPlan({ config, settings, owner, deployment: NEW_DEPLOYMENT, sources: prepared.sources });
     emit(
       {
         dryRun: true,
@@ -179,12 +185,12 @@ export async function deployCommand(opts: DeployCommandOptions, deps: DeployComm
         workers: plan.workers,
         stateFile: store.path,
         resumed,
-        steps: planRows(plan, existing),
+        steps: planRows(shown, existing),
       },
       opts,
       () =>
         formatPlan({
-          plan,
+          plan: shown,
           ...(existing ? { state: existing } : {}),
           stateFile: store.path,
           ...(settings.wallet ? { wallet: settings.wallet } : {}),
