@@ -7,6 +7,6 @@ export default defineConfig({
     exclude: ['test/properties/seeded-defects.test.ts'],
     pool: 'forks',
     testTimeout: 120_000,
-    env: { HERD_PROPERTY_RUNS: process.env.HERD_PROPERTY_RUNS ?? '150' },
+    env: { HERD_PROPERTY_RUNS: process.env.HERD_PROPERTY_RUNS ?? '40' },
   },
 });
