@@ -26,7 +26,12 @@ export function exportFiles(
     { path: 'worker.lua', content: workerLua(options.herder ? { herder: options.herder } : {}) },
     { path: 'token.lua', content: tokenLua() },
   ];
-  for (const file of clientPackage()) files.push({ path: join('client', file.path), content: file.content });
+  const client = clientPackage({
+    token: config.token,
+    dir: 'client',
+    ...(options.herder ? { herder: options.herder } : {}),
+  });
+  for (const file of client) files.push(file);
   return files;
 }
 
