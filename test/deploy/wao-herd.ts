@@ -38,19 +38,28 @@ export interface WaoNet {
   /** Finds spawns by their tags in WAO's store (what the gateway lookup does on the real network). */
   findSpawn: SpawnFinder;
   /** Processes spawned with `Herd-Deployment = deployment`, role → ids. */
-  spawnedFor(deployment: string): Record<string, string[]>;
+  spawnedFor(deployment: string): Promise<Record<string, string[]>>;
 }
 
 export function waoNet(): WaoNet {
   const raw = connect();
   const wallet = (i: number): Wallet => ({ address: acc[i]!.addr, signer: acc[i]!.signer, jwk: acc[i]!.jwk });
-  const spawnedFor = (deployment: string) => {
+  // Spawned data items live in bundles: getTx unpacks them (tags and the owner's address).
+  const processes = async () => {
+    const found: { id: string; owner?: string; tags: Record<string, string> }[] = [];
+    for (const id of Object.keys(raw.mem.txs)) {
+      const tx = await raw.mem.getTx(id);
+      const tags = Object.fromEntries((tx?.tags ?? []).map((t) => [t.name, t.value]));
+      if (tags.Type === 'Process') found.push({ id, tags, ...(tx?.owner ? { owner: tx.owner } : {}) });
+    }
+    return found;
+  };
+  const spawnedFor = async (deployment: string, owner?: string) => {
     const found: Record<string, string[]> = {};
-    for (const [id, tx] of Object.entries(raw.mem.txs)) {
-      const tags = Object.fromEntries((tx.tags ?? []).map((t) => [t.name, t.value]));
-      if (tags.Type !== 'Process' || tags['Herd-Deployment'] !== deployment) continue;
-      const role = tags['Herd-Role'] ?? '?';
-      found[role] = [...(found[role] ?? []), id];
+    for (const p of await processes()) {
+      if (p.tags['Herd-Deployment'] !== deployment || (owner !== undefined && p.owner !== owner)) continue;
+      const role = p.tags['Herd-Role'] ?? '?';
+      found[role] = [...(found[role] ?? []), p.id];
     }
     return found;
   };
@@ -62,8 +71,7 @@ export function waoNet(): WaoNet {
     authority: mu.addr,
     owner: wallet(0),
     client: wallet(1),
-    findSpawn: async ({ deployment, role, owner }) =>
-      (spawnedFor(deployment)[role] ?? []).filter((id) => raw.mem.txs[id]?.owner === owner),
+    findSpawn: async ({ deployment, role, owner }) => (await spawnedFor(deployment, owner))[role] ?? [],
     spawnedFor,
   };
 }

@@ -14,6 +14,7 @@ declare module 'wao/test' {
   interface WaoMemory {
     modules: Record<string, string>;
     txs: Record<string, WaoTx>;
+    getTx(id: string): Promise<WaoTx | null>;
     env: Record<string, unknown>;
   }
   interface WaoConnection {
