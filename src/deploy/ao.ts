@@ -90,7 +90,15 @@ export function dataText(data: unknown): string {
 export function resultError(result: AoResult | null | undefined): string | undefined {
   const error = result?.Error;
   if (error === undefined || error === null || error === '') return undefined;
-  return typeof error === 'string' ? error : JSON.stringify(error);
+  return cleanErrorText(typeof error === 'string' ? error : JSON.stringify(error));
+}
+
+/** aos error text on one line: colour codes and the stack traceback dropped. */
+export function cleanErrorText(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC
+  const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
+  const cut = plain.indexOf('stack traceback:');
+  return (cut >= 0 ? plain.slice(0, cut) : plain).replace(/\s+/g, ' ').trim();
 }
 
 /** An error's message, including the cause chain fetch errors hide their reason in. */

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deployCommand } from '../../src/cli/commands/deploy.ts';
+import { type DeployCommandOptions, deployCommand } from '../../src/cli/commands/deploy.ts';
 import { UserError } from '../../src/cli/output.ts';
 import { type AoApi, type DeployReport, walletAddress } from '../../src/deploy/index.ts';
 import { stubbedWorkerLua, type WaoNet, waoNet } from './wao-herd.ts';
@@ -82,7 +82,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(api: AoApi): Promise<{ report?: DeployReport; error?: UserError }> {
+async function run(
+  api: AoApi,
+  flags: Partial<DeployCommandOptions> = {},
+): Promise<{ report?: DeployReport; error?: UserError }> {
   let stdout = '';
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     stdout += String(chunk);
@@ -90,7 +93,7 @@ async function run(api: AoApi): Promise<{ report?: DeployReport; error?: UserErr
   });
   try {
     await deployCommand(
-      { config, json: true },
+      { config, json: true, ...flags },
       { connect: async () => ({ api, signer: net.owner.signer, findSpawn: net.findSpawn }) },
     );
     return { report: JSON.parse(stdout) as DeployReport };
@@ -155,5 +158,21 @@ describe('herd deploy into WAO, interrupted and resumed', () => {
     const four = await run(net.api);
     expect(four.report?.sent).toEqual({ spawns: 0, messages: 0 });
     expect(await net.spawnedFor(deployment)).toEqual(spawned);
+  });
+
+  it('--load on-boot: handlers evaluated at spawn; a boot that fails is reported', async () => {
+    const report = (await run(net.api, { load: 'on-boot', state: join(dir, 'on-boot.json') })).report!;
+    expect(report.sent).toEqual({ spawns: 3, messages: 5 });
+    expect(report.info).toMatchObject({ Workers: '2', 'Idle-Workers': '2' });
+
+    await writeFile(join(dir, 'broken.lua'), 'error("broken worker source")');
+    const broken = await run(net.api, {
+      load: 'on-boot',
+      state: join(dir, 'broken.json'),
+      workerLua: join(dir, 'broken.lua'),
+    });
+    expect(broken.error?.message).toMatch(
+      /worker-1 [\w-]{43} failed to evaluate its handlers at boot: .*broken worker source/,
+    );
   });
 });
