@@ -107,13 +107,14 @@ export function stateKey(state: HerderState, workers: readonly string[]): string
 
 /** The clock's place: at the herder's `now`, a little later, or past the k-th deadline. */
 export function clockCode(node: Node, clock: Clockwork): string {
-  if (node.clock === clock.now) return 'n';
+  const now = node.state.now;
+  if (node.clock === now) return 'n';
   let passed = 0;
   let ties = false;
   for (const worker of node.state.herd.all()) {
     if (worker.status !== 'busy') continue;
     if (worker.deadline < node.clock) passed++;
-    if (worker.deadline === clock.now + clock.timeout) ties = true;
+    if (worker.deadline === now + clock.timeout) ties = true;
   }
   if (passed === 0) return ties ? 'l' : 'n';
   return `p${passed}`;

@@ -297,11 +297,17 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
     for (let at = target; parent.data[at]! >= 0; at = parent.data[at]!) events.push(via.data[at]!);
     return events.reverse();
   };
-  const violations = pending.map(({ finding, at, event }) => ({
-    invariant: finding.invariant,
-    detail: finding.detail,
-    trace: replay(bounds, options.herder, event === undefined ? pathTo(at) : [...pathTo(at), event]),
-  }));
+  const violations = pending.map(({ finding, at, event }) => {
+    const trace = replay(bounds, options.herder, event === undefined ? pathTo(at) : [...pathTo(at), event]);
+    // The replay's own words, so that the ids in the detail are those of the trace.
+    const prefix = `${finding.invariant}: `;
+    const replayed = trace[trace.length - 1]?.findings.find((f) => f.startsWith(prefix));
+    return {
+      invariant: finding.invariant,
+      detail: replayed === undefined ? finding.detail : replayed.slice(prefix.length),
+      trace,
+    };
+  });
 
   let stuck: CheckResult['stuck'];
   if (complete && violations.length === 0) {

@@ -1,0 +1,103 @@
+/** Exhaustive checks of the model itself, and the `herd check` command. */
+import { describe, expect, it, vi } from 'vitest';
+import { type CheckBounds, DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
+import { check } from '../../src/checker/explore.ts';
+import { main } from '../../src/cli/main.ts';
+
+function expectClean(bounds: CheckBounds) {
+  const result = check(bounds);
+  expect(result.complete).toBe(true);
+  expect(result.violations).toEqual([]);
+  expect(result.stuck).toBeUndefined();
+  return result;
+}
+
+describe('the model under exhaustive checking', () => {
+  it('2 workers, 3 requests: every invariant in every state, nothing stuck', () => {
+    const result = expectClean({ ...DEFAULT_BOUNDS, workers: 2, requests: 3 });
+    expect(result.states).toBeGreaterThan(50);
+    expect(result.depth).toBeGreaterThanOrEqual(6);
+  });
+
+  it('every kind of trouble at once (2 workers × 1 request, 1 worker × 2 requests)', () => {
+    const all = {
+      failures: true,
+      timeouts: true,
+      lateAnswers: true,
+      spoofs: true,
+      ownerActions: true,
+      underpaid: true,
+    };
+    expectClean({ ...DEFAULT_BOUNDS, ...all, workers: 2, requests: 1 });
+    expectClean({ ...DEFAULT_BOUNDS, ...all, workers: 1, requests: 2 });
+  });
+
+  it('pure priority and a zero overtaking bound', () => {
+    expectClean({ ...DEFAULT_BOUNDS, workers: 1, requests: 4, levels: 3, maxOvertakes: null });
+    expectClean({ ...DEFAULT_BOUNDS, workers: 1, requests: 4, levels: 3, maxOvertakes: 0 });
+  });
+
+  it('amounts beyond 2^64 with retries', () => {
+    expectClean({ ...DEFAULT_BOUNDS, workers: 1, requests: 3, levels: 2, huge: true, failures: true });
+  });
+
+  it('the counts do not depend on anything but the bounds', () => {
+    const bounds = { ...DEFAULT_BOUNDS, workers: 2, requests: 2, failures: true, timeouts: true };
+    const a = check(bounds);
+    const b = check(bounds);
+    expect([b.states, b.transitions, b.depth]).toEqual([a.states, a.transitions, a.depth]);
+  });
+});
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    const code = await main(['node', 'herd', ...args]);
+    return { code, out, err };
+  } finally {
+    process.exitCode = before;
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe('herd check', () => {
+  it('reports the full space of 2 workers × 3 requests with zero violations', async () => {
+    const { code, out } = await run(['check', '--workers', '2', '--requests', '3']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/explored [\d,]+ states, [\d,]+ transitions, depth \d+/);
+    expect(out).toContain('every invariant holds in every state');
+  });
+
+  it('--json prints one document', async () => {
+    const { code, out } = await run(['check', '--workers', '1', '--requests', '2', '--failures', '--json']);
+    expect(code).toBe(0);
+    const report = JSON.parse(out);
+    expect(report).toMatchObject({ ok: true, complete: true, violations: [], stuck: null });
+    expect(report.states).toBeGreaterThan(0);
+    expect(report.bounds).toMatchObject({ workers: 1, requests: 2, failures: true });
+  });
+
+  it('refuses bounds it cannot explore, with a reason', async () => {
+    const { code, err } = await run(['check', '--late-answers']);
+    expect(code).toBe(2);
+    expect(err).toContain('late answers need --timeouts');
+  });
+
+  it('exits non-zero when the state cap stops it', async () => {
+    const { code, out } = await run(['check', '--requests', '3', '--max-states', '10']);
+    expect(code).toBe(1);
+    expect(out).toContain('INCOMPLETE');
+  });
+});
