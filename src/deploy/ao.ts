@@ -34,8 +34,8 @@ export interface AoResultsPage {
   edges: { cursor: string; node: AoResult | null | undefined }[];
 }
 
-/** Opaque: made by the aoconnect flavour in use (`createDataItemSigner(jwk)`). */
-export type AoSigner = unknown;
+/** Made by the aoconnect flavour in use (`createDataItemSigner(jwk)`); opaque here. */
+export type AoSigner = (...args: unknown[]) => unknown;
 
 export interface AoApi {
   spawn(args: {

@@ -78,6 +78,14 @@ export function prepareDeploy(input: {
     configSha256: provisional.configSha256,
     network: settings.network,
   });
+  const beyond = Object.keys(state.processes)
+    .map((role) => /^worker-(\d+)$/.exec(role))
+    .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) > settings.workers)
+    .map((m) => Number(m[1]));
+  if (beyond.length > 0)
+    throw new DeployError(
+      `${store.path} already has ${settings.workers + beyond.length} or more workers and a deploy never removes any: run with --workers ${Math.max(...beyond)} (take workers out of the herd with Remove-Worker)`,
+    );
   const plan = buildPlan({ config, settings, owner, deployment: state.deployment, sources });
   return { plan, state, resumed, store, sources };
 }

@@ -66,7 +66,7 @@ async function deploy(
   });
   return runDeploy({
     api: ao,
-    signer: OWNER,
+    signer: () => OWNER,
     ...prepared,
     respawnUnrecorded: Boolean(options.respawnUnrecorded),
     ...(options.finder
@@ -135,6 +135,10 @@ describe('deploy plan', () => {
     const cheaper = await deploy(ao, store, { settings: settings({ baseFee: 7n, tokenFee: 1n }) });
     expect(cheaper.sent).toEqual({ spawns: 0, messages: 1 });
     expect(cheaper.info['Base-Fee']).toBe('7');
+    const more = await deploy(ao, store, { settings: settings({ baseFee: 7n, tokenFee: 1n, workers: 3 }) });
+    expect(more.sent).toEqual({ spawns: 1, messages: 3 });
+    expect(more.info.Workers).toBe('3');
+    expect((await failure(deploy(ao, store)))?.message).toMatch(/never removes any: run with --workers 3/);
   });
 
   it('a failure after the first spawn, resumed, spawns nothing twice', async () => {
@@ -418,7 +422,7 @@ describe('herd deploy (command line)', () => {
       owner: OWNER,
       store,
     });
-    await failure(runDeploy({ api: ao, signer: OWNER, ...prepared }));
+    await failure(runDeploy({ api: ao, signer: () => OWNER, ...prepared }));
     const { stdout } = await herd('deploy', '--config', path, '--dry-run', '--json');
     const plan = JSON.parse(stdout);
     expect(plan.deployment).toBe(prepared.state.deployment);

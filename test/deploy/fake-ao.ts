@@ -33,7 +33,7 @@ export interface FakeAo extends AoApi {
 
 const value = (tags: readonly AoTag[] | undefined, name: string) => tags?.find((t) => t.name === name)?.value;
 
-/** `signer` in this fake is the signing wallet's address itself. */
+/** `signer()` in this fake returns the signing wallet's address. */
 export function fakeAo(token = 'T'.repeat(43)): FakeAo {
   const processes = new Map<string, FakeProcess>();
   const results = new Map<string, AoResult>();
@@ -69,7 +69,7 @@ export function fakeAo(token = 'T'.repeat(43)): FakeAo {
         const id = nextId('P');
         processes.set(id, {
           id,
-          owner: String(args.signer),
+          owner: String(args.signer()),
           module: args.module,
           tags: args.tags ?? [],
           loaded: args.data !== undefined,
@@ -84,7 +84,7 @@ export function fakeAo(token = 'T'.repeat(43)): FakeAo {
         const p = processes.get(args.process);
         if (!p) throw new Error(`no process ${args.process}`);
         const id = nextId('M');
-        const from = String(args.signer);
+        const from = String(args.signer());
         const action = value(args.tags, 'Action');
         let result: AoResult = {};
         if (from !== p.owner) result = {};

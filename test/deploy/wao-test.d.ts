@@ -4,7 +4,7 @@ declare module 'wao/test' {
   interface WaoAccount {
     jwk: { kty: 'RSA'; n: string; e: string; d?: string; [field: string]: unknown };
     addr: string;
-    signer: unknown;
+    signer: (...args: unknown[]) => unknown;
   }
   interface WaoTx {
     id?: string;
