@@ -3,7 +3,7 @@
  * and where they are checked, the guides, and the state diagrams (from src/machines/diagrams.ts).
  * `generateDocs` only computes the pages; `writeDocs` and `staleDocs` compare them with the disk.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MODEL_VERSION } from '../model/version.ts';
@@ -33,7 +33,21 @@ export async function diagrams(root: string): Promise<readonly Diagram[] | undef
   return module.renderDiagrams();
 }
 
-function index(rendered: readonly Diagram[] | undefined): string {
+/** Hand-written guides kept beside the generated ones (docs/guides/*.md not made here), with their titles. */
+function otherGuides(root: string): { file: string; title: string }[] {
+  const dir = join(root, 'docs/guides');
+  if (!existsSync(dir)) return [];
+  const generated = new Set(GUIDES.map((g) => `${g}.md`));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.md') && !generated.has(f))
+    .sort()
+    .map((file) => {
+      const heading = /^# (.+)$/m.exec(readFileSync(join(dir, file), 'utf8'));
+      return { file, title: heading?.[1] ?? file };
+    });
+}
+
+function index(rendered: readonly Diagram[] | undefined, others: { file: string; title: string }[]): string {
   const lines = [
     generatedHeader('src/docs/generate.ts'),
     '',
@@ -47,6 +61,7 @@ function index(rendered: readonly Diagram[] | undefined): string {
     '- [Operators](guides/operators.md): configure, export, deploy and tune a herd (with `herd simulate`).',
     '- [Client developers](guides/clients.md): the fee, paying, answers and refunds, the client package.',
     '- [Auditors](guides/auditors.md): the invariants and how to check any herder (`herd verify`).',
+    ...others.map((g) => `- [${g.title}](guides/${g.file})`),
     '',
     '## Reference',
     '',
@@ -69,7 +84,7 @@ function index(rendered: readonly Diagram[] | undefined): string {
 export async function generateDocs(root: string): Promise<GeneratedFile[]> {
   const rendered = await diagrams(root);
   const files: GeneratedFile[] = [
-    { path: 'docs/README.md', content: index(rendered) },
+    { path: 'docs/README.md', content: index(rendered, otherGuides(root)) },
     { path: 'docs/protocol.md', content: protocolPage() },
     { path: 'docs/invariants.md', content: await invariantsPage(root) },
   ];

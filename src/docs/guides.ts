@@ -264,6 +264,11 @@ async function block(name: string, root: string): Promise<string> {
       return luaPaymentExample();
     case 'client-package':
       return clientPackage(root);
+    case 'deploy-guide':
+      return existsSync(join(root, 'docs/guides/deploying.md'))
+        ? 'A full walkthrough of `herd deploy` (wallet, modules, resuming an interrupted deploy): ' +
+            '[Deploying a herd](deploying.md).'
+        : '';
     case 'invariant-list':
       return invariantList();
     case 'verify-invariants':
