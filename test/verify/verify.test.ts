@@ -41,6 +41,15 @@ describe('herd verify', () => {
     );
   });
 
+  it('checks a herder configured by a prelude file rather than baked-in settings', async () => {
+    // The herder's body without the generated header; the prelude supplies its configuration.
+    const body = readFileSync(new URL('../../src/lua-export/lua/herder.lua', import.meta.url), 'utf8');
+    const header = herderLua(config).slice(0, herderLua(config).length - body.length);
+    const report = await verifyHerder({ prelude: header, lua: body, config, runs: 15, seed: 11 });
+    expect(report.violated).toEqual([]);
+    expect(report.luaErrors).toEqual([]);
+  });
+
   it('finds no violation in the herder exported from the model', async () => {
     const report = await verifyHerder({ lua: herderLua(config), config, runs: 60, seed: 7 });
     expect(report.violated).toEqual([]);
