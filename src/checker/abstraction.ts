@@ -26,9 +26,16 @@ export function clockwork(timeout: number, workers: number): Clockwork & { reado
   return { now: 1_000_000_000, timeout, spacing: Math.floor(timeout / (workers + 2)) };
 }
 
-/** Rewrites time and seen-ids of a freshly stepped state to the canonical form, in place. */
+/**
+ * Rewrites time and seen-ids of a freshly stepped state to the canonical form, in place. When no
+ * time passed (the message came at the canonical `now`), the deadlines are already canonical
+ * (those set now are exactly one timeout ahead) and only the seen-ids are cleared; stale heap
+ * entries then wait for the next time step to be dropped.
+ */
 export function normalize(state: HerderState, clock: Clockwork & { readonly spacing: number }): void {
+  state.seen.clear();
   const now = state.now;
+  if (now === clock.now) return;
   const tie = now + clock.timeout;
   const live: { at: number; worker: string; request: string }[] = [];
   for (
@@ -45,35 +52,44 @@ export function normalize(state: HerderState, clock: Clockwork & { readonly spac
     if (worker.status === 'busy' && !values.includes(worker.deadline)) values.push(worker.deadline);
   for (const entry of live) if (!values.includes(entry.at)) values.push(entry.at);
   values.sort((a, b) => a - b);
-  const canonical = new Map<number, number>();
+  const canonical: number[] = [];
   let rank = 0;
   for (const at of values) {
-    if (at === tie) canonical.set(at, clock.now + clock.timeout);
-    else if (at > now && at < tie) canonical.set(at, clock.now + ++rank * clock.spacing);
+    if (at === tie) canonical.push(clock.now + clock.timeout);
+    else if (at > now && at < tie) canonical.push(clock.now + ++rank * clock.spacing);
     else throw new AbstractionError(`deadline ${at - now} ms from now lies outside (0, ${clock.timeout}]`);
   }
   for (const worker of state.herd.all())
-    if (worker.status === 'busy') worker.deadline = canonical.get(worker.deadline)!;
-  for (const entry of live) state.deadlines.push({ ...entry, at: canonical.get(entry.at)! });
+    if (worker.status === 'busy') worker.deadline = canonical[values.indexOf(worker.deadline)]!;
+  for (const entry of live) state.deadlines.push({ ...entry, at: canonical[values.indexOf(entry.at)]! });
   state.now = clock.now;
-  state.seen.clear();
 }
 
-const levelCodes = new WeakMap<Multiplier, string>();
+/** Short codes for multipliers, shared by every exploration in the process. */
+const multiplierCodes = new Map<string, string>();
+const codeOf = new WeakMap<Multiplier, string>();
 
 function levelCode(m: Multiplier): string {
-  let code = levelCodes.get(m);
+  let code = codeOf.get(m);
   if (code === undefined) {
-    code = `${m.paid}/${m.needed}`;
-    levelCodes.set(m, code);
+    const exact = `${m.paid}/${m.needed}`;
+    code = multiplierCodes.get(exact);
+    if (code === undefined) {
+      code = multiplierCodes.size.toString(36);
+      multiplierCodes.set(exact, code);
+    }
+    codeOf.set(m, code);
   }
   return code;
 }
 
 const STATUS_CODE = { idle: 'i', busy: 'b', 'timed-out': 't', failed: 'f' } as const;
 
-/** The canonical name of a normalized herder state. `workers`: every worker id that may be in the herd. */
-export function stateKey(state: HerderState, workers: readonly string[]): string {
+/**
+ * The canonical name of a normalized herder state. `workers`: every worker id that may be in the
+ * herd. A deadline is named by its rank among the live deadlines, or `D` when it was set at `now`.
+ */
+export function stateKey(state: HerderState, workers: readonly string[], clock: Clockwork): string {
   const bounded = state.config.maxOvertakes !== null;
   let key = state.paused ? 'P' : 'A';
   key += (state.ledger.revenue - state.ledger.withdrawn).toString();
@@ -82,9 +98,14 @@ export function stateKey(state: HerderState, workers: readonly string[]): string
   for (const r of state.requests.values()) {
     let tried = 0;
     for (const w of r.tried) tried |= 1 << workers.indexOf(w);
-    key += `|${levelCode(r.multiplier)}${state.queue.isWaiting(r) ? 'w' : r.worker === undefined ? '?' : workers.indexOf(r.worker)}.${r.attempts}.${tried}`;
+    key += `|${levelCode(r.multiplier)}.${state.queue.isWaiting(r) ? 'w' : r.worker === undefined ? '?' : workers.indexOf(r.worker)}${r.attempts}${tried}`;
     if (bounded) key += `.${state.queue.overtakesOf(r)}`;
   }
+  const deadlines: number[] = [];
+  for (const worker of state.herd.all())
+    if (worker.status === 'busy' && !deadlines.includes(worker.deadline)) deadlines.push(worker.deadline);
+  deadlines.sort((a, b) => a - b);
+  const tie = state.now + clock.timeout;
   key += '/';
   for (const id of workers) {
     const worker = state.herd.get(id);
@@ -95,7 +116,7 @@ export function stateKey(state: HerderState, workers: readonly string[]): string
     key += STATUS_CODE[worker.status];
     if (worker.draining) key += 'd';
     if (worker.status === 'busy')
-      key += `${worker.request === undefined ? '?' : rank.get(worker.request)}@${worker.deadline}`;
+      key += `${worker.request === undefined ? '?' : rank.get(worker.request)}@${worker.deadline === tie ? 'D' : deadlines.indexOf(worker.deadline)}`;
     else if (worker.status === 'timed-out')
       key += `L${worker.lastRequest === undefined ? '?' : (rank.get(worker.lastRequest) ?? 'x')}`;
     key += ',';
@@ -121,5 +142,5 @@ export function clockCode(node: Node, clock: Clockwork): string {
 }
 
 export function nodeKey(node: Node, workers: readonly string[], clock: Clockwork): string {
-  return `${stateKey(node.state, workers)}#${clockCode(node, clock)}#${node.sent}`;
+  return `${stateKey(node.state, workers, clock)}#${clockCode(node, clock)}#${node.sent}`;
 }

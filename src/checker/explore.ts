@@ -9,17 +9,12 @@
 import type { InvariantName } from '../audit/invariants.ts';
 import type { HerdConfig } from '../model/config.ts';
 import { compareMultipliers, type Multiplier } from '../model/fees.ts';
-import {
-  cloneHerderState,
-  type HerderState,
-  initialHerderState,
-  type RequestRecord,
-  stepInPlace,
-} from '../model/herder.ts';
+import { type HerderState, initialHerderState, type RequestRecord, stepInPlace } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { RequestQueue } from '../model/queue.ts';
 import { AbstractionError, clockwork, nodeKey, normalize } from './abstraction.ts';
 import { type CheckBounds, checkerConfig, TIMEOUT } from './bounds.ts';
+import { copyState } from './copy.ts';
 import {
   advanceClock,
   type CheckEvent,
@@ -164,7 +159,7 @@ export class Explorer {
     if (event.kind === 'time')
       return { node: { ...node, clock: advanceClock(node, event.to, this.clock) }, outbox: [], findings: [] };
     const msg = messageFor(node, event, this.bounds, this.config, this.ids)!;
-    const state = cloneHerderState(node.state);
+    const state = copyState(node.state);
     let outbox: OutMessage[];
     try {
       outbox = this.herder.step(state, msg);

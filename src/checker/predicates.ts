@@ -104,7 +104,7 @@ export function transitionFindings(
   const isCredit = msg.tags.Action === Action.CreditNotice;
   const outcomes = new Map<string, OutMessage[]>();
   let transferred = 0n;
-  const inferences: OutMessage[] = [];
+  let inferences: OutMessage[] | undefined;
   for (const out of outbox) {
     const action = out.tags.Action;
     const request = out.tags['X-Request'];
@@ -120,7 +120,7 @@ export function transitionFindings(
         continue;
       }
     } else if (action === Action.Inference) {
-      inferences.push(out);
+      (inferences ??= []).push(out);
       continue;
     } else if (action === Action.AdminDone) {
       if (msg.from !== config.owner)
@@ -135,7 +135,16 @@ export function transitionFindings(
   // credit in), totals never shrink, every unit sent out is booked, and nothing beyond holdings leaves.
   const a = pre.ledger;
   const b = post.ledger;
-  {
+  const unchanged =
+    a.credited === b.credited &&
+    a.refunded === b.refunded &&
+    a.revenue === b.revenue &&
+    a.escrow === b.escrow &&
+    a.unclaimed === b.unclaimed &&
+    a.withdrawn === b.withdrawn;
+  if (unchanged) {
+    if (transferred !== 0n) flag(found, 'conservation', `transferred ${transferred} without booking it`);
+  } else {
     const dCredited = b.credited - a.credited;
     const dRefunded = b.refunded - a.refunded;
     const dWithdrawn = b.withdrawn - a.withdrawn;
@@ -162,9 +171,9 @@ export function transitionFindings(
         'conservation',
         `transferred ${transferred} but booked ${dRefunded + dWithdrawn} as refunded or withdrawn`,
       );
+    if (transferred > 0n && holdingsOf(post) < 0n)
+      flag(found, 'conservation', `transferred more than held (holdings ${holdingsOf(post)})`);
   }
-  if (transferred > 0n && holdingsOf(post) < 0n)
-    flag(found, 'conservation', `transferred more than held (holdings ${holdingsOf(post)})`);
 
   // no-lost-request and refund-to-payer: one outcome per ending request, to its payer, in full.
   for (const [id, outs] of outcomes) {
@@ -254,7 +263,7 @@ export function transitionFindings(
       );
   }
 
-  if (inferences.length > 0) dispatchFindings(inferences, post, found);
+  if (inferences !== undefined) dispatchFindings(inferences, post, found);
   return found;
 }
 

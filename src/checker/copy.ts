@@ -1,0 +1,112 @@
+/**
+ * A faster `cloneHerderState` for the checker, which copies a state for every transition it
+ * explores. It produces exactly what the model's clone produces (a test compares the two on every
+ * state of a small exploration, field by field, private fields included), but builds each object
+ * with one fixed shape and skips the queue constructor's throwaway trees: about three times
+ * faster. It reads the private fields of the herd, queue and deadline heap, so a change to those
+ * classes must be mirrored here; the test fails until it is.
+ */
+import { DeadlineHeap } from '../model/deadlines.ts';
+import { Herd, type WorkerRecord } from '../model/herd.ts';
+import type { HerderState, RequestRecord } from '../model/herder.ts';
+import { RequestQueue } from '../model/queue.ts';
+
+/** The private fields of the model's classes, as this copy reads and writes them. */
+interface QueueFields {
+  compare: unknown;
+  capacity: number;
+  slots: (RequestRecord | undefined)[];
+  best: Int32Array;
+  count: Float64Array;
+  pending: Float64Array;
+  nextSlot: number;
+  reserved: number;
+  waiting: number;
+}
+
+interface HerdFields {
+  workers: Map<string, WorkerRecord>;
+  idleQueue: [string, number][];
+  idleHead: number;
+  stamps: number;
+  idle: number;
+}
+
+interface HeapFields {
+  heap: unknown[];
+}
+
+export function copyState(state: HerderState): HerderState {
+  const requests = new Map<string, RequestRecord>();
+  for (const r of state.requests.values())
+    requests.set(r.id, {
+      id: r.id,
+      client: r.client,
+      reference: r.reference,
+      prompt: r.prompt,
+      tokens: r.tokens,
+      multiplier: r.multiplier,
+      arrival: r.arrival,
+      slot: r.slot,
+      overtakes: r.overtakes,
+      attempts: r.attempts,
+      tried: r.tried.slice(),
+      worker: r.worker,
+    });
+
+  const queue = state.queue as unknown as QueueFields;
+  const queueCopy = Object.create(RequestQueue.prototype) as QueueFields;
+  queueCopy.compare = queue.compare;
+  queueCopy.capacity = queue.capacity;
+  queueCopy.slots = queue.slots.map((entry) => (entry === undefined ? undefined : requests.get(entry.id)));
+  queueCopy.best = queue.best.slice();
+  queueCopy.count = queue.count.slice();
+  queueCopy.pending = queue.pending.slice();
+  queueCopy.nextSlot = queue.nextSlot;
+  queueCopy.reserved = queue.reserved;
+  queueCopy.waiting = queue.waiting;
+
+  const herd = state.herd as unknown as HerdFields;
+  const herdCopy = Object.create(Herd.prototype) as HerdFields;
+  const workers = new Map<string, WorkerRecord>();
+  for (const w of herd.workers.values())
+    workers.set(w.id, {
+      id: w.id,
+      status: w.status,
+      request: w.request,
+      lastRequest: w.lastRequest,
+      deadline: w.deadline,
+      draining: w.draining,
+      idleStamp: w.idleStamp,
+    });
+  herdCopy.workers = workers;
+  herdCopy.idleQueue = herd.idleQueue.slice(herd.idleHead);
+  herdCopy.idleHead = 0;
+  herdCopy.stamps = herd.stamps;
+  herdCopy.idle = herd.idle;
+
+  const heapCopy = Object.create(DeadlineHeap.prototype) as HeapFields;
+  heapCopy.heap = (state.deadlines as unknown as HeapFields).heap.slice();
+
+  const { ledger } = state;
+  return {
+    config: state.config,
+    paused: state.paused,
+    now: state.now,
+    seen: new Set(state.seen),
+    arrivals: state.arrivals,
+    requests,
+    queue: queueCopy as unknown as HerderState['queue'],
+    herd: herdCopy as unknown as Herd,
+    deadlines: heapCopy as unknown as DeadlineHeap,
+    ledger: {
+      credited: ledger.credited,
+      refunded: ledger.refunded,
+      revenue: ledger.revenue,
+      escrow: ledger.escrow,
+      unclaimed: ledger.unclaimed,
+      withdrawn: ledger.withdrawn,
+    },
+    lastMultiplier: state.lastMultiplier,
+  };
+}
