@@ -120,7 +120,8 @@ export function transitionFindings(
         continue;
       }
     } else if (action === Action.Inference) {
-      (inferences ??= []).push(out);
+      if (inferences === undefined) inferences = [];
+      inferences.push(out);
       continue;
     } else if (action === Action.AdminDone) {
       if (msg.from !== config.owner)
