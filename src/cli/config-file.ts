@@ -16,6 +16,11 @@ export function readConfigFile(path: string): HerdConfig {
   } catch (err) {
     throw new UserError(`config ${path} is not valid JSON: ${(err as Error).message}`);
   }
+  // `herd deploy` keeps its own settings in a `deploy` section of the same file.
+  if (typeof json === 'object' && json !== null && !Array.isArray(json) && 'deploy' in json) {
+    const { deploy: _deploy, ...herd } = json as Record<string, unknown>;
+    json = herd;
+  }
   const parsed = parseConfig(json);
   if (!parsed.ok) throw new UserError(`config ${path} is invalid:\n  - ${parsed.problems.join('\n  - ')}`);
   return parsed.config;
