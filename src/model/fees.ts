@@ -10,13 +10,16 @@ export interface FeeSchedule {
   readonly tokenFee: Amount;
 }
 
-const WORD = /[A-Za-z0-9]+/g;
-
 /** Counts maximal runs of ASCII letters and digits: Lua's `%w+` in the C locale. */
 export function words(prompt: string): number {
   let count = 0;
-  WORD.lastIndex = 0;
-  while (WORD.exec(prompt) !== null) count++;
+  let inWord = false;
+  for (let i = 0; i < prompt.length; i++) {
+    const c = prompt.charCodeAt(i);
+    const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (alnum && !inWord) count++;
+    inWord = alnum;
+  }
   return count;
 }
 
