@@ -13,7 +13,9 @@
  * `stateKey` then names the state by what the herder's behaviour depends on: requests in arrival
  * order (renamed by rank), their multiplier, place, attempts, the workers they were tried on and
  * their overtake count; each worker's status, drain flag, request, deadline rank and, when timed
- * out, which request a late answer must name; the idle order; pause; withdrawable revenue.
+ * out, which request a late answer must name (-1: one that has ended); the idle order; pause; and,
+ * when the owner may withdraw, the withdrawable revenue. The running totals of the books are left
+ * out: nothing the herder decides reads them (their balance is checked on every transition).
  */
 import type { Multiplier } from '../model/fees.ts';
 import type { HerderState } from '../model/herder.ts';
@@ -85,17 +87,27 @@ function levelCode(m: Multiplier): string {
 
 const STATUS_CODE = { idle: 'i', busy: 'b', 'timed-out': 't', failed: 'f' } as const;
 
+/** What a key needs to know besides the state. */
+export interface KeyContext {
+  /** Every worker id that may be in the herd, in a fixed order. */
+  readonly workers: readonly string[];
+  readonly timeout: number;
+  /** Whether withdrawals can happen: only then does the withdrawable revenue matter. */
+  readonly withdrawals: boolean;
+}
+
 /**
- * The canonical name of a normalized herder state. `workers`: every worker id that may be in the
- * herd. A deadline is named by its rank among the live deadlines, or `D` when it was set at `now`.
+ * The canonical name of a normalized herder state. A deadline is named by its rank among the
+ * live deadlines, or `D` when it was set at `now`.
  */
-export function stateKey(state: HerderState, workers: readonly string[], clock: Clockwork): string {
+export function stateKey(state: HerderState, context: KeyContext): string {
+  const { workers } = context;
   const bounded = state.config.maxOvertakes !== null;
   let key = state.paused ? 'P' : 'A';
-  key += (state.ledger.revenue - state.ledger.withdrawn).toString();
-  const rank = new Map<string, number>();
-  for (const id of state.requests.keys()) rank.set(id, rank.size);
+  if (context.withdrawals) key += (state.ledger.revenue - state.ledger.withdrawn).toString();
+  const ids: string[] = [];
   for (const r of state.requests.values()) {
+    ids.push(r.id);
     let tried = 0;
     for (const w of r.tried) tried |= 1 << workers.indexOf(w);
     key += `|${levelCode(r.multiplier)}.${state.queue.isWaiting(r) ? 'w' : r.worker === undefined ? '?' : workers.indexOf(r.worker)}${r.attempts}${tried}`;
@@ -104,8 +116,8 @@ export function stateKey(state: HerderState, workers: readonly string[], clock: 
   const deadlines: number[] = [];
   for (const worker of state.herd.all())
     if (worker.status === 'busy' && !deadlines.includes(worker.deadline)) deadlines.push(worker.deadline);
-  deadlines.sort((a, b) => a - b);
-  const tie = state.now + clock.timeout;
+  if (deadlines.length > 1) deadlines.sort((a, b) => a - b);
+  const tie = state.now + context.timeout;
   key += '/';
   for (const id of workers) {
     const worker = state.herd.get(id);
@@ -116,9 +128,9 @@ export function stateKey(state: HerderState, workers: readonly string[], clock: 
     key += STATUS_CODE[worker.status];
     if (worker.draining) key += 'd';
     if (worker.status === 'busy')
-      key += `${worker.request === undefined ? '?' : rank.get(worker.request)}@${worker.deadline === tie ? 'D' : deadlines.indexOf(worker.deadline)}`;
+      key += `${worker.request === undefined ? '?' : ids.indexOf(worker.request)}@${worker.deadline === tie ? 'D' : deadlines.indexOf(worker.deadline)}`;
     else if (worker.status === 'timed-out')
-      key += `L${worker.lastRequest === undefined ? '?' : (rank.get(worker.lastRequest) ?? 'x')}`;
+      key += `L${worker.lastRequest === undefined ? '?' : ids.indexOf(worker.lastRequest)}`;
     key += ',';
   }
   key += `${state.herd.size}/`;
@@ -141,6 +153,6 @@ export function clockCode(node: Node, clock: Clockwork): string {
   return `p${passed}`;
 }
 
-export function nodeKey(node: Node, workers: readonly string[], clock: Clockwork): string {
-  return `${stateKey(node.state, workers, clock)}#${clockCode(node, clock)}#${node.sent}`;
+export function nodeKey(node: Node, context: KeyContext, clock: Clockwork): string {
+  return `${stateKey(node.state, context)}#${clockCode(node, clock)}#${node.sent}`;
 }

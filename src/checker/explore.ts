@@ -12,7 +12,7 @@ import { compareMultipliers, type Multiplier } from '../model/fees.ts';
 import { type HerderState, initialHerderState, type RequestRecord, stepInPlace } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { RequestQueue } from '../model/queue.ts';
-import { AbstractionError, clockwork, nodeKey, normalize } from './abstraction.ts';
+import { AbstractionError, clockwork, type KeyContext, nodeKey, normalize } from './abstraction.ts';
 import { type CheckBounds, checkerConfig, TIMEOUT } from './bounds.ts';
 import { copyState } from './copy.ts';
 import {
@@ -126,6 +126,7 @@ export class Explorer {
   readonly clock: ReturnType<typeof clockwork>;
   readonly workers: readonly string[];
   readonly ids = new Ids();
+  readonly keyContext: KeyContext;
 
   constructor(
     readonly bounds: CheckBounds,
@@ -135,6 +136,7 @@ export class Explorer {
     this.table = new EventTable(bounds);
     this.workers = this.table.workers;
     this.clock = clockwork(TIMEOUT, bounds.workers);
+    this.keyContext = { workers: this.workers, timeout: TIMEOUT, withdrawals: bounds.ownerActions };
   }
 
   initial(): Node {
@@ -144,7 +146,7 @@ export class Explorer {
   }
 
   key(node: Node): string {
-    return nodeKey(node, this.workers, this.clock);
+    return nodeKey(node, this.keyContext, this.clock);
   }
 
   /**

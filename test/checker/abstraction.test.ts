@@ -26,7 +26,7 @@ const BOUNDS = {
 function rawKey(explorer: Explorer, raw: Node): string {
   const copy = cloneHerderState(raw.state);
   normalize(copy, explorer.clock);
-  return `${stateKey(copy, explorer.workers, explorer.clock)}#${clockCode(raw, explorer.clock)}#${raw.sent}`;
+  return `${stateKey(copy, explorer.keyContext)}#${clockCode(raw, explorer.clock)}#${raw.sent}`;
 }
 
 describe('state abstraction', () => {
