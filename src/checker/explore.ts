@@ -12,7 +12,7 @@ import { compareMultipliers, type Multiplier } from '../model/fees.ts';
 import { type HerderState, initialHerderState, type RequestRecord, stepInPlace } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { RequestQueue } from '../model/queue.ts';
-import { AbstractionError, clockwork, type KeyContext, nodeKey, normalize } from './abstraction.ts';
+import { clockwork, type KeyContext, nodeKey, normalize } from './abstraction.ts';
 import { type CheckBounds, checkerConfig, TIMEOUT } from './bounds.ts';
 import { copyState } from './copy.ts';
 import {
@@ -24,6 +24,14 @@ import {
   messageFor,
   type Node,
 } from './environment.ts';
+import {
+  Column,
+  expandLayer,
+  type FrontierNode,
+  type LayerSink,
+  type PendingViolation,
+  type Visited,
+} from './layer.ts';
 import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
 import { describeStep, type TraceStep } from './trace.ts';
 
@@ -85,6 +93,7 @@ export interface CheckResult {
   readonly transitions: number;
   /** Length of the longest shortest path from the initial state. */
   readonly depth: number;
+  /** Wall-clock time of the whole check: exploration, liveness, traces. */
   readonly seconds: number;
   readonly statesPerSecond: number;
   /** Every reachable state was explored (no violation stopped it, no state cap was hit). */
@@ -93,30 +102,6 @@ export interface CheckResult {
   readonly violations: Violation[];
   /** States from which no sequence of events ends every live request (only after a complete run). */
   readonly stuck: { readonly states: number; readonly trace: TraceStep[] } | undefined;
-}
-
-/** Growable typed columns for per-state and per-edge data. */
-class Column {
-  data: Int32Array;
-  length = 0;
-  constructor(capacity = 1 << 16) {
-    this.data = new Int32Array(capacity);
-  }
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = value;
-  }
-}
-
-interface Pending {
-  readonly finding: Finding;
-  /** State at which the violating event happened, and the event (undefined: the state itself). */
-  readonly at: number;
-  readonly event: number | undefined;
 }
 
 /** Everything needed to step one node, shared by exploration and trace replay. */
@@ -194,108 +179,83 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
   const explorer = new Explorer(bounds, options.herder);
   const maxStates = options.maxStates ?? 20_000_000;
   const started = performance.now();
-  const keys = new Map<string, number>();
-  const parent = new Column();
-  const via = new Column();
-  const resolved: number[] = [];
-  const edgeFrom = new Column(1 << 18);
-  const edgeTo = new Column(1 << 18);
-  const pending: Pending[] = [];
-  const seenInvariants = new Set<InvariantName>();
-  let transitions = 0;
-  let depth = 0;
-  let complete = true;
-
-  const record = (finding: Finding, at: number, event: number | undefined): boolean => {
-    if (seenInvariants.has(finding.invariant)) return false;
-    seenInvariants.add(finding.invariant);
-    pending.push({ finding, at, event });
-    return true;
-  };
+  const visited = new VisitedKeys();
+  const sink = new SingleSink(options.keepGoing === true);
 
   const root = explorer.initial();
-  keys.set(explorer.key(root), 0);
-  parent.push(-1);
-  via.push(-1);
-  if (root.state.requests.size === 0) resolved.push(0);
-  for (const finding of stateFindings(root.state)) record(finding, 0, undefined);
+  visited.visit(explorer.key(root), -1, -1);
+  if (root.state.requests.size === 0) sink.resolved.push(0);
+  for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
 
-  let frontier: { id: number; node: Node }[] = [{ id: 0, node: root }];
+  let frontier: FrontierNode[] = [{ id: 0, node: root }];
+  let depth = 0;
   let lastReport = started;
-  const stop = () => pending.length > 0 && !options.keepGoing;
-  explore: while (frontier.length > 0 && !stop()) {
-    const next: { id: number; node: Node }[] = [];
-    for (const { id, node } of frontier) {
-      for (const index of explorer.enabled(node)) {
-        transitions++;
-        let step: ReturnType<Explorer['successor']>;
-        try {
-          step = explorer.successor(node, index);
-        } catch (err) {
-          if (!(err instanceof AbstractionError)) throw err;
-          record(
-            {
-              invariant: 'no-lost-request',
-              detail: `a running request's deadline can never pass: ${err.message}`,
-            },
-            id,
-            index,
-          );
-          continue;
-        }
-        for (const finding of step.findings) record(finding, id, index);
-        if (step.findings.length > 0 && stop()) break explore;
-        const key = explorer.key(step.node);
-        let target = keys.get(key);
-        if (target === undefined) {
-          const broken = stateFindings(step.node.state);
-          for (const finding of broken) record(finding, id, index);
-          if (broken.length > 0 && stop()) break explore;
-          target = keys.size;
-          if (target >= maxStates) {
-            complete = false;
-            break explore;
-          }
-          keys.set(key, target);
-          parent.push(id);
-          via.push(index);
-          if (step.node.state.requests.size === 0) resolved.push(target);
-          next.push({ id: target, node: step.node });
-        }
-        if (target !== id) {
-          edgeFrom.push(id);
-          edgeTo.push(target);
-        }
-      }
-      if (options.onProgress && (transitions & 0x3ff) === 0) {
-        const now = performance.now();
-        if (now - lastReport > 250) {
-          lastReport = now;
-          options.onProgress({
-            states: keys.size,
-            transitions,
-            depth,
-            frontier: next.length,
-            seconds: (now - started) / 1000,
-          });
-        }
-      }
-    }
+  while (frontier.length > 0 && !sink.stopped()) {
+    const next = expandLayer(explorer, frontier, visited, sink, maxStates, () => {
+      if (!options.onProgress) return;
+      const now = performance.now();
+      if (now - lastReport < 250) return;
+      lastReport = now;
+      options.onProgress({
+        states: visited.count,
+        transitions: sink.transitions,
+        depth,
+        frontier: frontier.length,
+        seconds: (now - started) / 1000,
+      });
+    });
+    if (sink.capped) break;
     if (next.length > 0) depth++;
     frontier = next;
   }
-  if (frontier.length > 0) complete = false;
-  const seconds = (performance.now() - started) / 1000;
-  const states = keys.size;
-  keys.clear();
+  // Stopped by a violation or by the cap: some states were never expanded.
+  const complete = !sink.capped && !sink.stopped();
+  const graph: ExploredGraph = {
+    states: visited.count,
+    parent: visited.parent,
+    via: visited.via,
+    edgeFrom: sink.edgeFrom,
+    edgeTo: sink.edgeTo,
+    resolved: sink.resolved,
+  };
+  visited.clear();
+  return finishCheck(bounds, options.herder, graph, sink.pending, {
+    transitions: sink.transitions,
+    depth,
+    complete,
+    started,
+  });
+}
 
+/** What an exploration leaves behind for liveness and traces. */
+export interface ExploredGraph {
+  readonly states: number;
+  /** Per state: the state it was first reached from (-1 for the initial state), and by which event. */
+  readonly parent: Column;
+  readonly via: Column;
+  /** Transitions between distinct states. */
+  readonly edgeFrom: Column;
+  readonly edgeTo: Column;
+  /** States where no request is live. */
+  readonly resolved: readonly number[];
+}
+
+/** Traces for the violations found, the liveness check when the exploration was complete, the result. */
+export function finishCheck(
+  bounds: CheckBounds,
+  herder: HerderUnderCheck | undefined,
+  graph: ExploredGraph,
+  pending: readonly PendingViolation[],
+  run: { transitions: number; depth: number; complete: boolean; started: number },
+): CheckResult {
   const pathTo = (target: number): number[] => {
     const events: number[] = [];
-    for (let at = target; parent.data[at]! >= 0; at = parent.data[at]!) events.push(via.data[at]!);
+    for (let at = target; graph.parent.data[at]! >= 0; at = graph.parent.data[at]!)
+      events.push(graph.via.data[at]!);
     return events.reverse();
   };
   const violations = pending.map(({ finding, at, event }) => {
-    const trace = replay(bounds, options.herder, event === undefined ? pathTo(at) : [...pathTo(at), event]);
+    const trace = replay(bounds, herder, event === undefined ? pathTo(at) : [...pathTo(at), event]);
     // The replay's own words, so that the ids in the detail are those of the trace.
     const prefix = `${finding.invariant}: `;
     const replayed = trace[trace.length - 1]?.findings.find((f) => f.startsWith(prefix));
@@ -305,26 +265,78 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
       trace,
     };
   });
-
   let stuck: CheckResult['stuck'];
-  if (complete && violations.length === 0) {
-    const first = firstStuck(states, edgeFrom, edgeTo, resolved);
-    if (first.count > 0)
-      stuck = { states: first.count, trace: replay(bounds, options.herder, pathTo(first.id)) };
+  if (run.complete && violations.length === 0) {
+    const first = firstStuck(graph.states, graph.edgeFrom, graph.edgeTo, graph.resolved);
+    if (first.count > 0) stuck = { states: first.count, trace: replay(bounds, herder, pathTo(first.id)) };
   }
+  const seconds = (performance.now() - run.started) / 1000;
   return {
-    herder: explorer.herder.name,
+    herder: herder?.name ?? MODEL_HERDER.name,
     bounds,
-    states,
-    transitions,
-    depth,
+    states: graph.states,
+    transitions: run.transitions,
+    depth: run.depth,
     seconds,
-    statesPerSecond: Math.round(states / Math.max(seconds, 1e-6)),
-    complete,
+    statesPerSecond: Math.round(graph.states / Math.max(seconds, 1e-6)),
+    complete: run.complete,
     invariants: CHECKED_INVARIANTS,
     violations,
     stuck,
   };
+}
+
+/** Exact deduplication by key, for a single thread. */
+class VisitedKeys implements Visited {
+  private readonly keys = new Map<string, number>();
+  readonly parent = new Column();
+  readonly via = new Column();
+  fresh = false;
+
+  get count(): number {
+    return this.parent.length;
+  }
+
+  visit(key: string, parent: number, event: number): number {
+    const known = this.keys.get(key);
+    if (known !== undefined) {
+      this.fresh = false;
+      return known;
+    }
+    const id = this.parent.length;
+    this.keys.set(key, id);
+    this.parent.push(parent);
+    this.via.push(event);
+    this.fresh = true;
+    return id;
+  }
+
+  clear(): void {
+    this.keys.clear();
+  }
+}
+
+/** Findings, edges and counts of a single-threaded exploration: the first violation of each invariant. */
+class SingleSink implements LayerSink {
+  transitions = 0;
+  capped = false;
+  readonly edgeFrom = new Column(1 << 18);
+  readonly edgeTo = new Column(1 << 18);
+  readonly resolved: number[] = [];
+  readonly pending: PendingViolation[] = [];
+  private readonly seen = new Set<InvariantName>();
+
+  constructor(private readonly keepGoing: boolean) {}
+
+  report(finding: Finding, at: number, event: number | undefined): void {
+    if (this.seen.has(finding.invariant)) return;
+    this.seen.add(finding.invariant);
+    this.pending.push({ finding, at, event });
+  }
+
+  stopped(): boolean {
+    return this.pending.length > 0 && !this.keepGoing;
+  }
 }
 
 /**
@@ -332,7 +344,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
  * search from the resolved states over the reversed edges. Returns how many, and the one found
  * first in the forward search (so its trace is shortest).
  */
-function firstStuck(
+export function firstStuck(
   states: number,
   from: Column,
   to: Column,

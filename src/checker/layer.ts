@@ -1,0 +1,114 @@
+/**
+ * One breadth-first layer of the exploration: expand every node of the frontier, check every
+ * transition and every new state, and collect the next frontier. Shared by the single-threaded
+ * checker and the worker threads of the parallel one, which differ only in how visited states
+ * are remembered (`Visited`) and where findings go (`LayerSink`).
+ */
+import { AbstractionError } from './abstraction.ts';
+import type { Node } from './environment.ts';
+import type { Explorer } from './explore.ts';
+import { type Finding, stateFindings } from './predicates.ts';
+
+/** Growable typed column for per-state and per-edge data. */
+export class Column {
+  data: Int32Array;
+  length = 0;
+  constructor(capacity = 1 << 16) {
+    this.data = new Int32Array(capacity);
+  }
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = value;
+  }
+  /** The values, trimmed (a copy). */
+  values(): Int32Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+export interface FrontierNode {
+  readonly id: number;
+  readonly node: Node;
+}
+
+/** A violation found while exploring, before its trace is replayed. */
+export interface PendingViolation {
+  readonly finding: Finding;
+  /** State at which the violating event happened, and the event (undefined: the state itself). */
+  readonly at: number;
+  readonly event: number | undefined;
+}
+
+/** The set of visited states. */
+export interface Visited {
+  /** The id of the state with this key, registering it (reached from `parent` by `event`) when new. */
+  visit(key: string, parent: number, event: number): number;
+  /** Whether the last `visit` registered a new state. */
+  readonly fresh: boolean;
+  /** Distinct states so far. */
+  readonly count: number;
+}
+
+export interface LayerSink {
+  transitions: number;
+  /** Set when the state cap was reached. */
+  capped: boolean;
+  readonly edgeFrom: { push(value: number): void };
+  readonly edgeTo: { push(value: number): void };
+  readonly resolved: { push(value: number): void };
+  report(finding: Finding, at: number, event: number | undefined): void;
+  /** Whether to stop exploring (a violation was found and the caller does not keep going). */
+  stopped(): boolean;
+}
+
+/** Expands `frontier`; returns the states first reached from it. */
+export function expandLayer(
+  explorer: Explorer,
+  frontier: readonly FrontierNode[],
+  visited: Visited,
+  sink: LayerSink,
+  maxStates: number,
+  afterNode?: () => void,
+): FrontierNode[] {
+  const next: FrontierNode[] = [];
+  for (const { id, node } of frontier) {
+    if (sink.stopped()) return next;
+    for (const index of explorer.enabled(node)) {
+      sink.transitions++;
+      let step: ReturnType<Explorer['successor']>;
+      try {
+        step = explorer.successor(node, index);
+      } catch (err) {
+        if (!(err instanceof AbstractionError)) throw err;
+        const detail = `a running request's deadline can never pass: ${err.message}`;
+        sink.report({ invariant: 'no-lost-request', detail }, id, index);
+        continue;
+      }
+      for (const finding of step.findings) sink.report(finding, id, index);
+      if (step.findings.length > 0 && sink.stopped()) return next;
+      const key = explorer.key(step.node);
+      if (visited.count >= maxStates) {
+        sink.capped = true;
+        return next;
+      }
+      const target = visited.visit(key, id, index);
+      if (visited.fresh) {
+        const broken = stateFindings(step.node.state);
+        for (const finding of broken) sink.report(finding, id, index);
+        if (step.node.state.requests.size === 0) sink.resolved.push(target);
+        next.push({ id: target, node: step.node });
+        if (broken.length > 0 && sink.stopped()) return next;
+      }
+      if (target !== id) {
+        sink.edgeFrom.push(id);
+        sink.edgeTo.push(target);
+      }
+    }
+    afterNode?.();
+  }
+  return next;
+}
