@@ -67,22 +67,27 @@ export function normalize(state: HerderState, clock: Clockwork & { readonly spac
   state.now = clock.now;
 }
 
-/** Short codes for multipliers, shared by every exploration in the process. */
-const multiplierCodes = new Map<string, string>();
-const codeOf = new WeakMap<Multiplier, string>();
+/**
+ * Names multipliers in keys: short codes for the payment levels the bounds allow (the same in
+ * every thread), the exact fraction for anything else.
+ */
+export class MultiplierCodes {
+  private readonly codes = new Map<string, string>();
+  private readonly cache = new WeakMap<Multiplier, string>();
 
-function levelCode(m: Multiplier): string {
-  let code = codeOf.get(m);
-  if (code === undefined) {
-    const exact = `${m.paid}/${m.needed}`;
-    code = multiplierCodes.get(exact);
-    if (code === undefined) {
-      code = multiplierCodes.size.toString(36);
-      multiplierCodes.set(exact, code);
-    }
-    codeOf.set(m, code);
+  constructor(known: readonly Multiplier[]) {
+    known.forEach((m, i) => this.codes.set(`${m.paid}/${m.needed}`, i.toString(36)));
   }
-  return code;
+
+  of(m: Multiplier): string {
+    let code = this.cache.get(m);
+    if (code === undefined) {
+      const exact = `${m.paid}/${m.needed}`;
+      code = this.codes.get(exact) ?? `(${exact})`;
+      this.cache.set(m, code);
+    }
+    return code;
+  }
 }
 
 const STATUS_CODE = { idle: 'i', busy: 'b', 'timed-out': 't', failed: 'f' } as const;
@@ -94,6 +99,7 @@ export interface KeyContext {
   readonly timeout: number;
   /** Whether withdrawals can happen: only then does the withdrawable revenue matter. */
   readonly withdrawals: boolean;
+  readonly multipliers: MultiplierCodes;
 }
 
 /**
@@ -110,7 +116,7 @@ export function stateKey(state: HerderState, context: KeyContext): string {
     ids.push(r.id);
     let tried = 0;
     for (const w of r.tried) tried |= 1 << workers.indexOf(w);
-    key += `|${levelCode(r.multiplier)}.${state.queue.isWaiting(r) ? 'w' : r.worker === undefined ? '?' : workers.indexOf(r.worker)}${r.attempts}${tried}`;
+    key += `|${context.multipliers.of(r.multiplier)}.${state.queue.isWaiting(r) ? 'w' : r.worker === undefined ? '?' : workers.indexOf(r.worker)}${r.attempts}${tried}`;
     if (bounded) key += `.${state.queue.overtakesOf(r)}`;
   }
   const deadlines: number[] = [];

@@ -110,3 +110,42 @@ export function copyState(state: HerderState): HerderState {
     lastMultiplier: state.lastMultiplier,
   };
 }
+
+/**
+ * A state as plain data that survives `postMessage` (structured clone keeps Maps, Sets, typed
+ * arrays and shared references, but not classes or functions): for moving states between the
+ * checker's threads. `thawState` rebuilds the model's objects, with `order` as the queue's order.
+ */
+export interface FrozenState {
+  readonly state: Omit<HerderState, 'queue' | 'herd' | 'deadlines'>;
+  readonly queue: Omit<QueueFields, 'compare'>;
+  readonly herd: HerdFields;
+  readonly heap: HeapFields;
+}
+
+export function freezeState(state: HerderState): FrozenState {
+  const { queue, herd, deadlines, ...rest } = state;
+  const { compare: _compare, ...queueFields } = queue as unknown as QueueFields;
+  return {
+    state: rest,
+    queue: queueFields,
+    herd: herd as unknown as HerdFields,
+    heap: deadlines as unknown as HeapFields,
+  };
+}
+
+export function thawState(frozen: FrozenState, order: QueueFields['compare']): HerderState {
+  const queue = Object.create(RequestQueue.prototype) as QueueFields;
+  Object.assign(queue, frozen.queue, { compare: order });
+  const herd = Object.create(Herd.prototype) as HerdFields;
+  Object.assign(herd, frozen.herd);
+  const heap = Object.create(DeadlineHeap.prototype) as HeapFields;
+  Object.assign(heap, frozen.heap);
+  // A fresh copy gives every object its usual shape again.
+  return copyState({
+    ...frozen.state,
+    queue: queue as unknown as HerderState['queue'],
+    herd: herd as unknown as Herd,
+    deadlines: heap as unknown as DeadlineHeap,
+  });
+}

@@ -232,11 +232,13 @@ export function advanceClock(node: Node, to: 'later' | 'deadline', clockwork: Cl
   return next + 1;
 }
 
-/** Fresh message ids (and client ids): never repeated within one exploration. */
+/** Fresh message ids (and client ids): never repeated within one exploration, on any thread. */
 export class Ids {
   private n = 0;
+  /** `suffix` keeps the ids of different threads apart when states move between them. */
+  constructor(private readonly suffix = '') {}
   next(): string {
-    return `m${++this.n}`;
+    return `m${++this.n}${this.suffix}`;
   }
 }
 

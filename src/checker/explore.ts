@@ -8,12 +8,12 @@
  */
 import type { InvariantName } from '../audit/invariants.ts';
 import type { HerdConfig } from '../model/config.ts';
-import { compareMultipliers, type Multiplier } from '../model/fees.ts';
+import { compareMultipliers, type Multiplier, neededFee } from '../model/fees.ts';
 import { type HerderState, initialHerderState, type RequestRecord, stepInPlace } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { RequestQueue } from '../model/queue.ts';
-import { clockwork, type KeyContext, nodeKey, normalize } from './abstraction.ts';
-import { type CheckBounds, checkerConfig, TIMEOUT } from './bounds.ts';
+import { clockwork, type KeyContext, MultiplierCodes, nodeKey, normalize } from './abstraction.ts';
+import { type CheckBounds, checkerConfig, PROMPT, payment, TIMEOUT, TOKENS } from './bounds.ts';
 import { copyState } from './copy.ts';
 import {
   advanceClock,
@@ -110,18 +110,30 @@ export class Explorer {
   readonly table: EventTable;
   readonly clock: ReturnType<typeof clockwork>;
   readonly workers: readonly string[];
-  readonly ids = new Ids();
+  readonly ids: Ids;
   readonly keyContext: KeyContext;
 
   constructor(
     readonly bounds: CheckBounds,
     readonly herder: HerderUnderCheck = MODEL_HERDER,
+    idSuffix = '',
   ) {
+    this.ids = new Ids(idSuffix);
     this.config = checkerConfig(bounds);
     this.table = new EventTable(bounds);
     this.workers = this.table.workers;
     this.clock = clockwork(TIMEOUT, bounds.workers);
-    this.keyContext = { workers: this.workers, timeout: TIMEOUT, withdrawals: bounds.ownerActions };
+    const needed = neededFee(this.config, TOKENS, PROMPT);
+    const levels = Array.from({ length: bounds.levels + 1 }, (_, level) => ({
+      paid: payment(bounds, this.config, level),
+      needed,
+    }));
+    this.keyContext = {
+      workers: this.workers,
+      timeout: TIMEOUT,
+      withdrawals: bounds.ownerActions,
+      multipliers: new MultiplierCodes(levels),
+    };
   }
 
   initial(): Node {

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { boundsProblems, type CheckBounds, DEFAULT_BOUNDS } from '../../checker/bounds.ts';
-import { type CheckResult, check, type Progress } from '../../checker/explore.ts';
+import { type CheckOptions, type CheckResult, check, type Progress } from '../../checker/explore.ts';
 import { formatTrace } from '../../checker/trace.ts';
 import { emit, intOption, type OutputOptions, showProgress, UserError } from '../output.ts';
 
@@ -27,6 +27,7 @@ interface CheckFlags extends OutputOptions {
   all?: boolean;
   keepGoing?: boolean;
   maxStates: number;
+  threads: number;
 }
 
 function overtakesOption(raw: string): number | null {
@@ -90,11 +91,17 @@ export function register(program: Command): void {
       'after a violation, keep exploring to report the first violation of every invariant',
     )
     .option('--max-states <n>', 'stop after this many distinct states', intOption(1), 20_000_000)
+    .option(
+      '--threads <n>',
+      'explore on n worker threads (visited states kept as 64-bit fingerprints instead of exact keys)',
+      intOption(1),
+      1,
+    )
     .option('--json', 'print one JSON document')
     .action(async (flags: CheckFlags) => {
       const bounds = boundsFromFlags(flags);
       const result = await runWithProgress(bounds, flags);
-      emit(toReport(result), flags, () => formatResult(result));
+      emit(toReport(result, flags.threads), flags, () => formatResult(result, flags.threads));
       if (!passed(result)) process.exitCode = 1;
     });
 }
@@ -103,9 +110,15 @@ function passed(result: CheckResult): boolean {
   return result.complete && result.violations.length === 0 && result.stuck === undefined;
 }
 
+async function explore(bounds: CheckBounds, options: CheckOptions, threads: number): Promise<CheckResult> {
+  if (threads <= 1) return check(bounds, options);
+  const { checkInParallel } = await import('../../checker/parallel.ts');
+  return checkInParallel(bounds, { ...options, threads });
+}
+
 async function runWithProgress(bounds: CheckBounds, flags: CheckFlags): Promise<CheckResult> {
   const options = { maxStates: flags.maxStates, keepGoing: flags.keepGoing === true };
-  if (!showProgress(flags)) return check(bounds, options);
+  if (!showProgress(flags)) return explore(bounds, options, flags.threads);
   const { default: progress } = await import('cli-progress');
   const bar = new progress.SingleBar(
     {
@@ -122,17 +135,23 @@ async function runWithProgress(bounds: CheckBounds, flags: CheckFlags): Promise<
   });
   bar.start(flags.maxStates, 0, payload({ states: 0, transitions: 0, depth: 0, frontier: 0, seconds: 0 }));
   try {
-    return check(bounds, { ...options, onProgress: (p) => bar.update(p.states, payload(p)) });
+    return await explore(
+      bounds,
+      { ...options, onProgress: (p) => bar.update(p.states, payload(p)) },
+      flags.threads,
+    );
   } finally {
     bar.stop();
   }
 }
 
 /** The JSON document: bounds, counts, timings, and each violation with its trace. */
-export function toReport(result: CheckResult) {
+export function toReport(result: CheckResult, threads = 1) {
   return {
     ok: passed(result),
     herder: result.herder,
+    threads,
+    fingerprintCollisionProbability: threads > 1 ? collisionProbability(result.states) : 0,
     bounds: result.bounds,
     states: result.states,
     transitions: result.transitions,
@@ -170,12 +189,21 @@ function describeBounds(b: CheckBounds): string {
   return `${b.workers} worker(s), ${b.requests} request(s), ${b.levels} payment level(s), ${b.attempts} attempt(s), ${overtakes}; events: ${events.join(', ')}`;
 }
 
-export function formatResult(result: CheckResult): string {
+/** Chance that two of `states` distinct states share a 64-bit fingerprint: about n² / 2^65. */
+function collisionProbability(states: number): number {
+  return (states * states) / 2 ** 65;
+}
+
+export function formatResult(result: CheckResult, threads = 1): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const lines = [
     `herd check: ${describeBounds(result.bounds)}`,
-    `  ${result.complete ? 'explored' : 'stopped after'} ${n(result.states)} states, ${n(result.transitions)} transitions, depth ${result.depth}, in ${result.seconds.toFixed(2)} s (${n(result.statesPerSecond)} states/s)`,
+    `  ${result.complete ? 'explored' : 'stopped after'} ${n(result.states)} states, ${n(result.transitions)} transitions, depth ${result.depth}, in ${result.seconds.toFixed(2)} s (${n(result.statesPerSecond)} states/s${threads > 1 ? ` on ${threads} threads` : ''})`,
   ];
+  if (threads > 1)
+    lines.push(
+      `  visited states kept as 64-bit fingerprints: chance of a collision ≈ ${collisionProbability(result.states).toExponential(1)}`,
+    );
   if (!result.complete && result.violations.length === 0)
     lines.push(
       '  INCOMPLETE: the state cap was reached before every state was explored (raise --max-states)',

@@ -1,0 +1,188 @@
+/**
+ * A worker thread of the parallel checker: it holds part of the frontier, expands it layer by
+ * layer against the shared set of visited states, and hands states to the other threads when the
+ * coordinator balances the load (parallel.ts).
+ */
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { compareMultipliers } from '../model/fees.ts';
+import type { CheckBounds } from './bounds.ts';
+import { type FrozenState, freezeState, thawState } from './copy.ts';
+import type { Node } from './environment.ts';
+import { Explorer } from './explore.ts';
+import { type FingerprintBuffers, SharedVisited } from './fingerprints.ts';
+import { Column, expandLayer, type FrontierNode, type LayerSink, type PendingViolation } from './layer.ts';
+import type { Finding } from './predicates.ts';
+import { stateFindings } from './predicates.ts';
+
+export interface ThreadSetup {
+  readonly index: number;
+  readonly bounds: CheckBounds;
+  readonly buffers: FingerprintBuffers;
+  readonly keepGoing: boolean;
+  readonly maxStates: number;
+  /** The thread that starts from the initial state. */
+  readonly seed: boolean;
+}
+
+export interface MovedNode {
+  readonly id: number;
+  readonly events: number;
+  readonly state: FrozenState;
+  readonly clock: number;
+  readonly sent: number;
+}
+
+export type ToThread =
+  | { readonly type: 'expand' }
+  /** Send `count` frontier states to thread `to`, through the port to it. */
+  | { readonly type: 'give'; readonly count: number; readonly to: number }
+  /** Take the states thread `from` sends. */
+  | { readonly type: 'adopt'; readonly from: number }
+  | { readonly type: 'attach'; readonly buffers: FingerprintBuffers }
+  | { readonly type: 'finish' };
+
+export type FromThread =
+  | {
+      readonly type: 'ready';
+      readonly frontier: number;
+      readonly bound: number;
+      readonly pending: PendingViolation[];
+    }
+  | {
+      readonly type: 'expanded';
+      readonly transitions: number;
+      readonly frontier: number;
+      /** Events enabled over the whole new frontier: at most that many new states in the next layer. */
+      readonly bound: number;
+      readonly capped: boolean;
+      readonly pending: PendingViolation[];
+    }
+  | { readonly type: 'gave'; readonly frontier: number; readonly bound: number }
+  | { readonly type: 'adopted'; readonly frontier: number; readonly bound: number }
+  | { readonly type: 'attached' }
+  | {
+      readonly type: 'finished';
+      readonly edgeFrom: Int32Array;
+      readonly edgeTo: Int32Array;
+      readonly resolved: number[];
+    };
+
+class ThreadSink implements LayerSink {
+  transitions = 0;
+  capped = false;
+  readonly edgeFrom = new Column(1 << 16);
+  readonly edgeTo = new Column(1 << 16);
+  readonly resolved: number[] = [];
+  pending: PendingViolation[] = [];
+
+  constructor(
+    private readonly visited: SharedVisited,
+    private readonly keepGoing: boolean,
+  ) {}
+
+  report(finding: Finding, at: number, event: number | undefined): void {
+    if (this.pending.some((p) => p.finding.invariant === finding.invariant)) return;
+    this.pending.push({ finding, at, event });
+    if (!this.keepGoing) Atomics.store(this.visited.control, 1, 1);
+  }
+
+  stopped(): boolean {
+    return Atomics.load(this.visited.control, 1) === 1;
+  }
+}
+
+interface Counted extends FrontierNode {
+  /** Events enabled at this state. */
+  readonly events: number;
+}
+
+function run(
+  setup: ThreadSetup,
+  ports: readonly (MessagePort | undefined)[],
+  port: NonNullable<typeof parentPort>,
+): void {
+  const explorer = new Explorer(setup.bounds, undefined, `t${setup.index}`);
+  const visited = new SharedVisited(setup.buffers);
+  const sink = new ThreadSink(visited, setup.keepGoing);
+  let frontier: Counted[] = [];
+  /** Events enabled over the frontier: at most that many states are new in the next layer. */
+  let bound = 0;
+  const counted = (f: FrontierNode): Counted => {
+    const events = explorer.enabled(f.node).length;
+    bound += events;
+    return { ...f, events };
+  };
+  const send = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+  if (setup.seed) {
+    const root = explorer.initial();
+    visited.visit(explorer.key(root), -1, -1);
+    if (root.state.requests.size === 0) sink.resolved.push(0);
+    for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
+    frontier = [counted({ id: 0, node: root })];
+  }
+  send({ type: 'ready', frontier: frontier.length, bound, pending: sink.pending });
+  sink.pending = [];
+
+  port.on('message', (message: ToThread) => {
+    switch (message.type) {
+      case 'expand': {
+        const before = sink.transitions;
+        bound = 0;
+        frontier = expandLayer(explorer, frontier, visited, sink, setup.maxStates).map(counted);
+        send({
+          type: 'expanded',
+          transitions: sink.transitions - before,
+          frontier: frontier.length,
+          bound,
+          capped: sink.capped,
+          pending: sink.pending,
+        });
+        sink.pending = [];
+        return;
+      }
+      case 'give': {
+        const given = frontier.splice(frontier.length - message.count, message.count);
+        const nodes: MovedNode[] = given.map(({ id, node, events }) => {
+          bound -= events;
+          return { id, events, state: freezeState(node.state), clock: node.clock, sent: node.sent };
+        });
+        ports[message.to]!.postMessage(nodes);
+        send({ type: 'gave', frontier: frontier.length, bound });
+        return;
+      }
+      case 'adopt': {
+        ports[message.from]!.once('message', (nodes: MovedNode[]) => {
+          for (const moved of nodes) {
+            const node: Node = {
+              state: thawState(moved.state, compareMultipliers),
+              clock: moved.clock,
+              sent: moved.sent,
+            };
+            bound += moved.events;
+            frontier.push({ id: moved.id, node, events: moved.events });
+          }
+          send({ type: 'adopted', frontier: frontier.length, bound });
+        });
+        return;
+      }
+      case 'attach':
+        visited.attach(message.buffers);
+        send({ type: 'attached' });
+        return;
+      case 'finish': {
+        const edgeFrom = sink.edgeFrom.values();
+        const edgeTo = sink.edgeTo.values();
+        send({ type: 'finished', edgeFrom, edgeTo, resolved: sink.resolved }, [
+          edgeFrom.buffer as ArrayBuffer,
+          edgeTo.buffer as ArrayBuffer,
+        ]);
+        for (const p of ports) p?.close();
+        return;
+      }
+    }
+  });
+}
+
+if (parentPort !== null && workerData?.checkerThread)
+  run(workerData.setup as ThreadSetup, workerData.ports as (MessagePort | undefined)[], parentPort);
