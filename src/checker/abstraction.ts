@@ -76,7 +76,7 @@ export class MultiplierCodes {
   private readonly cache = new WeakMap<Multiplier, string>();
 
   constructor(known: readonly Multiplier[]) {
-    known.forEach((m, i) => this.codes.set(`${m.paid}/${m.needed}`, i.toString(36)));
+    for (const [i, m] of known.entries()) this.codes.set(`${m.paid}/${m.needed}`, i.toString(36));
   }
 
   of(m: Multiplier): string {
