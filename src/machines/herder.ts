@@ -4,6 +4,10 @@
  * once (through `observeStep`, which also journals what the step did to each worker and request).
  * Behaviour therefore has one source of truth, `src/model/herder.ts`.
  *
+ * Drive it with an actor (`createActor(herderMachine, { input: { config } })`), or purely with
+ * `initialTransition(herderMachine, { config })` then `transition`; xstate's `transition` builds a
+ * throwaway actor without input on every call, so an actor is the cheaper way to run many messages.
+ *
  * The machine's states are a projection of the model's state that the diagrams show: intake
  * (accepting or paused) and the request load (none, all running, some waiting). They are settled by
  * eventless transitions whose guards read the state the step produced; nothing is recomputed.
@@ -86,12 +90,15 @@ export const herderMachine = setup({
 }).createMachine({
   id: 'herder',
   description: 'The herder: every message is one step of the model (expire deadlines, handle, dispatch).',
-  context: ({ input }) => ({
-    herder: initialHerderState(input.config),
-    outbox: [],
-    journal: [],
-    run: input.run,
-  }),
+  context: ({ input }) => {
+    if (input === undefined) throw new Error('the herder machine needs input: { config }');
+    return {
+      herder: initialHerderState(input.config),
+      outbox: [],
+      journal: [],
+      run: input.run,
+    };
+  },
   type: 'parallel',
   on: onEveryMessage,
   states: {
