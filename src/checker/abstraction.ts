@@ -8,7 +8,9 @@
  * - time: `now` becomes a fixed point; each live deadline keeps only its place in the order of
  *   live deadlines (deadlines set at `now` stay exactly one timeout ahead, so that a dispatch
  *   made now ties with them); stale deadline-heap entries, which the herder skips, are dropped;
- * - the set of message ids seen is emptied: every later message has a fresh id.
+ * - the set of message ids seen is emptied: every later message has a fresh id. When notices may
+ *   be delivered again, it is kept instead (it then holds every id handled, whatever the path, so
+ *   it still says nothing the key must tell apart).
  *
  * `stateKey` then names the state by what the herder's behaviour depends on: requests in arrival
  * order (renamed by rank), their multiplier, place, attempts, the workers they were tried on and
@@ -34,8 +36,12 @@ export function clockwork(timeout: number, workers: number): Clockwork & { reado
  * (those set now are exactly one timeout ahead) and only the seen-ids are cleared; stale heap
  * entries then wait for the next time step to be dropped.
  */
-export function normalize(state: HerderState, clock: Clockwork & { readonly spacing: number }): void {
-  state.seen.clear();
+export function normalize(
+  state: HerderState,
+  clock: Clockwork & { readonly spacing: number },
+  keepSeen = false,
+): void {
+  if (!keepSeen) state.seen.clear();
   const now = state.now;
   if (now === clock.now) return;
   const tie = now + clock.timeout;

@@ -21,6 +21,8 @@ export interface CheckBounds {
   readonly lateAnswers: boolean;
   /** Forged messages: credits not from the token, answers not from the holding worker, admin by a stranger. */
   readonly spoofs: boolean;
+  /** The token delivers a Credit-Notice again (same message id) while its request is live. */
+  readonly duplicates: boolean;
   /** The owner may pause, resume, remove and re-add workers, and withdraw revenue. */
   readonly ownerActions: boolean;
   /** Some credits pay one unit less than the fee (refunded on arrival). */
@@ -41,6 +43,7 @@ export const DEFAULT_BOUNDS: CheckBounds = {
   timeouts: false,
   lateAnswers: false,
   spoofs: false,
+  duplicates: false,
   ownerActions: false,
   underpaid: false,
   huge: false,

@@ -29,6 +29,8 @@ export type CheckEvent =
   /** A Cron tick: nothing but the passing of time for the herder to notice. */
   | { readonly kind: 'cron' }
   | { readonly kind: 'spoof-credit' }
+  /** The token delivers the Credit-Notice of the `rank`-th live request again. */
+  | { readonly kind: 'duplicate'; readonly rank: number }
   /** An answer for the request `worker` holds, sent by someone else. */
   | { readonly kind: 'spoof-answer'; readonly worker: string; readonly from: string }
   | { readonly kind: 'spoof-admin' }
@@ -73,6 +75,8 @@ export class EventTable {
   readonly resume: number;
   readonly withdraw: number;
   readonly withdrawTooMuch: number;
+  /** Redelivery of the notice of the i-th live request. */
+  readonly duplicate: number[] = [];
   private readonly index = new Map<string, number>();
 
   constructor(readonly bounds: CheckBounds) {
@@ -101,6 +105,8 @@ export class EventTable {
     this.resume = this.add({ kind: 'resume' });
     this.withdraw = this.add({ kind: 'withdraw', excess: false });
     this.withdrawTooMuch = this.add({ kind: 'withdraw', excess: true });
+    for (let rank = 0; rank < bounds.requests; rank++)
+      this.duplicate.push(this.add({ kind: 'duplicate', rank }));
   }
 
   /** The index of an event (for tests and traces written by hand). */
@@ -141,6 +147,8 @@ export function describeEvent(event: CheckEvent): string {
       return 'a Cron tick';
     case 'spoof-credit':
       return 'a forged Credit-Notice';
+    case 'duplicate':
+      return `the Credit-Notice of live request #${event.rank + 1} is delivered again`;
     case 'spoof-answer':
       return `${event.from} forges an answer for ${event.worker}'s request`;
     case 'spoof-admin':
@@ -216,6 +224,8 @@ export function enabledEvents(node: Node, table: EventTable, clockwork: Clockwor
   }
   if (bounds.timeouts && node.clock > clockwork.now) out.push(table.cron);
   if (bounds.spoofs) out.push(table.spoofCredit, table.spoofAdmin);
+  if (bounds.duplicates)
+    for (let rank = 0; rank < state.requests.size; rank++) out.push(table.duplicate[rank]!);
   if (bounds.ownerActions) {
     out.push(state.paused ? table.resume : table.pause);
     if (state.ledger.revenue > state.ledger.withdrawn) out.push(table.withdraw);
@@ -316,6 +326,17 @@ export function messageFor(
       return message(ids, OWNER, clock, { Action: 'Cron' });
     case 'spoof-credit':
       return creditNotice(ids, STRANGER, clock, payment(bounds, config, 1));
+    case 'duplicate': {
+      const record = [...state.requests.values()][event.rank]!;
+      const tags = {
+        Action: Action.CreditNotice,
+        Sender: record.client,
+        Quantity: record.multiplier.paid.toString(),
+        'X-Prompt': record.prompt,
+        'X-Tokens': String(record.tokens),
+      };
+      return { id: record.id, from: TOKEN, timestamp: clock, tags };
+    }
     case 'spoof-answer':
       return message(
         ids,

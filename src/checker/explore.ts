@@ -138,7 +138,7 @@ export class Explorer {
 
   initial(): Node {
     const state = this.herder.init(this.config);
-    normalize(state, this.clock);
+    normalize(state, this.clock, this.bounds.duplicates);
     return { state, clock: this.clock.now, sent: 0 };
   }
 
@@ -168,7 +168,7 @@ export class Explorer {
       return { node, msg, outbox: [], findings: [finding] };
     }
     const findings = transitionFindings(node.state, msg, event, outbox, state);
-    normalize(state, this.clock);
+    normalize(state, this.clock, this.bounds.duplicates);
     return {
       node: { state, clock: this.clock.now, sent: node.sent + (event.kind === 'credit' ? 1 : 0) },
       msg,

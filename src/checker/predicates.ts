@@ -245,6 +245,10 @@ export function transitionFindings(
       flag(found, 'authority', `a Credit-Notice from ${msg.from}, not the token, was credited`);
   }
 
+  // no-lost-request: a notice delivered again is not handled again.
+  if (event.kind === 'duplicate' && (b.credited !== a.credited || outcomes.has(msg.id)))
+    flag(found, 'no-lost-request', `notice ${msg.id}, delivered again, was handled a second time`);
+
   // bad-input-safe: a paid notice from the token is accepted or refunded with a reason, never kept silently;
   // an underpaid one, or any while paused, is refunded.
   if (event.kind === 'credit') {

@@ -152,6 +152,18 @@ export const SEEDED_DEFECTS: readonly SeededDefect[] = [
     length: 3,
   },
   {
+    defect: 'a Credit-Notice delivered again is handled again (no deduplication)',
+    invariant: 'no-lost-request',
+    herder: variant('no-dedupe', {
+      before: (state, msg) => {
+        state.seen.delete(msg.id);
+        return msg;
+      },
+    }),
+    bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, duplicates: true },
+    length: 2,
+  },
+  {
     defect: 'a timed-out worker is never taken back (its reports are ignored)',
     invariant: 'no-lost-request',
     herder: variant('never-revive', {

@@ -21,6 +21,7 @@ interface CheckFlags extends OutputOptions {
   timeouts?: boolean;
   lateAnswers?: boolean;
   spoofs?: boolean;
+  duplicates?: boolean;
   ownerActions?: boolean;
   underpaid?: boolean;
   huge?: boolean;
@@ -48,6 +49,7 @@ export function boundsFromFlags(flags: CheckFlags): CheckBounds {
     timeouts: all || flags.timeouts === true,
     lateAnswers: all || flags.lateAnswers === true,
     spoofs: all || flags.spoofs === true,
+    duplicates: all || flags.duplicates === true,
     ownerActions: all || flags.ownerActions === true,
     underpaid: all || flags.underpaid === true,
     huge: flags.huge === true,
@@ -82,6 +84,7 @@ export function register(program: Command): void {
     .option('--timeouts', 'time passes: deadlines expire, timed-out workers recover')
     .option('--late-answers', 'timed-out workers answer late (needs --timeouts)')
     .option('--spoofs', 'forged credits, answers from the wrong sender, administration by a stranger')
+    .option('--duplicates', 'the token delivers a Credit-Notice again (same id) while its request is live')
     .option('--owner-actions', 'the owner pauses, resumes, removes and re-adds workers, withdraws revenue')
     .option('--underpaid', 'some credits pay less than the fee (refunded on arrival)')
     .option('--huge', 'payments beyond 2^64 whose levels differ by single units (exact arithmetic)')
@@ -181,6 +184,7 @@ function describeBounds(b: CheckBounds): string {
     b.timeouts && 'timeouts',
     b.lateAnswers && 'late answers',
     b.spoofs && 'spoofs',
+    b.duplicates && 'duplicate notices',
     b.ownerActions && 'owner actions',
     b.underpaid && 'underpaid credits',
     b.huge && 'huge amounts',
