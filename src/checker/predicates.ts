@@ -245,8 +245,9 @@ export function transitionFindings(
       flag(found, 'authority', `a Credit-Notice from ${msg.from}, not the token, was credited`);
   }
 
-  // no-lost-request: a notice delivered again is not handled again.
-  if (event.kind === 'duplicate' && (b.credited !== a.credited || outcomes.has(msg.id)))
+  // no-lost-request: a notice delivered again is not credited again (its request may still end in
+  // this step, from a deadline that passed before it arrived).
+  if (event.kind === 'duplicate' && b.credited !== a.credited)
     flag(found, 'no-lost-request', `notice ${msg.id}, delivered again, was handled a second time`);
 
   // bad-input-safe: a paid notice from the token is accepted or refunded with a reason, never kept silently;
