@@ -6,7 +6,7 @@ import type { InvariantName } from '../../src/audit/invariants.ts';
 import type { CheckBounds } from '../../src/checker/bounds.ts';
 import { DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
 import { type HerderUnderCheck, initialCheckState } from '../../src/checker/explore.ts';
-import type { Multiplier } from '../../src/model/fees.ts';
+import { compareMultipliers, type Multiplier } from '../../src/model/fees.ts';
 import {
   assign,
   cloneHerderState,
@@ -52,6 +52,18 @@ const skipEveryOtherWorker: Dispatcher = (state, outbox) => {
 const unboundedDispatch: Dispatcher = (state, outbox) => {
   while (state.queue.length > 0 && state.herd.idleCount > 0) {
     const record = state.queue.peek(null)!;
+    assign(state, record, state.herd.pickIdle(record.tried)!, outbox);
+  }
+};
+
+/** Among requests of the best multiplier, the latest arrival goes first. */
+const lastComeFirst: Dispatcher = (state, outbox) => {
+  while (state.queue.length > 0 && state.herd.idleCount > 0) {
+    const best = state.queue.peek(state.config.maxOvertakes)!;
+    const tied = state.queue
+      .waitingInArrivalOrder()
+      .filter(({ entry }) => compareMultipliers(entry.multiplier, best.multiplier) === 0);
+    const record = tied[tied.length - 1]!.entry;
     assign(state, record, state.herd.pickIdle(record.tried)!, outbox);
   }
 };
@@ -123,6 +135,13 @@ export const SEEDED_DEFECTS: readonly SeededDefect[] = [
     herder: variant('unbounded', { dispatcher: unboundedDispatch }),
     bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 4, levels: 2, maxOvertakes: 1 },
     length: 6,
+  },
+  {
+    defect: 'equal multipliers served last come, first served',
+    invariant: 'fifo-ties',
+    herder: variant('lifo-ties', { dispatcher: lastComeFirst }),
+    bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 3, levels: 1, maxOvertakes: null },
+    length: 4,
   },
   {
     defect: 'multipliers compared as floats',
