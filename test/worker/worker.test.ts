@@ -195,7 +195,7 @@ describe('worker with a baked herder and the tiny model', () => {
       });
     }
     const noTokens = await w.fromProcess(HERDER, { Action: 'Inference', 'X-Request': 'none' }, 'hi');
-    expect(only(noTokens, HERDER).tags['Action']).toBe('Inference-Error');
+    expect(only(noTokens, HERDER).tags.Action).toBe('Inference-Error');
     const long = await w.fromProcess(
       HERDER,
       { Action: 'Inference', Tokens: '4', 'X-Request': 'long-prompt' },

@@ -133,7 +133,7 @@ Examples:
             }
           : {}),
       });
-      if (progress) process.stderr.write('\r'.padEnd(61) + '\r');
+      if (progress) process.stderr.write(`${'\r'.padEnd(61)}\r`);
       emit(report, flags, (r) => render(r, resolve(file)));
       if (report.violated.length > 0) process.exitCode = 1;
     });
