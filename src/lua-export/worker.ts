@@ -59,7 +59,7 @@ Herder = Herder or ${herder}
 ${BODY.replace('@MAX_PROMPT_BYTES@', String(MAX_PROMPT_BYTES))}`;
 }
 
-const HEADER = String.raw`-- llama-herder worker
+const HEADER = `-- llama-herder worker
 -- model version: @VERSION@
 --
 -- An AOS-Llama worker of a llama-herder herd. Load with an Eval from the process owner.

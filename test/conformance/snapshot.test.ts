@@ -24,10 +24,11 @@ describe('herder snapshot and restore', () => {
     let n = 0;
     let clock = 1_000;
     const send = async (from: string, tags: Record<string, string>, data?: string) => {
+      clock += 10;
       const msg: AoMessage = {
         id: `s${++n}`,
         from,
-        timestamp: (clock += 10),
+        timestamp: clock,
         tags,
         ...(data ? { data } : {}),
       };
