@@ -19,6 +19,11 @@ export interface CheckBounds {
   readonly timeouts: boolean;
   /** A timed-out worker may still answer the request it was last given. */
   readonly lateAnswers: boolean;
+  /**
+   * Failed and timed-out workers may report Worker-Initialized again (default). Without it, a
+   * worker that failed or missed a deadline never comes back.
+   */
+  readonly recovery: boolean;
   /** Forged messages: credits not from the token, answers not from the holding worker, admin by a stranger. */
   readonly spoofs: boolean;
   /** The token delivers a Credit-Notice again (same message id) while its request is live. */
@@ -42,6 +47,7 @@ export const DEFAULT_BOUNDS: CheckBounds = {
   failures: false,
   timeouts: false,
   lateAnswers: false,
+  recovery: true,
   spoofs: false,
   duplicates: false,
   ownerActions: false,

@@ -192,7 +192,7 @@ export function enabledEvents(node: Node, table: EventTable, clockwork: Clockwor
   if (node.sent < bounds.requests)
     for (let level = bounds.underpaid ? 0 : 1; level <= bounds.levels; level++)
       out.push(table.credit[level]!);
-  const unavailable = bounds.failures || bounds.timeouts;
+  const unavailable = bounds.recovery && (bounds.failures || bounds.timeouts);
   let busy = 0;
   for (let w = 0; w < table.workers.length; w++) {
     const events = table.perWorker[w]!;

@@ -43,6 +43,18 @@ describe('the model under exhaustive checking', () => {
     expectClean({ ...DEFAULT_BOUNDS, workers: 1, requests: 3, levels: 2, huge: true, failures: true });
   });
 
+  it('liveness needs workers that come back: with none, a queued request waits forever', () => {
+    // The protocol gives a waiting request no deadline of its own (DESIGN §2.7): if every worker
+    // fails or times out for good, nothing ever refunds it.
+    const result = check({ ...DEFAULT_BOUNDS, workers: 1, requests: 1, timeouts: true, recovery: false });
+    expect(result.violations).toEqual([]);
+    expect(result.stuck?.trace.map((s) => s.event)).toEqual([
+      'a credit at level 1',
+      'time passes the next deadline',
+      'a Cron tick',
+    ]);
+  });
+
   it('the counts do not depend on anything but the bounds', () => {
     const bounds = { ...DEFAULT_BOUNDS, workers: 2, requests: 2, failures: true, timeouts: true };
     const a = check(bounds);

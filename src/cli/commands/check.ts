@@ -20,6 +20,7 @@ interface CheckFlags extends OutputOptions {
   failures?: boolean;
   timeouts?: boolean;
   lateAnswers?: boolean;
+  recovery: boolean;
   spoofs?: boolean;
   duplicates?: boolean;
   ownerActions?: boolean;
@@ -48,6 +49,7 @@ export function boundsFromFlags(flags: CheckFlags): CheckBounds {
     failures: all || flags.failures === true,
     timeouts: all || flags.timeouts === true,
     lateAnswers: all || flags.lateAnswers === true,
+    recovery: flags.recovery,
     spoofs: all || flags.spoofs === true,
     duplicates: all || flags.duplicates === true,
     ownerActions: all || flags.ownerActions === true,
@@ -83,6 +85,7 @@ export function register(program: Command): void {
     .option('--failures', 'workers answer Inference-Error, report Worker-Error and recover')
     .option('--timeouts', 'time passes: deadlines expire, timed-out workers recover')
     .option('--late-answers', 'timed-out workers answer late (needs --timeouts)')
+    .option('--no-recovery', 'failed and timed-out workers never report Worker-Initialized again')
     .option('--spoofs', 'forged credits, answers from the wrong sender, administration by a stranger')
     .option('--duplicates', 'the token delivers a Credit-Notice again (same id) while its request is live')
     .option('--owner-actions', 'the owner pauses, resumes, removes and re-adds workers, withdraws revenue')
@@ -183,6 +186,7 @@ function describeBounds(b: CheckBounds): string {
     b.failures && 'failures',
     b.timeouts && 'timeouts',
     b.lateAnswers && 'late answers',
+    !b.recovery && (b.failures || b.timeouts) && 'no recovery',
     b.spoofs && 'spoofs',
     b.duplicates && 'duplicate notices',
     b.ownerActions && 'owner actions',
