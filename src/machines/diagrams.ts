@@ -176,13 +176,14 @@ function mermaidBody(root: AnyNode, edges: readonly Edge[]): string[] {
     return out;
   };
   const composite = (node: AnyNode): string[] => [
-    `state "${node.key}" as ${idOf(node)} {`,
+    // Composite states are declared by id alone (the form every Mermaid version reads).
+    `state ${idOf(node)} {`,
     ...children(node).map((line) => `  ${line}`),
     '}',
   ];
   const rootEdges = edgesFrom(root);
   if (root.type === 'parallel' || rootEdges.length > 0) {
-    lines.push(`state "${root.key}" as ${root.key} {`, ...children(root).map((line) => `  ${line}`), '}');
+    lines.push(`state ${root.key} {`, ...children(root).map((line) => `  ${line}`), '}');
     if (rootEdges.length > 0) {
       // Targetless transitions of the whole machine: one note listing them, grouped by label.
       const byLabel = new Map<string, string[]>();
