@@ -9,7 +9,6 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import {
   DeployError,
   type DeploySettings,
@@ -27,6 +26,7 @@ import {
   walletAddress,
 } from '../../src/deploy/index.ts';
 import { type HerdConfig, makeConfig } from '../../src/model/config.ts';
+import { herd } from '../cli-harness.ts';
 import { type FakeAo, fakeAo } from './fake-ao.ts';
 
 const OWNER = 'O'.repeat(43);
@@ -298,26 +298,6 @@ describe('deploy settings and wallet', () => {
     ]);
   });
 });
-
-/** Runs `herd …` in-process and captures stdout and stderr. */
-async function herd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(['node', 'herd', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 /** A local port nothing listens on. */
 async function closedPort(): Promise<number> {

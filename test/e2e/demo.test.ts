@@ -2,31 +2,10 @@
  * `herd demo`: one run of the whole flow through the CLI (JSON output), its human rendering, and
  * the input checks that stop it before anything boots.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type DemoResult, demoProblems, formatDemo } from '../../src/demo/demo.ts';
 import { neededFee } from '../../src/model/fees.ts';
-
-/** Runs the CLI in-process; returns the exit code and what it wrote. */
-async function herd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'herd', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { herd } from '../cli-harness.ts';
 
 afterEach(() => {
   process.exitCode = undefined;
