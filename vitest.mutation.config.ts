@@ -1,12 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
-/** The suite that judges mutants of src/model/: the model's properties and unit properties. */
+/**
+ * The suite that judges mutants of src/model/: the model's properties and unit properties.
+ * Stryker reruns it once per mutant, so it runs fewer property cases and shares one worker
+ * between files (the model has no global state to isolate).
+ */
 export default defineConfig({
   test: {
     include: ['test/properties/**/*.test.ts', 'test/model/**/*.test.ts'],
     exclude: ['test/properties/seeded-defects.test.ts'],
-    pool: 'forks',
+    pool: 'threads',
+    isolate: false,
     testTimeout: 120_000,
-    env: { HERD_PROPERTY_RUNS: process.env.HERD_PROPERTY_RUNS ?? '40' },
+    env: {
+      HERD_PROPERTY_RUNS: process.env.HERD_PROPERTY_RUNS ?? '15',
+      HERD_LARGE_QUEUE: process.env.HERD_LARGE_QUEUE ?? '10000',
+    },
   },
 });

@@ -8,6 +8,9 @@ import { compareMultipliers, type Multiplier } from '../../src/model/fees.ts';
 import { type QueueEntry, RequestQueue } from '../../src/model/queue.ts';
 import { RUNS } from '../properties/harness.ts';
 
+/** Size of the large-queue test; mutation testing, which reruns it per mutant, lowers it. */
+const LARGE_QUEUE = Number(process.env.HERD_LARGE_QUEUE ?? 100_000);
+
 interface RefEntry {
   id: string;
   multiplier: Multiplier;
@@ -141,7 +144,7 @@ describe('RequestQueue', () => {
 
   it('orders 100,000 queued requests and honours a bound of 0 (strict arrival order)', () => {
     const queue = new RequestQueue<QueueEntry>();
-    const n = 100_000;
+    const n = LARGE_QUEUE;
     for (let i = 0; i < n; i++)
       queue.enqueue({
         id: `r${i}`,
