@@ -7,7 +7,7 @@
 import type { InvariantName } from '../audit/invariants.ts';
 import { compareMultipliers } from '../model/fees.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
-import { ledgerViolations } from '../model/ledger.ts';
+import { holdings, ledgerViolations } from '../model/ledger.ts';
 import { Action, type AoMessage, type OutMessage } from '../model/messages.ts';
 import type { CheckEvent } from './environment.ts';
 
@@ -84,11 +84,6 @@ export function stateFindings(state: HerderState): Finding[] {
   if (waiting > 0 && idle !== undefined)
     flag(found, 'work-conserving', `worker ${idle} is idle while ${waiting} request(s) wait`);
   return found;
-}
-
-function holdingsOf(state: HerderState): bigint {
-  const { credited, refunded, withdrawn } = state.ledger;
-  return credited - refunded - withdrawn;
 }
 
 /** Predicates on one transition: `pre` handled `msg` (sent for `event`), sent `outbox`, became `post`. */
@@ -172,8 +167,8 @@ export function transitionFindings(
         'conservation',
         `transferred ${transferred} but booked ${dRefunded + dWithdrawn} as refunded or withdrawn`,
       );
-    if (transferred > 0n && holdingsOf(post) < 0n)
-      flag(found, 'conservation', `transferred more than held (holdings ${holdingsOf(post)})`);
+    if (transferred > 0n && holdings(post.ledger) < 0n)
+      flag(found, 'conservation', `transferred more than held (holdings ${holdings(post.ledger)})`);
   }
 
   // no-lost-request and refund-to-payer: one outcome per ending request, to its payer, in full.
