@@ -14,6 +14,7 @@ export default defineConfig({
     testTimeout: 120_000,
     env: {
       HERD_PROPERTY_RUNS: process.env.HERD_PROPERTY_RUNS ?? '15',
+      HERD_UNIT_RUNS: process.env.HERD_UNIT_RUNS ?? '300',
       HERD_LARGE_QUEUE: process.env.HERD_LARGE_QUEUE ?? '10000',
     },
   },

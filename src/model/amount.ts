@@ -21,11 +21,9 @@ export const MAX_DIGITS = 78;
 /** Longest tag value read as a number at all: bounds the work a hostile tag can cause. */
 export const MAX_RAW_DIGITS = 1_000;
 
-/** `raw` without leading zeros ("0" stays "0"). */
+/** `raw` without leading zeros; the last digit always stays ("000" is "0"). */
 export function canonicalDecimal(raw: string): string {
-  if (raw.charCodeAt(0) !== 48 /* '0' */) return raw;
-  const trimmed = raw.replace(/^0+/, '');
-  return trimmed === '' ? '0' : trimmed;
+  return raw.replace(/^0+(?=.)/, '');
 }
 
 /** Parses a non-negative decimal integer such as a `Quantity` tag; no sign, no exponent, no spaces. */

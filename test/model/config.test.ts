@@ -7,7 +7,7 @@ import {
   makeConfig,
   parseConfig,
 } from '../../src/model/config.ts';
-import { RUNS } from '../properties/harness.ts';
+import { UNIT_RUNS } from '../properties/harness.ts';
 
 const validConfig = fc.record({
   token: fc.stringMatching(/^[A-Za-z0-9_-]{1,43}$/),
@@ -31,7 +31,7 @@ describe('herd configuration', () => {
         const parsed = parseConfig(JSON.parse(JSON.stringify(configToJson(config))));
         expect(parsed).toEqual({ ok: true, config });
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeadlineHeap } from '../../src/model/deadlines.ts';
 import { Herd, type WorkerStatus } from '../../src/model/herd.ts';
-import { RUNS } from '../properties/harness.ts';
+import { UNIT_RUNS } from '../properties/harness.ts';
 
 const IDS = ['A', 'B', 'C', 'D', 'E'];
 
@@ -52,7 +52,7 @@ describe('Herd', () => {
         for (const w of twin.all()) twin.setStatus(w, 'busy');
         expect(herd.idleCount).toBe(idleOrder.length);
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -95,7 +95,7 @@ describe('DeadlineHeap', () => {
           expect(heap.clone().size).toBe(reference.length);
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 });

@@ -12,7 +12,7 @@ import {
   ledgerViolations,
   withdrawable,
 } from '../../src/model/ledger.ts';
-import { RUNS } from '../properties/harness.ts';
+import { UNIT_RUNS } from '../properties/harness.ts';
 
 const amount = fc.bigInt({ min: 0n, max: 1n << 200n });
 const BUCKETS = ['refunded', 'revenue', 'escrow', 'unclaimed'] as const;
@@ -45,7 +45,7 @@ describe('ledger', () => {
         expect(withdrawable(ledger)).toBe(ledger.revenue - ledger.withdrawn);
         expect(holdings(ledger)).toBe(ledger.revenue + ledger.escrow + ledger.unclaimed - ledger.withdrawn);
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
     expect(ledgerViolations(emptyLedger())).toEqual([]);
   });
@@ -64,7 +64,7 @@ describe('ledger', () => {
           ]);
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -76,7 +76,7 @@ describe('ledger', () => {
           `withdrawn ${withdrawn} > revenue ${ledger.revenue}`,
         ]);
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -95,7 +95,7 @@ describe('ledger', () => {
           expect(problems.some((p) => p.includes('!='))).toBe(false);
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 });

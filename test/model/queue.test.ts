@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareMultipliers, type Multiplier } from '../../src/model/fees.ts';
 import { type QueueEntry, RequestQueue } from '../../src/model/queue.ts';
-import { RUNS } from '../properties/harness.ts';
+import { UNIT_RUNS } from '../properties/harness.ts';
 
 /** Size of the large-queue test; mutation testing, which reruns it per mutant, lowers it. */
 const LARGE_QUEUE = Number(process.env.HERD_LARGE_QUEUE ?? 100_000);
@@ -115,7 +115,7 @@ describe('RequestQueue', () => {
             if (e.state === 'parked') expect(queue.isWaiting(live.get(e.id)!)).toBe(false);
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 

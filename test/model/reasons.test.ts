@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { type HerdConfig, makeConfig } from '../../src/model/config.ts';
 import { initialHerderState, stepInPlace } from '../../src/model/herder.ts';
 import { type AoMessage, Reason } from '../../src/model/messages.ts';
-import { RUNS } from '../properties/harness.ts';
+import { UNIT_RUNS } from '../properties/harness.ts';
 
 const TOKEN = 'TOKEN';
 const OWNER = 'OWNER';
@@ -132,7 +132,7 @@ describe('refund reasons', () => {
           refunded: before.refunded + booked,
         });
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -212,7 +212,7 @@ describe('refund reasons', () => {
           expect(state.ledger).toMatchObject({ credited: 1_000_000n, refunded: 1_000_000n, escrow: 0n });
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AoMessage } from '../../src/model/messages.ts';
 import { type InferenceBackend, initialWorkerState, workerStep } from '../../src/model/worker.ts';
-import { RUNS } from '../properties/harness.ts';
+import { UNIT_RUNS } from '../properties/harness.ts';
 
 const SENDERS = ['OWNER', 'HERDER', 'MALLORY'] as const;
 
@@ -95,7 +95,7 @@ describe('worker step', () => {
           }
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 });

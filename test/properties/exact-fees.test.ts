@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareMultipliers, formatMultiplier, neededFee, utf8Length, words } from '../../src/model/fees.ts';
 import { contendedEvents, hugeCredit, traceSpec } from './arbitraries.ts';
-import { assertInvariant, modelHerder, RUNS } from './harness.ts';
+import { assertInvariant, modelHerder, UNIT_RUNS } from './harness.ts';
 
 /** Compares p1/n1 with p2/n2 by their continued fraction expansions; no multiplication. */
 function referenceCompare(p1: bigint, n1: bigint, p2: bigint, n2: bigint): number {
@@ -45,7 +45,7 @@ describe('exact-fees', () => {
           referenceCompare(a.paid, a.needed, b.paid, b.needed),
         );
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -55,7 +55,7 @@ describe('exact-fees', () => {
         expect(compareMultipliers({ paid: paid + 1n, needed }, { paid, needed })).toBe(1);
         expect(compareMultipliers({ paid, needed }, { paid: paid + 1n, needed })).toBe(-1);
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -64,7 +64,7 @@ describe('exact-fees', () => {
       fc.property(multiplier, positive, (m, k) => {
         expect(compareMultipliers({ paid: m.paid * k, needed: m.needed * k }, m)).toBe(0);
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -78,7 +78,7 @@ describe('exact-fees', () => {
         expect(scaled * m.needed <= m.paid * 1_000_000n).toBe(true);
         expect(m.paid * 1_000_000n < (scaled + 1n) * m.needed).toBe(true);
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -105,7 +105,7 @@ describe('exact-fees', () => {
           );
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 
@@ -114,7 +114,7 @@ describe('exact-fees', () => {
       fc.property(utf16Text, (text) => {
         expect(utf8Length(text)).toBe(new TextEncoder().encode(text).length);
       }),
-      { numRuns: RUNS },
+      { numRuns: UNIT_RUNS },
     );
   });
 

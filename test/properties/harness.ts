@@ -65,6 +65,12 @@ export function inspectModel(state: HerderState): Violation[] {
 export const RUNS = Number(process.env.HERD_PROPERTY_RUNS ?? 1_000);
 
 /**
+ * Runs of properties over one message or one pure function, which cost microseconds each:
+ * mutation testing keeps these high (HERD_UNIT_RUNS) so that rare edge values still come up.
+ */
+export const UNIT_RUNS = Number(process.env.HERD_UNIT_RUNS ?? 1_000);
+
+/**
  * Asserts that no trace breaks `invariant` on `impl`. A failure reports the seed, the shrunk
  * trace and the first violation with the messages that led to it.
  */
