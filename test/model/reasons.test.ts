@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { type HerdConfig, makeConfig } from '../../src/model/config.ts';
 import { initialHerderState, stepInPlace } from '../../src/model/herder.ts';
 import { type AoMessage, Reason } from '../../src/model/messages.ts';
+import { AMOUNT_EDGES } from '../properties/arbitraries.ts';
 import { UNIT_RUNS } from '../properties/harness.ts';
 
 const TOKEN = 'TOKEN';
@@ -66,6 +67,8 @@ const notice = fc.record({
   shortBy: fc.bigInt({ min: 1n, max: 10n ** 40n }),
   extraDigits: fc.integer({ min: 79, max: 300 }),
   reference: fc.option(fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/), { nil: undefined }),
+  /** Leading zeros on the Quantity: the amount is the same, however long the text. */
+  zeros: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })),
 });
 
 describe('refund reasons', () => {
@@ -100,7 +103,7 @@ describe('refund reasons', () => {
         const tags: Record<string, string> = {
           Action: 'Credit-Notice',
           Sender: PAYER,
-          Quantity: quantity.toString(),
+          Quantity: '0'.repeat(Math.min(n.zeros, 1000 - quantity.toString().length)) + quantity.toString(),
         };
         if (prompt !== undefined) tags['X-Prompt'] = prompt;
         if (tokens !== undefined) tags['X-Tokens'] = tokens;
@@ -210,6 +213,56 @@ describe('refund reasons', () => {
           expect(outbox).toEqual([{ target: TOKEN, tags: refund }]);
           expect(state.requests.size).toBe(0);
           expect(state.ledger).toMatchObject({ credited: 1_000_000n, refunded: 1_000_000n, escrow: 0n });
+        },
+      ),
+      { numRuns: UNIT_RUNS },
+    );
+  });
+
+  it('a notice that moves no funds, or names no payer, is never refunded', () => {
+    const quantity = fc.oneof(
+      fc.bigInt({ min: 1n, max: 10n ** 30n }).map(String),
+      fc.constantFrom(...AMOUNT_EDGES),
+    );
+    fc.assert(
+      fc.property(
+        quantity,
+        fc.constantFrom(TOKEN, 'MALLORY', OWNER),
+        fc.constantFrom<string | undefined>(undefined, '', PAYER),
+        (raw, from, sender) => {
+          const state = initialHerderState(makeConfig({ token: TOKEN, owner: OWNER }));
+          const tags: Record<string, string> = {
+            Action: 'Credit-Notice',
+            Quantity: raw,
+            'X-Prompt': 'hello there',
+            'X-Tokens': '3',
+          };
+          if (sender !== undefined) tags.Sender = sender;
+          const outbox = stepInPlace(state, { id: 'notice', from, timestamp: 1, tags });
+          const digits = raw.replace(/^0+(?=.)/, '');
+          const amount = /^[0-9]{1,1000}$/.test(raw) && BigInt(raw) > 0n ? BigInt(raw) : undefined;
+          const funds = from === TOKEN && amount !== undefined;
+          const tooLarge = digits.length > 78;
+          if (funds && sender && !tooLarge) return; // an ordinary paid notice: the property above
+          // Only a genuine notice with an amount the books can hold, naming no payer, is kept as unclaimed.
+          const kept = funds && !sender && !tooLarge ? amount : 0n;
+          expect(state.ledger).toMatchObject({ credited: kept, unclaimed: kept, refunded: 0n });
+          expect(outbox).toEqual(
+            funds && sender
+              ? [
+                  {
+                    target: TOKEN,
+                    tags: {
+                      Action: 'Transfer',
+                      Recipient: PAYER,
+                      Quantity: digits,
+                      'X-Reason': 'Quantity too large',
+                      'X-Request': 'notice',
+                    },
+                  },
+                ]
+              : [],
+          );
         },
       ),
       { numRuns: UNIT_RUNS },
