@@ -14,6 +14,7 @@ export interface FeeSchedule {
 export function words(prompt: string): number {
   let count = 0;
   let inWord = false;
+  // Stryker disable next-line EqualityOperator: equivalent, charCodeAt past the end is NaN (not alphanumeric)
   for (let i = 0; i < prompt.length; i++) {
     const c = prompt.charCodeAt(i);
     const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -56,7 +57,7 @@ export interface Multiplier {
 export function compareMultipliers(a: Multiplier, b: Multiplier): number {
   const left = a.paid * b.needed;
   const right = b.paid * a.needed;
-  return left === right ? 0 : left > right ? 1 : -1;
+  return left > right ? 1 : left < right ? -1 : 0;
 }
 
 /** Fractional digits kept by {@link formatMultiplier}. */

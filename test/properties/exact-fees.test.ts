@@ -35,6 +35,11 @@ const codeUnit = fc.oneof(
   fc.integer({ min: 0x800, max: 0xffff }),
   fc.integer({ min: 0xd800, max: 0xdfff }),
 );
+/** Prompts: any text, and text made of the characters on either side of each alphanumeric range. */
+const prompt = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 60 }),
+  fc.string({ unit: fc.constantFrom(...'/09:@AZ[`az{ é\t'), maxLength: 30 }),
+);
 const utf16Text = fc.array(codeUnit, { maxLength: 80 }).map((units) => String.fromCharCode(...units));
 
 describe('exact-fees', () => {
@@ -88,7 +93,7 @@ describe('exact-fees', () => {
         huge,
         huge,
         fc.integer({ min: 1, max: 100_000 }),
-        fc.string({ unit: 'grapheme', maxLength: 60 }),
+        prompt,
         (baseFee, tokenFee, tokens, prompt) => {
           // Words, counted on the UTF-8 bytes as Lua's %w+ does in the C locale.
           let count = 0;
