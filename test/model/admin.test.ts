@@ -23,8 +23,11 @@ const OWNER = 'OWNER';
 const WORKERS = ['W1', 'W2', 'W3'];
 const PRICE = 1_000n;
 
-/** A herder with three workers, `answered` requests answered (revenue) and `running` running. */
-function herderWith(answered: number, running: number, withdrawn: bigint): HerderState {
+/**
+ * A herder with three workers, `answered` requests answered (revenue) and `running` running; the
+ * owner has withdrawn `withdrawn` and asked for the first busy worker's removal if `draining`.
+ */
+function herderWith(answered: number, running: number, withdrawn: bigint, draining = false): HerderState {
   const state = initialHerderState(
     makeConfig({ token: TOKEN, owner: OWNER, baseFee: 10n, tokenFee: 1n, workers: WORKERS }),
   );
@@ -53,6 +56,8 @@ function herderWith(answered: number, running: number, withdrawn: bigint): Herde
       });
   }
   if (withdrawn > 0n) stepInPlace(state, owner('Withdraw', { Quantity: String(withdrawn) }, 'earlier'));
+  const busy = [...state.herd.all()].find((w) => w.status === 'busy');
+  if (draining && busy) stepInPlace(state, owner('Remove-Worker', { Worker: busy.id }, 'drain'));
   return state;
 }
 
@@ -71,9 +76,12 @@ const amountText = fc.oneof(
 );
 const countText = fc.oneof(
   fc.nat(5000).map(String),
-  fc.constantFrom('0', '', '-1', '2.5', 'unbounded', 'UNBOUNDED', '9007199254740993'),
+  fc.constantFrom('0', '', '-1', '2.5', 'unbounded', 'UNBOUNDED', '9007199254740991', '9007199254740992'),
 );
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+/** A settings message, or one with none of its settings. */
+const orNone = (arb: fc.Arbitrary<Record<string, string | undefined>>) =>
+  fc.oneof({ weight: 5, arbitrary: arb }, { weight: 1, arbitrary: fc.constant({}) });
 
 const adminMessage = fc.oneof(
   fc.record({
@@ -82,22 +90,28 @@ const adminMessage = fc.oneof(
   }),
   fc.record({
     action: fc.constant('Set-Fees'),
-    tags: fc.record({ 'Base-Fee': optional(amountText), 'Token-Fee': optional(amountText) }),
+    tags: orNone(fc.record({ 'Base-Fee': optional(amountText), 'Token-Fee': optional(amountText) })),
   }),
   fc.record({
     action: fc.constant('Set-Limits'),
-    tags: fc.record({
-      'Max-Tokens': optional(countText),
-      'Max-Prompt-Bytes': optional(countText),
-      'Max-Overtakes': optional(countText),
-      'Timeout-Base': optional(countText),
-      'Timeout-Per-Token': optional(countText),
-      'Max-Attempts': optional(countText),
-    }),
+    tags: orNone(
+      fc.record({
+        'Max-Tokens': optional(countText),
+        'Max-Prompt-Bytes': optional(countText),
+        'Max-Overtakes': optional(countText),
+        'Timeout-Base': optional(countText),
+        'Timeout-Per-Token': optional(countText),
+        'Max-Attempts': optional(countText),
+      }),
+    ),
   }),
   fc.record({
     action: fc.constant('Withdraw'),
-    tags: fc.record({ Quantity: optional(amountText), Recipient: optional(fc.constantFrom('TREASURY', '')) }),
+    tags: fc.record({
+      // ALL: exactly what may be withdrawn, filled in by the property.
+      Quantity: optional(fc.oneof(amountText, fc.constant('ALL'))),
+      Recipient: optional(fc.constantFrom('TREASURY', '')),
+    }),
   }),
   fc.record({ action: fc.constantFrom('Pause', 'Resume'), tags: fc.constant({}) }),
 );
@@ -177,12 +191,14 @@ describe('owner administration', () => {
         fc.nat(3),
         fc.nat(3),
         fc.bigInt({ min: 0n, max: 3_000n }),
+        fc.boolean(),
         adminMessage,
-        (answered, runningWanted, withdrawnWanted, { action, tags: rawTags }) => {
+        (answered, runningWanted, withdrawnWanted, draining, { action, tags: rawTags }) => {
           const running = Math.min(runningWanted, WORKERS.length);
           const withdrawn = withdrawnWanted > BigInt(answered) * PRICE ? 0n : withdrawnWanted;
-          const state = herderWith(answered, running, withdrawn);
+          const state = herderWith(answered, running, withdrawn, draining);
           const tags = defined(rawTags);
+          if (tags.Quantity === 'ALL') tags.Quantity = String(state.ledger.revenue - state.ledger.withdrawn);
           const before = cloneHerderState(state);
           const refusal = expectedRefusal(state, action, tags);
           const outbox = stepInPlace(state, owner(action, tags));
@@ -200,7 +216,7 @@ describe('owner administration', () => {
             return;
           }
           expect(reply.tags.Action).toBe('Admin-Done');
-          expect(reply.tags['X-Reason']).toBeUndefined();
+          expect('X-Reason' in reply.tags).toBe(false);
           checkEffect(before, state, action, tags, reply, outbox);
         },
       ),
@@ -250,6 +266,7 @@ function checkEffect(
   outbox: OutMessage[],
 ): void {
   const note = reply.tags['X-Note'];
+  expect('X-Note' in reply.tags).toBe(note !== undefined);
   const others = outbox.filter((m) => m !== reply);
   switch (action) {
     case 'Add-Worker': {
