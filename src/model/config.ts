@@ -153,6 +153,7 @@ export function parseConfig(
   const rawOvertakes = input.maxOvertakes;
   if (rawOvertakes !== undefined && rawOvertakes !== null && typeof rawOvertakes !== 'number')
     problems.push('maxOvertakes must be a number or null');
+  // Stryker disable StringLiteral,ConditionalExpression: fallbacks for fields already reported as problems, never returned
   const config: HerdConfig = {
     token: token ?? '',
     owner: owner ?? '',
@@ -171,6 +172,7 @@ export function parseConfig(
     maxAttempts: count('maxAttempts', DEFAULT_CONFIG.maxAttempts),
     workers,
   };
+  // Stryker restore StringLiteral,ConditionalExpression
   if (problems.length === 0) problems.push(...configProblems(config));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

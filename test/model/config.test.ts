@@ -9,19 +9,21 @@ import {
 } from '../../src/model/config.ts';
 import { UNIT_RUNS } from '../properties/harness.ts';
 
-const validConfig = fc.record({
-  token: fc.stringMatching(/^[A-Za-z0-9_-]{1,43}$/),
-  owner: fc.stringMatching(/^[A-Za-z0-9_-]{1,43}$/),
-  baseFee: fc.bigInt({ min: 0n, max: 1n << 100n }),
-  tokenFee: fc.bigInt({ min: 1n, max: 1n << 100n }),
-  maxTokens: fc.integer({ min: 1, max: 1 << 20 }),
-  maxPromptBytes: fc.integer({ min: 1, max: 1 << 20 }),
-  maxOvertakes: fc.option(fc.nat(100), { nil: null }),
-  timeoutBase: fc.nat(1e9),
-  timeoutPerToken: fc.nat(1e6),
-  maxAttempts: fc.integer({ min: 1, max: 10 }),
-  workers: fc.uniqueArray(fc.stringMatching(/^W[0-9]{1,3}$/), { maxLength: 5 }),
-});
+const validConfig = fc
+  .record({
+    token: fc.stringMatching(/^[A-Za-z0-9_-]{1,43}$/),
+    owner: fc.stringMatching(/^[A-Za-z0-9_-]{1,43}$/),
+    baseFee: fc.bigInt({ min: 0n, max: 1n << 100n }),
+    tokenFee: fc.bigInt({ min: 1n, max: 1n << 100n }),
+    maxTokens: fc.integer({ min: 1, max: 1 << 20 }),
+    maxPromptBytes: fc.integer({ min: 1, max: 1 << 20 }),
+    maxOvertakes: fc.option(fc.nat(100), { nil: null }),
+    timeoutBase: fc.nat(1e9),
+    timeoutPerToken: fc.nat(1e6),
+    maxAttempts: fc.integer({ min: 1, max: 10 }),
+    workers: fc.uniqueArray(fc.stringMatching(/^W[0-9]{1,3}$/), { maxLength: 5 }),
+  })
+  .filter((config) => !config.workers.includes(config.token));
 
 describe('herd configuration', () => {
   it('a valid config survives the JSON round trip unchanged', () => {
@@ -73,10 +75,42 @@ describe('herd configuration', () => {
     [{ token: 'T', owner: 'O', workers: ['bad id!'] }, 'worker "bad id!" is not a process id'],
     [{ token: '', owner: 'O' }, 'token must be a process id'],
     [{ token: 'T', owner: 'has space' }, 'owner must be a process id'],
-  ])('rejects %j: %s', (input, problem) => {
-    const parsed = parseConfig(input);
-    expect(parsed.ok).toBe(false);
-    if (!parsed.ok) expect(parsed.problems).toContain(problem);
+    ['herd.json', 'the config must be a JSON object'],
+    [42, 'the config must be a JSON object'],
+    [{ token: 'T', owner: 'O', workers: ['W1', 5] }, 'workers must be an array of process ids'],
+    [{ token: 'T', owner: 7 }, 'owner must be a string'],
+  ])('rejects %j with exactly: %s', (input, problem) => {
+    expect(parseConfig(input)).toEqual({ ok: false, problems: [problem] });
+  });
+
+  it('lists every problem of a config at once', () => {
+    expect(parseConfig({ token: 5, owner: 'O', maxTokens: 0, colour: 'red' })).toEqual({
+      ok: false,
+      problems: ['unknown key "colour"', 'token must be a string'],
+    });
+    expect(parseConfig({ token: 'T', owner: 'O', maxTokens: 0, maxAttempts: 0 })).toEqual({
+      ok: false,
+      problems: ['maxTokens must be an integer >= 1', 'maxAttempts must be an integer >= 1'],
+    });
+  });
+
+  it.each([
+    [{ baseFee: -1n }, 'baseFee must be >= 0'],
+    [{ tokenFee: -1n }, 'tokenFee must be >= 0'],
+    [{ baseFee: 10n ** 78n }, 'baseFee has more than 78 digits'],
+    [{ tokenFee: 10n ** 78n }, 'tokenFee has more than 78 digits'],
+  ])('makeConfig refuses %s: %s', (fields, problem) => {
+    expect(() => makeConfig({ token: 'T', owner: 'O', ...fields })).toThrow(
+      `invalid herd config: ${problem}`,
+    );
+  });
+
+  it('fees of 78 digits are accepted', () => {
+    const largest = 10n ** 78n - 1n;
+    expect(makeConfig({ token: 'T', owner: 'O', baseFee: largest, tokenFee: largest })).toMatchObject({
+      baseFee: largest,
+      tokenFee: largest,
+    });
   });
 
   it('makeConfig throws with every problem listed', () => {
