@@ -38,7 +38,7 @@ export function workerStep(
   const action = tag(msg, 'Action');
   if (action === 'Init' && (msg.from === state.owner || msg.from === state.herder))
     return init(state, msg, backend);
-  if (action === Action.Inference && msg.from === state.herder && state.herder !== undefined)
+  if (action === Action.Inference && msg.from === state.herder)
     return { state, outbox: [infer(state, msg, backend)] };
   return { state, outbox: [] };
 }
@@ -49,6 +49,7 @@ function init(state: WorkerState, msg: AoMessage, backend: InferenceBackend) {
   const modelId = tag(msg, 'Model-ID');
   let next: WorkerState = { ...state, herder };
   let reply: Record<string, string>;
+  // Stryker disable next-line StringLiteral: equivalent, a ready worker always has its model id
   if (state.phase === 'ready') reply = { Action: Action.WorkerInitialized, 'Model-ID': state.model ?? '' };
   else if (state.phase === 'failed')
     reply = { Action: Action.WorkerError, 'X-Reason': 'model load failed earlier; spawn a new worker' };

@@ -15,10 +15,23 @@ const message = fc.record({
   from: fc.constantFrom(...SENDERS),
   action: fc.constantFrom('Init', 'Inference', 'Eval', undefined),
   model: fc.constantFrom('good', 'bad', '', undefined),
-  tokens: fc.constantFrom('1', '5', '0', 'x', undefined),
-  request: fc.constantFrom('r1', 'r2'),
+  tokens: fc.constantFrom('1', '5', '12', '05', '0', '00', 'x', '1x', 'x1', '', undefined),
+  request: fc.constantFrom('r1', 'r2', undefined),
   herderTag: fc.constantFrom('HERDER', 'MALLORY', undefined),
-  prompt: fc.string({ maxLength: 12 }),
+  prompt: fc.option(fc.string({ maxLength: 12 }), { nil: undefined }),
+});
+
+type ScriptedMessage = typeof message extends fc.Arbitrary<infer M> ? M : never;
+
+/** An Init by the owner with a loadable model for the herder: makes the worker ready. */
+const READY = fc.constant<ScriptedMessage>({
+  from: 'OWNER',
+  action: 'Init',
+  model: 'good',
+  tokens: undefined,
+  request: 'r1',
+  herderTag: 'HERDER',
+  prompt: undefined,
 });
 
 describe('worker step', () => {
@@ -28,7 +41,9 @@ describe('worker step', () => {
         fc.array(message, { maxLength: 30 }),
         fc.boolean(),
         fc.boolean(),
-        (messages, bakedHerder, generationFails) => {
+        fc.option(READY, { nil: undefined }),
+        (rest, bakedHerder, generationFails, ready) => {
+          const messages = ready === undefined ? rest : [ready, ...rest];
           let loads = 0;
           const backend: InferenceBackend = {
             load: (id) => {
@@ -47,8 +62,9 @@ describe('worker step', () => {
             if (m.model !== undefined) tags['Model-Id'] = m.model; // Title-Cased, as aos 2.0.6 delivers it
             if (m.tokens !== undefined) tags.Tokens = m.tokens;
             if (m.herderTag !== undefined) tags.Herder = m.herderTag;
-            tags['X-Request'] = m.request;
-            const msg: AoMessage = { id: `m${i}`, from: m.from, timestamp: i, tags, data: m.prompt };
+            if (m.request !== undefined) tags['X-Request'] = m.request;
+            const msg: AoMessage = { id: `m${i}`, from: m.from, timestamp: i, tags };
+            if (m.prompt !== undefined) Object.assign(msg, { data: m.prompt });
             const before = state;
             const loadsBefore = loads;
             const result = workerStep(state, msg, backend);
@@ -80,12 +96,13 @@ describe('worker step', () => {
               expect(result.outbox).toHaveLength(1);
               const reply = result.outbox[0]!;
               expect(reply.target).toBe(m.from);
-              expect(reply.tags['X-Request']).toBe(m.request);
-              const valid = m.tokens === '1' || m.tokens === '5';
+              expect(reply.tags['X-Request']).toBe(m.request ?? '');
+              // Tokens: a decimal integer of at least 1 (leading zeros allowed).
+              const valid = m.tokens !== undefined && /^[0-9]+$/.test(m.tokens) && Number(m.tokens) >= 1;
               if (before.phase === 'ready' && valid && !generationFails) {
                 expect(reply.tags.Action).toBe('Inference-Response');
                 expect(Number(reply.tags['Tokens-Generated'])).toBeLessThanOrEqual(Number(m.tokens));
-                expect(reply.data).toBe(m.prompt.slice(0, Number(m.tokens)));
+                expect(reply.data).toBe((m.prompt ?? '').slice(0, Number(m.tokens)));
               } else {
                 expect(reply.tags.Action).toBe('Inference-Error');
                 expect(reply.tags['X-Reason']).toBeTruthy();
