@@ -56,6 +56,34 @@ describe('Herd', () => {
     );
   });
 
+  it('a clone and its original evolve independently', () => {
+    const change = fc.record({
+      worker: fc.constantFrom(...IDS),
+      status: fc.constantFrom<WorkerStatus>('idle', 'busy', 'failed'),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(change, { maxLength: 20 }),
+        fc.array(change, { maxLength: 20 }),
+        (before, after) => {
+          const herd = new Herd(IDS);
+          const apply = (h: Herd, changes: typeof before) => {
+            for (const { worker, status } of changes) h.setStatus(h.get(worker)!, status);
+          };
+          apply(herd, before);
+          const order = herd.idleInOrder().map((w) => w.id);
+          const twin = herd.clone();
+          apply(twin, after);
+          expect(herd.idleInOrder().map((w) => w.id)).toEqual(order);
+          apply(herd, after);
+          expect(herd.idleInOrder().map((w) => w.id)).toEqual(twin.idleInOrder().map((w) => w.id));
+          expect(herd.idleCount).toBe(twin.idleCount);
+        },
+      ),
+      { numRuns: UNIT_RUNS },
+    );
+  });
+
   it('keeps picking correctly after many status changes (idle FIFO compaction)', () => {
     const herd = new Herd(IDS);
     for (let round = 0; round < 2_000; round++) {
