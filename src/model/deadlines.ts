@@ -1,7 +1,10 @@
 /**
  * Deadlines of running requests as a binary min-heap, so that the check made on every incoming
- * message costs O(log n) per expiry instead of a scan of the herd. Entries are never removed
- * early: an entry is stale when its worker no longer holds that request, and is skipped.
+ * message costs O(log n) per expiry instead of a scan of the herd. Entries are not removed when a
+ * request ends: an entry is stale when its worker no longer holds that request, and is skipped.
+ * So that stale entries do not pile up (a finished request's entry would otherwise stay until its
+ * deadline passes, tens of thousands of them in a large herd), the owner {@link prune}s them now
+ * and then, which keeps the heap within a small multiple of the herd's size.
  */
 export interface Deadline {
   readonly at: number;
@@ -18,14 +21,15 @@ export class DeadlineHeap {
 
   push(deadline: Deadline): void {
     const heap = this.heap;
-    heap.push(deadline);
-    let i = heap.length - 1;
+    // Move later parents down into the hole, then fill it.
+    let i = heap.length;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!earlier(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      if (!earlier(deadline, heap[parent]!)) break;
+      heap[i] = heap[parent]!;
       i = parent;
     }
+    heap[i] = deadline;
   }
 
   /** Removes and returns the earliest deadline if it is strictly before `now`. */
@@ -36,25 +40,40 @@ export class DeadlineHeap {
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let least = i;
-        if (left < heap.length && earlier(heap[left]!, heap[least]!)) least = left;
-        if (right < heap.length && earlier(heap[right]!, heap[least]!)) least = right;
-        if (least === i) break;
-        [heap[i], heap[least]] = [heap[least]!, heap[i]!];
-        i = least;
-      }
+      this.siftDown(0);
     }
     return top;
+  }
+
+  /**
+   * Drops every entry `live` rejects and restores the heap order (O(n)). What is kept pops in
+   * the same order as it would have: the order is total on (at, worker), and entries that tie
+   * on both are for one worker, of which at most one can be live.
+   */
+  prune(live: (deadline: Deadline) => boolean): void {
+    this.heap = this.heap.filter(live);
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   clone(): DeadlineHeap {
     const twin = new DeadlineHeap();
     twin.heap = this.heap.slice();
     return twin;
+  }
+
+  /** Moves the entry at `i` down to its place: earlier children move up into the hole. */
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const entry = heap[i]!;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= heap.length) break;
+      if (child + 1 < heap.length && earlier(heap[child + 1]!, heap[child]!)) child++;
+      if (!earlier(heap[child]!, entry)) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = entry;
   }
 }
 

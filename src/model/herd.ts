@@ -95,6 +95,9 @@ export class Herd {
    * request already failed on), else the longest-idle one. O(|avoid|) amortised.
    */
   pickIdle(avoid: readonly ProcessId[]): WorkerRecord | undefined {
+    // Trimmed on every call, not only when falling back: an early return left the skipped
+    // entries in place for good, a million of them in a long simulation.
+    this.trimIdleQueue();
     let fallback: WorkerRecord | undefined;
     let seen = 0;
     for (let i = this.idleHead; i < this.idleQueue.length && seen <= avoid.length; i++) {
@@ -108,7 +111,6 @@ export class Herd {
       fallback ??= record;
       seen++;
     }
-    this.trimIdleQueue();
     return fallback;
   }
 

@@ -91,9 +91,11 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
    * the request keeps its slot (parked) in case it has to be retried.
    */
   dispatch(entry: E): void {
-    this.assertWaiting(entry);
+    // Its count is read once, before the range addition, which leaves it unchanged.
+    const overtakes = this.slots[entry.slot] === entry ? this.readLeaf(entry.slot) : EMPTY;
+    if (overtakes === EMPTY) throw new Error(`request ${entry.id} is not waiting`);
     if (entry.slot > 0) this.addRange(1, 0, this.capacity - 1, 0, entry.slot - 1);
-    entry.overtakes = this.readLeaf(entry.slot);
+    entry.overtakes = overtakes;
     this.setLeaf(entry.slot, EMPTY);
     this.waiting--;
   }
@@ -152,10 +154,6 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     twin.reserved = this.reserved;
     twin.waiting = this.waiting;
     return twin;
-  }
-
-  private assertWaiting(entry: E): void {
-    if (!this.isWaiting(entry)) throw new Error(`request ${entry.id} is not waiting`);
   }
 
   /** Is slot a better than slot b? Higher multiplier, then earlier arrival (lower slot). */

@@ -1,6 +1,8 @@
 /**
  * The simulator's performance target (DESIGN §6): 10^6 requests on 10^3 workers. The benchmark
- * harness calls {@link benchmarkSimulation}; nothing here asserts a time.
+ * harness runs this file in a fresh process per repetition (`node --import tsx bench.ts [requests
+ * [workers]]` prints one {@link SimulationBenchmark} as JSON), as a `herd simulate` run would be;
+ * nothing here asserts a time.
  */
 import { runSimulation } from './engine.ts';
 import { rateForLoad, type SimulationOptions, simulationOptions } from './options.ts';
@@ -40,4 +42,9 @@ export function benchmarkSimulation(requests = 1_000_000, workers = 1_000, seed 
     answered: result.answered,
     refunded: result.refunded,
   };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [requests, workers] = process.argv.slice(2).map(Number);
+  console.log(JSON.stringify(benchmarkSimulation(requests || undefined, workers || undefined)));
 }

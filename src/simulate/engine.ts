@@ -172,8 +172,11 @@ class PromptBook {
   }
 }
 
-/** The request number in a Credit-Notice id `c<number>` (no string allocation). */
-function requestIndex(id: string): number {
+/**
+ * The number after the one-letter prefix of a simulated id (no string allocation): the request
+ * of a Credit-Notice id `c<number>`, or the worker of an id `W<number>` (counted from 1).
+ */
+function idNumber(id: string): number {
   let n = 0;
   for (let i = 1; i < id.length; i++) n = n * 10 + id.charCodeAt(i) - 48;
   return n;
@@ -239,8 +242,6 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
   const refundReasons: Record<string, number> = {};
 
   // Workers.
-  const workerIndex = new Map<string, number>();
-  for (const [i, id] of config.workers.entries()) workerIndex.set(id, i);
   const workerRequestId: string[] = new Array(W).fill('');
   const jobStart = new Float64Array(W);
   let busyNow = 0;
@@ -332,8 +333,8 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
       const action = out.tags.Action;
       if (action === Action.Inference) {
         const requestId = out.tags['X-Request']!;
-        const r = requestIndex(requestId);
-        const w = workerIndex.get(out.target)!;
+        const r = idNumber(requestId);
+        const w = idNumber(out.target) - 1;
         if (workerRequestId[w] !== '')
           throw new Error(`worker ${out.target} was sent work while still working`);
         if (firstDispatch[r]! < 0) firstDispatch[r] = t;
@@ -362,7 +363,7 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
           events.push(t + duration, EventKind.Response, w);
         }
       } else if (action === Action.InferenceResponse) {
-        const r = requestIndex(out.tags['X-Request']!);
+        const r = idNumber(out.tags['X-Request']!);
         if (outcome[r] !== 0) throw new Error(`request c${r} ended twice`);
         outcome[r] = ANSWERED;
         endedAt[r] = t;
@@ -371,7 +372,7 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
       } else if (action === Action.Transfer) {
         const requestId = out.tags['X-Request'];
         if (requestId === undefined) continue;
-        const r = requestIndex(requestId);
+        const r = idNumber(requestId);
         if (outcome[r] !== 0) throw new Error(`request ${requestId} ended twice`);
         outcome[r] = REFUNDED;
         endedAt[r] = t;

@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Deadline, DeadlineHeap } from '../../src/model/deadlines.ts';
+import { UNIT_RUNS } from '../properties/harness.ts';
+
+const WORKERS = ['A', 'B', 'C', 'D'];
+const REQUESTS = ['r1', 'r2', 'r3'];
+
+type Op =
+  | { kind: 'push'; deadline: Deadline }
+  | { kind: 'prune'; keep: string[] }
+  | { kind: 'pop'; now: number }
+  | { kind: 'clone' };
+
+// Long runs of mostly pushes, and pops that take only the early part, so that the heap grows deep.
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 10,
+    arbitrary: fc
+      .record({ at: fc.nat(50), worker: fc.constantFrom(...WORKERS), request: fc.constantFrom(...REQUESTS) })
+      .map((deadline) => ({ kind: 'push' as const, deadline })),
+  },
+  { weight: 1, arbitrary: fc.subarray(REQUESTS).map((keep) => ({ kind: 'prune' as const, keep })) },
+  { weight: 2, arbitrary: fc.nat(25).map((now) => ({ kind: 'pop' as const, now })) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'clone' as const }) },
+);
+
+const byTime = (a: Deadline, b: Deadline) =>
+  a.at - b.at || (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0);
+const full = (d: Deadline) => `${d.at}/${d.worker}/${d.request}`;
+
+describe('DeadlineHeap', () => {
+  it('pushes, prunes and pops like a sorted list (earliest first, ties by worker)', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 100, size: 'max' }), (ops) => {
+        let heap = new DeadlineHeap();
+        let reference: Deadline[] = [];
+        for (const o of ops) {
+          switch (o.kind) {
+            case 'push':
+              heap.push(o.deadline);
+              reference.push(o.deadline);
+              break;
+            case 'prune': {
+              const live = (d: Deadline) => o.keep.includes(d.request);
+              heap.prune(live);
+              reference = reference.filter(live);
+              break;
+            }
+            case 'pop': {
+              reference.sort(byTime);
+              const due = reference.filter((d) => d.at < o.now);
+              reference = reference.slice(due.length);
+              const popped: Deadline[] = [];
+              for (let d = heap.popExpired(o.now); d !== undefined; d = heap.popExpired(o.now))
+                popped.push(d);
+              // The order is total on (at, worker); entries that tie on both may come in any order.
+              expect(popped.map((d) => [d.at, d.worker])).toEqual(due.map((d) => [d.at, d.worker]));
+              expect(popped.map(full).sort()).toEqual(due.map(full).sort());
+              break;
+            }
+            case 'clone': {
+              // The copy carries on alone; the original, drained, leaves it untouched.
+              const twin = heap.clone();
+              while (heap.popExpired(Number.POSITIVE_INFINITY) !== undefined);
+              expect(heap.size).toBe(0);
+              heap = twin;
+              break;
+            }
+          }
+          expect(heap.size).toBe(reference.length);
+        }
+      }),
+      { numRuns: UNIT_RUNS },
+    );
+  });
+});
