@@ -4,7 +4,7 @@
  * changes; so does the owner when a value is invalid.
  */
 import { parseDecimal, parsePositiveAmount } from './amount.ts';
-import { configProblems, type HerdConfig } from './config.ts';
+import { configProblems, type HerdConfig, isProcessId } from './config.ts';
 import type { HerderState } from './herder.ts';
 import { withdrawable } from './ledger.ts';
 import { Action, ADMIN_ACTIONS, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
@@ -141,9 +141,11 @@ function reconfigure(state: HerderState, msg: AoMessage, settings: readonly Sett
 function withdraw(state: HerderState, msg: AoMessage, outbox: OutMessage[]): Outcome {
   const quantity = parsePositiveAmount(tag(msg, 'Quantity'), 'Quantity');
   if (!quantity.ok) return { ok: false, reason: quantity.reason };
+  // Tokens sent to a malformed id would be lost for good.
+  const recipient = tag(msg, 'Recipient') || state.config.owner;
+  if (!isProcessId(recipient)) return { ok: false, reason: 'Recipient must be a process id' };
   if (quantity.value > withdrawable(state.ledger))
     return { ok: false, reason: `only ${withdrawable(state.ledger)} of revenue can be withdrawn` };
-  const recipient = tag(msg, 'Recipient') || state.config.owner;
   state.ledger.withdrawn += quantity.value;
   outbox.push(transfer(state.config.token, recipient, quantity.value, { 'X-Reason': Reason.Withdrawal }));
   return { ok: true };

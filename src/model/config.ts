@@ -52,12 +52,17 @@ export function makeConfig(fields: Partial<HerdConfig> & Pick<HerdConfig, 'token
 
 const PROCESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Whether `id` has the shape of an AO process id (what the herder accepts as one). */
+export function isProcessId(id: string): boolean {
+  return PROCESS_ID.test(id);
+}
+
 /** Every way a config breaks the protocol's assumptions; empty when it is valid. */
 export function configProblems(config: HerdConfig): string[] {
   const problems: string[] = [];
   const isCount = (n: number, min: number) => Number.isSafeInteger(n) && n >= min;
-  if (!PROCESS_ID.test(config.token)) problems.push('token must be a process id');
-  if (!PROCESS_ID.test(config.owner)) problems.push('owner must be a process id');
+  if (!isProcessId(config.token)) problems.push('token must be a process id');
+  if (!isProcessId(config.owner)) problems.push('owner must be a process id');
   if (config.baseFee < 0n) problems.push('baseFee must be >= 0');
   if (config.tokenFee < 0n) problems.push('tokenFee must be >= 0');
   if (config.baseFee.toString().length > MAX_DIGITS)
@@ -75,7 +80,7 @@ export function configProblems(config: HerdConfig): string[] {
   if (!isCount(config.maxAttempts, 1)) problems.push('maxAttempts must be an integer >= 1');
   const seen = new Set<string>();
   for (const worker of config.workers) {
-    if (!PROCESS_ID.test(worker)) problems.push(`worker "${worker}" is not a process id`);
+    if (!isProcessId(worker)) problems.push(`worker "${worker}" is not a process id`);
     if (seen.has(worker)) problems.push(`worker "${worker}" is listed twice`);
     if (worker === config.token) problems.push('the token cannot be a worker');
     seen.add(worker);

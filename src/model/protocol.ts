@@ -255,12 +255,7 @@ export const PROTOCOL: readonly MessageSpec[] = [
     from: ['herder'],
     to: ['token'],
     tags: [
-      tag(
-        'Recipient',
-        true,
-        'text',
-        'the Withdraw’s Recipient, else the owner (not checked to be a process id)',
-      ),
+      tag('Recipient', true, 'process-id', 'the Withdraw’s Recipient, else the owner'),
       tag('Quantity', true, 'amount', 'the amount withdrawn'),
       tag('X-Reason', true, 'text', 'marks the transfer as a withdrawal', Reason.Withdrawal),
     ],
@@ -406,7 +401,12 @@ export const PROTOCOL: readonly MessageSpec[] = [
     to: ['herder'],
     tags: [
       tag('Quantity', true, 'amount', 'how much revenue to withdraw (> 0)'),
-      tag('Recipient', false, 'process-id', 'who receives it; the owner when absent or empty'),
+      tag(
+        'Recipient',
+        false,
+        'process-id',
+        'who receives it; the owner when absent or empty (refused unless a process id)',
+      ),
     ],
     when: 'The operator takes revenue out.',
     effect:

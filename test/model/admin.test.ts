@@ -110,7 +110,7 @@ const adminMessage = fc.oneof(
     tags: fc.record({
       // ALL: exactly what may be withdrawn, filled in by the property.
       Quantity: optional(fc.oneof(amountText, fc.constant('ALL'))),
-      Recipient: optional(fc.constantFrom('TREASURY', '')),
+      Recipient: optional(fc.constantFrom('TREASURY', '', 'not a process id', 'x'.repeat(65))),
     }),
   }),
   fc.record({ action: fc.constantFrom('Pause', 'Resume'), tags: fc.constant({}) }),
@@ -168,6 +168,8 @@ function expectedRefusal(
       if (!DIGITS.test(raw) || raw.length > 1000) return /^Quantity is not a decimal integer$/;
       if (significant(raw).length > 78) return /^Quantity has more than 78 digits$/;
       if (BigInt(raw) === 0n) return /^Quantity must be greater than zero$/;
+      if (tags.Recipient && !/^[A-Za-z0-9_-]{1,64}$/.test(tags.Recipient))
+        return /^Recipient must be a process id$/;
       const left = state.ledger.revenue - state.ledger.withdrawn;
       if (BigInt(raw) > left) return new RegExp(`^only ${left} of revenue can be withdrawn$`);
       return undefined;

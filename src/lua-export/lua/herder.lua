@@ -803,10 +803,12 @@ end
 local function withdraw(state, msg)
   local quantity, reason = parsePositiveAmount(tag(msg, 'Quantity'), 'Quantity')
   if quantity == nil then return false, reason end
-  local available = state.ledger.revenue - state.ledger.withdrawn
-  if quantity > available then return false, 'only ' .. tostring(available) .. ' of revenue can be withdrawn' end
+  -- Tokens sent to a malformed id would be lost for good.
   local recipient = tag(msg, 'Recipient')
   if recipient == nil or recipient == '' then recipient = state.config.owner end
+  if not isProcessId(recipient) then return false, 'Recipient must be a process id' end
+  local available = state.ledger.revenue - state.ledger.withdrawn
+  if quantity > available then return false, 'only ' .. tostring(available) .. ' of revenue can be withdrawn' end
   state.ledger.withdrawn = state.ledger.withdrawn + quantity
   transfer(state, recipient, quantity, { ['X-Reason'] = REASON.Withdrawal })
   return true
