@@ -94,6 +94,20 @@ describe('Herd', () => {
     expect(herd.idleInOrder().map((w) => w.id)).toEqual(IDS);
     expect(herd.pickIdle(['A', 'B'])?.id).toBe('C');
   });
+
+  it('keeps the idle FIFO bounded however many dispatches it serves', () => {
+    const herd = new Herd(IDS);
+    let largest = 0;
+    for (let round = 0; round < 20_000; round++) {
+      // First attempts (nothing to avoid) and retries (the longest-idle worker avoided).
+      const worker = herd.pickIdle(round % 3 === 0 ? [herd.idleInOrder()[0]!.id] : [])!;
+      herd.setStatus(worker, 'busy');
+      herd.setStatus(worker, 'idle');
+      largest = Math.max(largest, herd.idleBacklog);
+    }
+    // Consumed entries are dropped once more than 1,024 of them make up most of the FIFO.
+    expect(largest).toBeLessThanOrEqual(2 * 1024 + 2 * IDS.length);
+  });
 });
 
 describe('DeadlineHeap', () => {
