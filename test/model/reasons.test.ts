@@ -126,7 +126,7 @@ describe('refund reasons', () => {
         };
         if (n.reference !== undefined) expectedTags['X-Reference'] = n.reference;
         if (first === 'insufficient') expectedTags['X-Needed'] = needed.toString();
-        expect(outbox).toEqual([{ target: TOKEN, tags: expectedTags }]);
+        expect(outbox).toStrictEqual([{ target: TOKEN, tags: expectedTags }]);
         expect(state.queue.length).toBe(0);
         const booked = first === 'quantity-too-large' ? 0n : quantity;
         expect(state.ledger).toEqual({
@@ -210,7 +210,7 @@ describe('refund reasons', () => {
             'X-Request': 'paid',
           };
           if (reference !== undefined) refund['X-Reference'] = reference;
-          expect(outbox).toEqual([{ target: TOKEN, tags: refund }]);
+          expect(outbox).toStrictEqual([{ target: TOKEN, tags: refund }]);
           expect(state.requests.size).toBe(0);
           expect(state.ledger).toMatchObject({ credited: 1_000_000n, refunded: 1_000_000n, escrow: 0n });
         },
