@@ -310,6 +310,7 @@ export function assign(
   state.deadlines.push({ at: worker.deadline, worker: worker.id, request: record.id });
   // Finished requests leave stale entries behind until their deadline; drop them in bulk once
   // they outnumber the herd, so that the heap stays small (this changes no expiry).
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: when to prune is a cost choice only
   if (state.deadlines.size > 2 * herd.size + 64) {
     state.deadlines.prune((deadline) => {
       const holder = herd.get(deadline.worker);
