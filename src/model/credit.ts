@@ -78,10 +78,12 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
   const rawTokens = tag(msg, 'X-Tokens');
   if (rawTokens === undefined) return refund(sender, paid, reference, Reason.MissingTokens);
   if (!DECIMAL.test(rawTokens)) return refund(sender, paid, reference, Reason.BadTokens);
-  const tokens = BigInt(rawTokens);
-  if (tokens < 1n || tokens > BigInt(rules.maxTokens))
-    return refund(sender, paid, reference, Reason.TokensOutOfRange);
-  const needed = neededFee(rules, Number(tokens), prompt);
+  // maxTokens is a safe integer (< 2^53, 16 digits): a longer number is out of range, and a 16-digit
+  // one that a double rounds is above 2^53, so out of range too. No bigint needed.
+  const digits = canonicalDecimal(rawTokens);
+  const tokens = digits.length > 16 ? Number.POSITIVE_INFINITY : Number(digits);
+  if (tokens < 1 || tokens > rules.maxTokens) return refund(sender, paid, reference, Reason.TokensOutOfRange);
+  const needed = neededFee(rules, tokens, prompt);
   if (paid < needed) return refund(sender, paid, reference, Reason.Insufficient, needed);
   return {
     kind: 'accept',
@@ -90,7 +92,7 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
       client: sender,
       reference,
       prompt,
-      tokens: Number(tokens),
+      tokens,
       multiplier: { paid, needed },
     },
   };

