@@ -10,6 +10,7 @@ export const AMOUNT_EDGES: readonly string[] = [
   '1',
   '007',
   '9'.repeat(78),
+  `0${'9'.repeat(78)}`,
   '1'.repeat(79),
   `${'0'.repeat(90)}7`,
   `${'0'.repeat(999)}5`,
