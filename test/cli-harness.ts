@@ -1,7 +1,7 @@
 import { vi } from 'vitest';
 import { main } from '../src/cli/main.ts';
 
-/** Runs `herd …` in-process and captures its exit code, stdout and stderr. */
+/** Runs `herd …` in-process and captures its exit code, stdout and stderr; `process.exitCode` is left as it was. */
 export async function herd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -13,9 +13,11 @@ export async function herd(...args: string[]): Promise<{ code: number; stdout: s
     stderr += String(chunk);
     return true;
   });
+  const exitCode = process.exitCode;
   try {
     return { code: await main(['node', 'herd', ...args]), stdout, stderr };
   } finally {
+    process.exitCode = exitCode;
     out.mockRestore();
     err.mockRestore();
   }

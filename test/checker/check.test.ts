@@ -1,8 +1,8 @@
 /** Exhaustive checks of the model itself, and the `herd check` command. */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type CheckBounds, DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
 import { check } from '../../src/checker/explore.ts';
-import { main } from '../../src/cli/main.ts';
+import { herd } from '../cli-harness.ts';
 
 function expectClean(bounds: CheckBounds) {
   const result = check(bounds);
@@ -63,39 +63,18 @@ describe('the model under exhaustive checking', () => {
   });
 });
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'herd', ...args]);
-    return { code, out, err };
-  } finally {
-    process.exitCode = before;
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
 describe('herd check', () => {
   it('reports the full space of 2 workers × 3 requests with zero violations', async () => {
-    const { code, out } = await run(['check', '--workers', '2', '--requests', '3']);
+    const { code, stdout: out } = await herd(...['check', '--workers', '2', '--requests', '3']);
     expect(code).toBe(0);
     expect(out).toMatch(/explored [\d,]+ states, [\d,]+ transitions, depth \d+/);
     expect(out).toContain('every invariant holds in every state');
   });
 
   it('--json prints one document', async () => {
-    const { code, out } = await run(['check', '--workers', '1', '--requests', '2', '--failures', '--json']);
+    const { code, stdout: out } = await herd(
+      ...['check', '--workers', '1', '--requests', '2', '--failures', '--json'],
+    );
     expect(code).toBe(0);
     const report = JSON.parse(out);
     expect(report).toMatchObject({ ok: true, complete: true, violations: [], stuck: null });
@@ -104,13 +83,13 @@ describe('herd check', () => {
   });
 
   it('refuses bounds it cannot explore, with a reason', async () => {
-    const { code, err } = await run(['check', '--late-answers']);
+    const { code, stderr: err } = await herd(...['check', '--late-answers']);
     expect(code).toBe(2);
     expect(err).toContain('late answers need --timeouts');
   });
 
   it('exits non-zero when the state cap stops it', async () => {
-    const { code, out } = await run(['check', '--requests', '3', '--max-states', '10']);
+    const { code, stdout: out } = await herd(...['check', '--requests', '3', '--max-states', '10']);
     expect(code).toBe(1);
     expect(out).toContain('INCOMPLETE');
   });

@@ -1,32 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { describe, expect, it } from 'vitest';
 import { configHash, herderLua } from '../../src/lua-export/herder.ts';
 import { makeConfig } from '../../src/model/config.ts';
 import { MODEL_VERSION } from '../../src/model/version.ts';
-
-async function herd(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'herd', ...args]);
-    return { code, out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+import { herd } from '../cli-harness.ts';
 
 describe('herd export', () => {
   it('writes byte-identical files for the same config, headed by version and config hash', async () => {
@@ -57,7 +36,7 @@ describe('herd export', () => {
       `-- model version: ${MODEL_VERSION}`,
       `-- config sha256: ${configHash(parsed)}`,
     ]);
-    expect(JSON.parse(first.out).configSha256).toBe(configHash(parsed));
+    expect(JSON.parse(first.stdout).configSha256).toBe(configHash(parsed));
     expect(readFileSync(join(dir, 'a', 'client', 'main.lua'), 'utf8')).toContain('TOKEN-ID');
   });
 
@@ -82,8 +61,8 @@ describe('herd export', () => {
     for (const [args, message] of cases) {
       const result = await herd(...args);
       expect(result.code, args.join(' ')).not.toBe(0);
-      expect(result.err).toMatch(message);
-      expect(result.err).not.toMatch(/\n\s+at /);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
     }
   });
 });
