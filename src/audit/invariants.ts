@@ -16,6 +16,10 @@ export const INVARIANTS = {
     'credits only from the token, answers only from the worker holding the request, inference only from the herder, administration only from the owner',
   'bad-input-safe':
     'no input makes a handler fail in a way that keeps funds without a record; invalid paid requests are refunded with a reason',
+  'no-wrongful-refund':
+    "a refund's reason is true: Insufficient payment only when Quantity < needed at the fees in force, an input reason only for that invalid input, and a valid, sufficiently paid request to an accepting herder is refunded only after it failed on a worker or waited out the queue-wait bound",
+  'bounded-response':
+    'every accepted request ends within maxAttempts × (maxQueueWait + deadline) once time advances, on every path',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;
