@@ -117,6 +117,15 @@ const KNOWN_KEYS = new Set([
   'workers',
 ]);
 
+/** Why `raw` is not an amount: negative, too many digits, or not a decimal string at all. */
+function amountProblem(key: string, raw: unknown): string {
+  if (typeof raw === 'string' && /^\s*-\s*[0-9]+$/.test(raw))
+    return `${key} must not be negative (got ${JSON.stringify(raw)})`;
+  if (typeof raw === 'string' && /^[0-9]+$/.test(raw))
+    return `${key} has more than ${MAX_DIGITS} significant digits (got ${raw.length} digits)`;
+  return `${key} must be a decimal string (got ${JSON.stringify(raw)})`;
+}
+
 /** Validates untrusted JSON into a config, or returns every problem found. */
 export function parseConfig(
   json: unknown,
@@ -136,7 +145,7 @@ export function parseConfig(
     const raw = input[key];
     if (raw === undefined) return fallback;
     const parsed = parseDecimal(typeof raw === 'string' ? raw : undefined, key);
-    if (!parsed.ok) problems.push(`${key} must be a decimal string (got ${JSON.stringify(raw)})`);
+    if (!parsed.ok) problems.push(amountProblem(key, raw));
     return parsed.ok ? parsed.value : fallback;
   };
   const count = (key: keyof HerdConfig, fallback: number): number => {

@@ -482,7 +482,8 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
     requests: N,
     workers: W,
     rate: round(o.rate),
-    offeredRate: round(N / (Math.max(1, arrivals[N - 1]! - origin) / 1000)),
+    // One arrival spans no time: its rate is the one asked for.
+    offeredRate: N === 1 ? round(o.rate) : round(N / (Math.max(1, arrivals[N - 1]! - origin) / 1000)),
     simulatedSeconds: round(span / 1000),
     throughput: round(countOutcome(outcome, ANSWERED) / (span / 1000)),
     answered: countOutcome(outcome, ANSWERED),

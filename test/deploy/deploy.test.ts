@@ -425,9 +425,7 @@ describe('herd deploy (command line)', () => {
     const missing = await herd('deploy', '--config', path, '--wallet', join(dir, 'nope.json'));
     expect(missing.stderr).toBe(`herd: wallet ${join(dir, 'nope.json')} does not exist\n`);
     const badUrl = await herd('deploy', '--config', path, '--cu', 'cu.example', '--dry-run');
-    expect(badUrl.stderr).toBe(
-      'herd: deploy settings are invalid:\n  - CU URL "cu.example" is not a valid URL\n',
-    );
+    expect(badUrl.stderr).toBe('herd: deploy settings are invalid: CU URL "cu.example" is not a valid URL\n');
 
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
     const jwk = privateKey.export({ format: 'jwk' });

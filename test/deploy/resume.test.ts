@@ -118,7 +118,7 @@ describe('herd deploy into WAO, interrupted and resumed', () => {
     first.fail('message', false, 'socket hang up');
     const one = await run(first.api);
     expect(one.error?.message).toMatch(/load herder.lua into herder \(Eval\) failed: socket hang up/);
-    expect(one.error?.message).toMatch(/Progress is saved in .*state\.json: run the same command again/);
+    expect(one.error?.message).toMatch(/progress is saved in .*state\.json: run the same command again/);
     expect(one.error?.exitCode).toBe(1);
     const deployment = (await state()).deployment as string;
     expect(await net.spawnedFor(deployment)).toEqual({ herder: [(await state()).processes.herder] });

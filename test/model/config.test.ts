@@ -54,6 +54,11 @@ describe('herd configuration', () => {
     [{ token: 5, owner: 'O' }, 'token must be a string'],
     [{ token: 'T', owner: 'O', baseFee: 5 }, 'baseFee must be a decimal string (got 5)'],
     [{ token: 'T', owner: 'O', tokenFee: '1.5' }, 'tokenFee must be a decimal string (got "1.5")'],
+    [{ token: 'T', owner: 'O', baseFee: '-5' }, 'baseFee must not be negative (got "-5")'],
+    [
+      { token: 'T', owner: 'O', tokenFee: '1'.repeat(100) },
+      'tokenFee has more than 78 significant digits (got 100 digits)',
+    ],
     [
       { token: 'T', owner: 'O', baseFee: '0', tokenFee: '0' },
       'baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)',

@@ -25,7 +25,7 @@ import {
   walletAddress,
 } from '../../deploy/index.ts';
 import { type HerdConfig, makeConfig } from '../../model/config.ts';
-import { emit, intOption, showProgress, UserError } from '../output.ts';
+import { emit, intOption, oneLine, problemsLine, showProgress, UserError } from '../output.ts';
 
 export interface DeployCommandOptions {
   config?: string;
@@ -72,7 +72,7 @@ function loadInputs(opts: DeployCommandOptions): {
     try {
       ({ config, section, baseDir } = readDeployConfig(opts.config));
     } catch (err) {
-      throw new UserError((err as Error).message);
+      throw new UserError(oneLine((err as Error).message));
     }
   } else if (!opts.token)
     throw new UserError('no config: pass --config herd.json, or --token <wAR process id>');
@@ -83,8 +83,7 @@ function loadInputs(opts: DeployCommandOptions): {
     config ??
     safeConfig({ token: opts.token!, owner: opts.owner ?? 'provisional-owner-000000000000000000000000000' });
   const resolved = resolveSettings(section, flags, provisional, baseDir);
-  if (!resolved.ok)
-    throw new UserError(`deploy settings are invalid:\n  - ${resolved.problems.join('\n  - ')}`);
+  if (!resolved.ok) throw new UserError(`deploy settings are invalid: ${problemsLine(resolved.problems)}`);
   const settings = resolved.settings;
 
   let jwk: Jwk | undefined;
@@ -204,7 +203,7 @@ export async function deployCommand(opts: DeployCommandOptions, deps: DeployComm
     deps.checkUnits ?? (deps.connect ? undefined : (s: DeploySettings) => unreachableUnits(s.network));
   if (check) {
     const problems = await check(settings);
-    if (problems.length > 0) throw new UserError(problems.join('\n'));
+    if (problems.length > 0) throw new UserError(problemsLine(problems));
   }
   const connection = await (deps.connect ?? ((s, key) => connectNetwork(s.network, key)))(settings, jwk!);
   const progress = await progressPrinter(opts);
@@ -224,7 +223,7 @@ export async function deployCommand(opts: DeployCommandOptions, deps: DeployComm
     progress.stop();
     if (err instanceof DeployError || err instanceof StateFileError)
       throw new UserError(
-        `${err.message}\nProgress is saved in ${store.path}: run the same command again to resume.`,
+        `${oneLine(err.message)}; progress is saved in ${store.path}: run the same command again to resume`,
         1,
       );
     throw err;

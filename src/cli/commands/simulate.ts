@@ -3,10 +3,10 @@
  * discrete-event simulation over the pure model. Prints a table (or JSON), and with --out writes
  * results.json and SVG charts.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parseConfig } from '../../model/config.ts';
 import { renderSvg, runCharts, sweepChart } from '../../simulate/charts.ts';
 import { runSimulation, type SimulationResult } from '../../simulate/engine.ts';
 import {
@@ -24,7 +24,18 @@ import {
 import { formatIntDistribution } from '../../simulate/random.ts';
 import { formatResult, formatSweep } from '../../simulate/report.ts';
 import { parseRange, runSweep, type SweepPoint } from '../../simulate/sweep.ts';
-import { emit, intOption, showProgress, toJson, UserError } from '../output.ts';
+import { readConfigFile } from '../config-file.ts';
+import { emit, intOption, progressLines, showProgress, toJson, UserError } from '../output.ts';
+
+/** Largest inputs a run accepts: beyond them memory or time grows past what a machine gives. */
+export const SIMULATE_LIMITS = {
+  /** 10^7 requests take about 100 s and 2 GB. */
+  requests: 10_000_000,
+  workers: 100_000,
+  /** Fees are tabulated per token count: a larger maxTokens would need a table as large. */
+  maxTokens: 65_536,
+  maxPromptBytes: 1_000_000,
+} as const;
 
 interface SimulateFlags {
   requests: number;
@@ -46,7 +57,7 @@ interface SimulateFlags {
   config?: string;
   baseFee?: string;
   tokenFee?: string;
-  maxOvertakes?: number | null;
+  maxOvertakes?: number | 'unbounded';
   maxAttempts?: number;
   timeoutBase?: number;
   timeoutPerToken?: number;
@@ -76,9 +87,14 @@ function amountOption(raw: string): string {
   return raw;
 }
 
-function overtakesOption(raw: string): number | null {
-  if (raw === 'unbounded') return null;
-  return intOption(0)(raw);
+// Commander turns a parser's `null` into '' (its "no value" case): keep the word until the settings are made.
+function overtakesOption(raw: string): number | 'unbounded' {
+  if (raw === 'unbounded') return raw;
+  try {
+    return intOption(0)(raw);
+  } catch {
+    throw new InvalidArgumentError('expected an integer >= 0 or "unbounded"');
+  }
 }
 
 function distributionOption(what: string): (raw: string) => string {
@@ -115,15 +131,7 @@ function rangeOption(raw: string): number[] {
 async function herdSettings(flags: SimulateFlags): Promise<HerdSettings> {
   let settings: HerdSettings = DEFAULT_SIMULATION.herd;
   if (flags.config !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(flags.config, 'utf8'));
-    } catch (err) {
-      throw new UserError(`cannot read config ${flags.config}: ${(err as Error).message}`);
-    }
-    const parsed = parseConfig(json);
-    if (!parsed.ok) throw new UserError(`config ${flags.config} is invalid: ${parsed.problems.join('; ')}`);
-    const { token: _token, owner: _owner, workers: _workers, ...rest } = parsed.config;
+    const { token: _token, owner: _owner, workers: _workers, ...rest } = readConfigFile(flags.config);
     settings = rest;
   }
   const pick = <K extends keyof HerdSettings>(key: K, value: HerdSettings[K] | undefined) =>
@@ -132,7 +140,7 @@ async function herdSettings(flags: SimulateFlags): Promise<HerdSettings> {
     ...settings,
     ...pick('baseFee', flags.baseFee === undefined ? undefined : BigInt(flags.baseFee)),
     ...pick('tokenFee', flags.tokenFee === undefined ? undefined : BigInt(flags.tokenFee)),
-    ...pick('maxOvertakes', flags.maxOvertakes),
+    ...pick('maxOvertakes', flags.maxOvertakes === 'unbounded' ? null : flags.maxOvertakes),
     ...pick('maxAttempts', flags.maxAttempts),
     ...pick('timeoutBase', flags.timeoutBase),
     ...pick('timeoutPerToken', flags.timeoutPerToken),
@@ -144,6 +152,10 @@ async function herdSettings(flags: SimulateFlags): Promise<HerdSettings> {
 export async function optionsFromFlags(flags: SimulateFlags): Promise<SimulationOptions> {
   if (flags.rate !== undefined && flags.load !== undefined)
     throw new UserError('give --rate or --load, not both');
+  if (flags.burstSize > 0 && flags.burstEvery === 0)
+    throw new UserError('--burst-size needs --burst-every <seconds> (the mean time between bursts)');
+  if (flags.burstEvery > 0 && flags.burstSize === 0)
+    throw new UserError('--burst-every needs --burst-size <n> (the requests in each burst)');
   const base: SimulationOptions = {
     seed: flags.seed,
     requests: flags.requests,
@@ -165,9 +177,57 @@ export async function optionsFromFlags(flags: SimulateFlags): Promise<Simulation
     cronMs: flags.cronMs,
   };
   const options = { ...base, rate: flags.rate ?? rateForLoad(base, flags.load ?? 0.8) };
-  const problems = simulationProblems(options);
+  const problems = [...limitProblems(options), ...simulationProblems(options)];
   if (problems.length > 0) throw new UserError(problems.join('; '));
   return options;
+}
+
+/** Inputs beyond {@link SIMULATE_LIMITS}, each with what to do instead. */
+export function limitProblems(o: SimulationOptions): string[] {
+  const problems: string[] = [];
+  const over = (value: number, limit: number, what: string) => {
+    if (value > limit)
+      problems.push(`${what} ${value} is above the ${limit.toLocaleString('en-US')} a run can take`);
+  };
+  over(o.requests, SIMULATE_LIMITS.requests, '--requests');
+  over(o.workers, SIMULATE_LIMITS.workers, '--workers');
+  over(o.herd.maxTokens, SIMULATE_LIMITS.maxTokens, 'maxTokens (--max-tokens or the config)');
+  over(
+    o.herd.maxPromptBytes,
+    SIMULATE_LIMITS.maxPromptBytes,
+    'maxPromptBytes (--max-prompt-bytes or the config)',
+  );
+  return problems;
+}
+
+/** Class shares are proportions: say so when they do not add up to 1. */
+function sharesNote(classes: readonly PriorityClass[]): string | undefined {
+  const total = classes.reduce((sum, c) => sum + c.share, 0);
+  if (Math.abs(total - 1) < 1e-9) return undefined;
+  const used = classes.map((c) => `${c.name} ${Number((c.share / total).toFixed(4))}`).join(', ');
+  return `note: the class shares add up to ${Number(total.toFixed(6))}, not 1; they are used as proportions: ${used}`;
+}
+
+/** Fails now, before the run, if `dir` cannot be created or written. */
+async function checkOutDir(dir: string): Promise<void> {
+  const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) throw new UserError(`--out ${dir} is a file, not a directory: name a directory`);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    if (code(err) !== 'ENOENT') throw new UserError(`cannot use --out ${dir}: ${code(err)}`);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (mkdirErr) {
+      throw new UserError(`cannot create --out directory ${dir}: ${code(mkdirErr)}`);
+    }
+  }
+  try {
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new UserError(`cannot write into --out directory ${dir}: ${code(err)}`);
+  }
 }
 
 async function withProgress<T>(
@@ -175,7 +235,16 @@ async function withProgress<T>(
   total: number,
   work: (update: (done: number) => void) => T,
 ): Promise<T> {
-  if (!enabled) return work(() => {});
+  if (!enabled) {
+    const lines = progressLines('simulate');
+    try {
+      return work((done) =>
+        lines.update(`${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} requests`),
+      );
+    } finally {
+      lines.stop();
+    }
+  }
   const { default: progress } = await import('cli-progress');
   const bar = new progress.SingleBar(
     {
@@ -193,10 +262,16 @@ async function withProgress<T>(
 }
 
 async function writeOut(dir: string, files: Record<string, string>): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const [name, content] of Object.entries(files)) {
-    await writeFile(join(dir, name), content);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, name), content);
+    } catch (err) {
+      throw new UserError(
+        `cannot write ${join(dir, name)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
     written.push(join(dir, name));
   }
   return written;
@@ -214,6 +289,9 @@ function describeOptions(o: SimulationOptions): Record<string, unknown> {
 
 async function simulate(flags: SimulateFlags): Promise<void> {
   const options = await optionsFromFlags(flags);
+  if (flags.out !== undefined) await checkOutDir(flags.out);
+  const note = sharesNote(options.classes);
+  if (note !== undefined && !flags.json) process.stderr.write(`herd simulate: ${note}\n`);
   const progress = showProgress(flags);
   if (flags.sweepWorkers !== undefined) {
     const sizes = flags.sweepWorkers;
@@ -271,8 +349,18 @@ export function register(program: Command): void {
         'throughput, queueing and total latency percentiles per client class, the largest overtaking ' +
         'count, revenue, refunds and utilisation. Deterministic for a seed.',
     )
-    .option('--requests <n>', 'paid requests to simulate', intOption(1), d.requests)
-    .option('--workers <n>', 'herd size', intOption(1), d.workers)
+    .option(
+      '--requests <n>',
+      `paid requests to simulate, 1 to ${SIMULATE_LIMITS.requests.toLocaleString('en-US')}`,
+      intOption(1, SIMULATE_LIMITS.requests),
+      d.requests,
+    )
+    .option(
+      '--workers <n>',
+      `herd size, 1 to ${SIMULATE_LIMITS.workers.toLocaleString('en-US')}`,
+      intOption(1, SIMULATE_LIMITS.workers),
+      d.workers,
+    )
     .option('--rate <per-second>', 'steady arrivals per second (Poisson)', numberOption(1e-9))
     .option(
       '--load <fraction>',
@@ -338,11 +426,15 @@ export function register(program: Command): void {
       `deadline per token (default ${d.herd.timeoutPerToken})`,
       intOption(0),
     )
-    .option('--max-tokens <n>', `largest X-Tokens accepted (default ${d.herd.maxTokens})`, intOption(1))
+    .option(
+      '--max-tokens <n>',
+      `largest X-Tokens accepted, at most ${SIMULATE_LIMITS.maxTokens} (default ${d.herd.maxTokens})`,
+      intOption(1, SIMULATE_LIMITS.maxTokens),
+    )
     .option(
       '--max-prompt-bytes <n>',
-      `largest prompt accepted (default ${d.herd.maxPromptBytes})`,
-      intOption(1),
+      `largest prompt accepted, at most ${SIMULATE_LIMITS.maxPromptBytes} (default ${d.herd.maxPromptBytes})`,
+      intOption(1, SIMULATE_LIMITS.maxPromptBytes),
     )
     .option('--cron-ms <ms>', 'interval of Cron ticks to the herder', numberOption(1), d.cronMs)
     .option('--seed <n>', 'seed of every random choice', intOption(0), d.seed)
@@ -353,6 +445,19 @@ export function register(program: Command): void {
     )
     .option('--out <dir>', 'write results.json (or sweep.json) and SVG charts here')
     .option('--json', 'print one JSON document instead of the summary')
+    .addHelpText(
+      'after',
+      `
+Class shares are proportions (a note says so when they do not add up to 1). Bursts need both
+--burst-every and --burst-size.
+
+Examples:
+  $ herd simulate
+  $ herd simulate --workers 20 --requests 100000 --load 0.9
+  $ herd simulate --class standard:0.8:1 --class priority:0.2:3 --max-overtakes unbounded
+  $ herd simulate --config herd.json --burst-every 60 --burst-size 500 --out results/
+  $ herd simulate --sweep-workers 5:50:5 --requests 20000 --rate 40 --out sweep/`,
+    )
     .action(async (flags: SimulateFlags) => {
       try {
         await simulate(flags);
