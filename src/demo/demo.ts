@@ -7,6 +7,7 @@
  */
 import type { LogEntry } from '../ao/network.ts';
 import { tagValue } from '../ao/network.ts';
+import type { ModelFile } from '../gguf/index.ts';
 import { luaString as lua } from '../lua-export/token.ts';
 import { MAX_PROMPT_BYTES } from '../lua-export/worker.ts';
 import { DEFAULT_CONFIG } from '../model/config.ts';
@@ -30,6 +31,8 @@ export interface DemoOptions {
   /** Include the boot messages in the timeline. */
   fullTimeline?: boolean;
   onStep?: (step: string, index: number, total: number) => void;
+  /** A GGUF model of one's own for the workers (default: the generated tiny model). */
+  model?: ModelFile;
 }
 
 /** One line of the timeline, structured. */
@@ -61,7 +64,8 @@ export interface DemoResult {
     client: string;
     operator: string;
   };
-  model: { id: string; bytes: number; synthetic: true };
+  /** `synthetic`: the generated tiny model, whose text is not meaningful. */
+  model: { id: string; bytes: number; synthetic: boolean };
   request: {
     prompt: string;
     tokens: number;
@@ -151,6 +155,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     herderModule,
     clientBoot: 'DemoCallback = function(answer, result) DemoResult = result end',
     ...(options.onStep ? { onStep: options.onStep } : {}),
+    ...(options.model ? { model: options.model } : {}),
   });
   try {
     const booted = now();
@@ -218,7 +223,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         client: herd.client,
         operator: herd.owner,
       },
-      model: { id: herd.model.id, bytes: herd.model.bytes, synthetic: true },
+      model: { id: herd.model.id, bytes: herd.model.bytes, synthetic: options.model === undefined },
       request: {
         prompt,
         tokens,
@@ -371,7 +376,9 @@ export function formatDemo(r: DemoResult): string {
   });
   lines.push(`  client   ${r.processes.client}  (aos32 + client package)`);
   lines.push(
-    `  model    ${r.model.id}  (${(r.model.bytes / 1024).toFixed(0)} KiB, generated tiny llama: its text is not meaningful)`,
+    r.model.synthetic
+      ? `  model    ${r.model.id}  (${(r.model.bytes / 1024).toFixed(0)} KiB, generated tiny llama: its text is not meaningful)`
+      : `  model    ${r.model.id}  (${(r.model.bytes / 2 ** 20).toFixed(1)} MiB, your GGUF file)`,
   );
   lines.push('');
   lines.push(

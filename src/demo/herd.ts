@@ -55,6 +55,8 @@ export interface LocalHerdOptions {
   network?: NetworkOptions;
   /** Called before each boot step (progress). */
   onStep?: (step: string, index: number, total: number) => void;
+  /** The model the workers load (default: the generated tiny model). */
+  model?: ModelFile;
 }
 
 /** The herder's books and herd, as HerderSummary() returns them. */
@@ -112,8 +114,8 @@ export async function bootLocalHerd(options: LocalHerdOptions = {}): Promise<Loc
   let stepIndex = 0;
   const step = (label: string) => options.onStep?.(label, stepIndex++, steps);
 
-  step('generating the tiny model');
-  const model = await ensureTinyModel();
+  step(options.model ? 'loading the model' : 'generating the tiny model');
+  const model = options.model ?? (await ensureTinyModel());
   const net = await LocalNetwork.create({ seed: options.seed ?? 'llama-herder-demo', ...options.network });
   try {
     const owner = net.wallet('operator');

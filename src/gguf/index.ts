@@ -1,7 +1,10 @@
 export {
+  cacheDir,
   ensureModel,
   ensureTinyModel,
+  ggufProblem,
   isModelId,
+  linkModel,
   type ModelFile,
   modelId,
   modelsCacheDir,

@@ -71,6 +71,8 @@ const USAGE: [string[], RegExp][] = [
     ['deploy', '--token', TOKEN, '--owner', OWNER, '--dry-run', '--cu', 'x'],
     /deploy settings are invalid: .*CU URL "x"/,
   ],
+  [['demo', '--model', aFile], /--model: .*a-file is not a GGUF model \(it does not start with "GGUF"\)/],
+  [['demo', '--model', join(dir, 'none.gguf')], /--model: cannot read .*none.gguf: ENOENT/],
   [['docs', '--bogus'], /unknown option '--bogus'; run `herd docs --help`/],
 ];
 

@@ -13,7 +13,8 @@ import {
   runDemo,
 } from '../../demo/demo.ts';
 import { useBaselineWasmOnly } from '../../demo/wasm-tiering.ts';
-import { emit, intOption, showProgress, UserError } from '../output.ts';
+import { ggufProblem, linkModel } from '../../gguf/index.ts';
+import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
 
 interface DemoFlags {
   prompt: string;
@@ -24,6 +25,7 @@ interface DemoFlags {
   seed: string;
   fullTimeline?: boolean;
   wasmTierUp?: boolean;
+  model?: string;
   json?: boolean;
 }
 
@@ -37,6 +39,17 @@ function feeOption(raw: string): string {
   if (!/^\d+$/.test(raw) || /^0+$/.test(raw))
     throw new InvalidArgumentError('expected a positive whole number');
   return raw;
+}
+
+/** Off a terminal: the current step, in the progress line printed every few seconds. */
+function logSteps(lines: ReturnType<typeof progressLines>): {
+  onStep: NonNullable<DemoOptions['onStep']>;
+  done(): void;
+} {
+  return {
+    onStep: (step, index, total) => lines.update(`${step} (step ${index + 1} of ${total})`),
+    done: () => lines.stop(),
+  };
 }
 
 /** Steps on stderr, one line each (only on a TTY). */
@@ -76,9 +89,23 @@ async function demo(flags: DemoFlags): Promise<void> {
     ...(flags.fullTimeline ? { fullTimeline: true } : {}),
   };
   const problems = demoProblems(options);
+  if (flags.model !== undefined) {
+    const problem = ggufProblem(flags.model);
+    if (problem !== undefined) problems.push(`--model: ${problem}`);
+  }
   if (problems.length > 0) throw new UserError(problems.join('; '));
+  if (flags.model !== undefined) {
+    try {
+      options.model = linkModel(flags.model);
+    } catch (err) {
+      throw new UserError(
+        `--model: cannot make ${flags.model} available to the workers: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+  }
   if (!flags.wasmTierUp) useBaselineWasmOnly();
-  const progress = showProgress(flags) ? stepPrinter() : undefined;
+  const lines = showProgress(flags) ? undefined : progressLines('demo');
+  const progress = showProgress(flags) ? stepPrinter() : lines ? logSteps(lines) : undefined;
   let result: Awaited<ReturnType<typeof runDemo>>;
   try {
     result = await runDemo({ ...options, ...(progress ? { onStep: progress.onStep } : {}) });
@@ -124,6 +151,24 @@ export function register(program: Command): void {
       '--wasm-tier-up',
       "let V8 optimise llama.wasm with TurboFan (default: baseline compiler only, several times faster for the tiny model's short run)",
     )
+    .option(
+      '--model <file.gguf>',
+      'run the workers on a GGUF model of your own instead of the generated tiny one (AOS-Llama evaluates one 512-token batch: small quantised models)',
+    )
     .option('--json', 'print one JSON document')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 answered; 1 not answered (refunded, or the payment failed); 2 bad input.
+The generated model is cached in $HERD_CACHE_DIR, else $XDG_CACHE_HOME/llama-herder, else
+~/.cache/llama-herder.
+
+Examples:
+  $ herd demo
+  $ herd demo --prompt "Tell me about alpacas" --tokens 32
+  $ herd demo --multiplier 1.5 --json
+  $ herd demo --fee 10                  # below the needed fee: the refund is shown, exit 1
+  $ herd demo --model ./tinyllama-1.1b-chat.Q4_K_M.gguf --tokens 16`,
+    )
     .action(demo);
 }
