@@ -232,6 +232,20 @@ describe('the original herder (defects included)', () => {
     ]);
   });
 
+  it('skips every other idle worker when several are idle and several requests wait (set up by Eval)', async () => {
+    // Unreachable by messages alone: the owner puts six workers back and five requests in the queue.
+    const idle = W.slice(0, 6)
+      .map((w) => `"${w}"`)
+      .join(', ');
+    await herder().eval(
+      `IdleWorkers = { ${idle} }\nfor i = 1, 5 do table.insert(Queue, { client = "Q" .. i, prompt = "${PROMPT}", tokens = 5, multiplier = 1 }) end`,
+    );
+    const out = await herder().deliver(credit(0)); // the sixth request, multiplier 1 as well
+    expect(out.map((m) => m.target)).toEqual([W[0], W[2], W[4]]);
+    const [reply] = await herder().deliver(info(1));
+    expect(reply!.tags['Queue-Length']).toBe('3');
+  });
+
   it('has no timeouts: a silent worker keeps its request however late it gets', async () => {
     await occupyAll(herder(), 0);
     expect(await herder().deliver(credit(100, { sender: OTHER }))).toEqual([]);
@@ -334,6 +348,33 @@ describe('the correct herder in the original dialect', () => {
     expect(await herder().deliver({ ...notice, timestamp: 1 })).toEqual([]);
     await herder().deliver(answer(W[0]!, 2));
     expect(await herder().deliver({ ...notice, timestamp: 3 })).toEqual([]);
+  });
+
+  it('does not take a redelivered answer for the next request of the same worker', async () => {
+    await herder().deliver(credit(0, { reference: 'first' }));
+    const reply = answer(W[0]!, 1, 'for the first');
+    expect(await herder().deliver(reply)).toHaveLength(1);
+    // Keep the fifteen others busy so that W[0] gets the next request.
+    for (let i = 1; i < W.length; i++) await herder().deliver(credit(1 + i, { sender: `FILLER-${i}` }));
+    expect(await herder().deliver(credit(20, { sender: OTHER, reference: 'second' }))).toEqual([
+      dispatchOf(W[0]!, '5'),
+    ]);
+    expect(await herder().deliver({ ...reply, timestamp: 21 })).toEqual([]);
+    expect(await herder().deliver(answer(W[0]!, 22, 'for the second'))).toEqual([
+      {
+        target: OTHER,
+        tags: { Action: 'Inference-Response', 'X-Reference': 'second' },
+        data: 'for the second',
+      },
+    ]);
+  });
+
+  it('does not queue a paid notice without Sender, and counts it', async () => {
+    expect(await herder().deliver(credit(0, { sender: null, quantity: '11' }))).toEqual([]);
+    expect(await herder().deliver(credit(1, { sender: null, quantity: '12' }))).toEqual([]);
+    expect(await herder().eval('return Unclaimed.Notices .. " " .. Unclaimed.Quantity')).toContain('2 23');
+    const [reply] = await herder().deliver(info(2));
+    expect(reply!.tags['Queue-Length']).toBe('0');
   });
 
   it('times a silent worker out after its deadline and re-dispatches the request to another worker', async () => {
@@ -500,6 +541,270 @@ describe('the correct herder in the original dialect', () => {
     expect(reply!.tags['Last-Multiplier']).toBe('1');
     expect(herder().errors).toEqual([]);
   });
+});
+
+/** A small deterministic PRNG (mulberry32), so that a failing trace replays. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** What the checker knows of one accepted request; its prompt and X-Reference are unique keys. */
+interface Tracked {
+  readonly key: string;
+  readonly sender: string;
+  readonly paid: bigint;
+  readonly needed: bigint;
+  readonly tokens: number;
+  readonly arrival: number;
+  readonly acceptedAt: number;
+  /** When it last entered the queue. */
+  queuedSince: number;
+  attempts: number;
+  holder: string | undefined;
+  deadline: number;
+  endedAt: number | undefined;
+}
+
+/**
+ * Random traces against the correct dialect herder, checked black-box from its messages alone:
+ * prompts and references are unique, so each dispatch, answer and refund names its request.
+ */
+describe('the correct herder in the original dialect, on random traces', () => {
+  const herder = bootEach(originalDialectHerderLua);
+  const { timeoutBase, timeoutPerToken, maxAttempts, maxQueueWait, baseFee, tokenFee } = DIALECT_SETTINGS;
+  const words = (prompt: string) => (prompt.match(/[A-Za-z0-9]+/g) ?? []).length;
+
+  for (const seed of [1, 2, 3]) {
+    it(`keeps every promise on random trace ${seed}`, async () => {
+      const random = prng(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      const requests = new Map<string, Tracked>();
+      /** Worker → key of the last request it was sent, until it answers or reports an error. */
+      const holding = new Map<string, string>();
+      const credits: AoMessage[] = [];
+      let now = 0;
+      let arrivals = 0;
+      const problems: string[] = [];
+      const history: string[] = [];
+      const seen = {
+        contended: 0,
+        forwarded: 0,
+        retries: 0,
+        timeouts: 0,
+        failedRefunds: 0,
+        waitRefunds: 0,
+        steps: 0,
+      };
+      const fail = (step: number, what: string) => problems.push(`step ${step}: ${what}`);
+      const live = (r: Tracked) => r.endedAt === undefined;
+      const held = (r: Tracked) =>
+        live(r) && r.holder !== undefined && holding.get(r.holder) === r.key && r.deadline >= now;
+      const queued = (r: Tracked) => live(r) && !held(r);
+      const ahead = (a: Tracked, b: Tracked) => {
+        const x = a.paid * b.needed;
+        const y = b.paid * a.needed;
+        return x > y || (x === y && a.arrival < b.arrival);
+      };
+
+      for (let step = 0; step < 160 || [...requests.values()].some(live); step++) {
+        if (step > 600) {
+          fail(step, 'requests still live long after the trace');
+          break;
+        }
+        // A burst of payments fills the herd and the queue; then anything goes; then a drain.
+        const burst = step < 30;
+        const draining = step >= 160;
+        if (draining) now += 1_000;
+        else if (burst) now += pick([0, 10]);
+        else now += pick([0, 0, 10, 50, 100, 300, 700, 1_500, 4_000, 25_000]);
+        // What the herder must do at this time whatever the message: passed deadlines.
+        const mustRefund = new Set<string>();
+        for (const r of requests.values())
+          if (live(r) && r.holder !== undefined && holding.get(r.holder) === r.key && r.deadline < now) {
+            r.holder = undefined;
+            r.queuedSince = now;
+            seen.timeouts++;
+            if (r.attempts >= maxAttempts) mustRefund.add(r.key);
+          }
+        // The message.
+        let msg: AoMessage;
+        let expectRefund: { sender: string; quantity: string; reason: RegExp } | undefined;
+        let accepted: Tracked | undefined;
+        let answered: { r: Tracked; data: string } | undefined;
+        const roll = draining ? 0.9 : burst ? random() * 0.35 : random();
+        const holders = [...holding.keys()];
+        if (roll < 0.35) {
+          const n = ++arrivals;
+          const key = `req${seed}x${n}`;
+          const tokens = 1 + Math.floor(random() * 30);
+          const prompt = `${key} ${pick(['tell', 'tell me', 'tell me a story', 'llamas (?)'])}`;
+          const needed = baseFee + tokenFee * BigInt(tokens + words(prompt));
+          const paid = pick([
+            needed,
+            needed + 1n,
+            needed * 3n,
+            2n ** 70n + BigInt(Math.floor(random() * 8)),
+            10n ** 80n + BigInt(n),
+            needed - 1n,
+          ]);
+          const sender = pick(['CLIENT-A', 'CLIENT-B', 'CLIENT-C']);
+          msg = credit(now, {
+            sender,
+            quantity: String(paid),
+            tokens: String(tokens),
+            prompt,
+            reference: key,
+          });
+          credits.push(msg);
+          if (paid < needed)
+            expectRefund = { sender, quantity: String(paid), reason: /^Insufficient payment$/ };
+          else {
+            accepted = {
+              key,
+              sender,
+              paid,
+              needed,
+              tokens,
+              arrival: n,
+              acceptedAt: now,
+              queuedSince: now,
+              attempts: 0,
+              holder: undefined,
+              deadline: 0,
+              endedAt: undefined,
+            };
+            requests.set(key, accepted);
+          }
+        } else if (roll < 0.4) {
+          const bad = pick<CreditOptions>([
+            { prompt: null },
+            { tokens: 'x' },
+            { tokens: '0' },
+            { prompt: '' },
+          ]);
+          msg = credit(now, { ...bad, sender: 'CLIENT-D', quantity: '50', reference: `bad${step}` });
+          expectRefund = { sender: 'CLIENT-D', quantity: '50', reason: /\S/ };
+        } else if (roll < 0.45 && credits.length > 0) {
+          msg = { ...pick(credits), timestamp: now };
+        } else if (roll < 0.8 && holders.length > 0) {
+          const worker = pick(holders);
+          const r = requests.get(holding.get(worker)!)!;
+          const failed = random() < 0.2;
+          msg = failed ? inferenceError(worker, now) : answer(worker, now, `answer at ${now} from ${worker}`);
+          const current = held(r) && r.holder === worker;
+          holding.delete(worker);
+          if (current && failed) {
+            r.holder = undefined;
+            r.queuedSince = now;
+            if (r.attempts >= maxAttempts) mustRefund.add(r.key);
+          } else if (current) answered = { r, data: msg.data! };
+        } else if (roll < 0.85) {
+          msg = answer(pick(W), now, 'unasked');
+          if (holding.has(msg.from)) msg = tick(now);
+        } else if (roll < 0.88) {
+          msg = info(now);
+        } else {
+          msg = tick(now);
+        }
+
+        const out = await herder().deliver(msg);
+        history.push(
+          `#${step} t=${now} ${msg.from.slice(0, 8)} ${JSON.stringify(msg.tags)} ${msg.data ?? ''} => ${out.map((o) => `${o.target?.slice(0, 8)} ${JSON.stringify(o.tags)} ${o.data ?? ''}`).join(' | ')}`,
+        );
+        let refunded: string | undefined;
+        for (const o of out) {
+          const { Action: action } = o.tags;
+          if (action === 'Inference') {
+            const r = requests.get((o.data ?? '').split(' ')[0]!);
+            if (r === undefined || !queued(r)) {
+              fail(step, `dispatched ${o.data} which is not waiting`);
+              continue;
+            }
+            if (holding.has(o.target) || !W.includes(o.target)) fail(step, `dispatched to busy ${o.target}`);
+            if (o.tags.Tokens !== String(r.tokens) || Object.keys(o.tags).length !== 2)
+              fail(step, `dispatch tags ${JSON.stringify(o.tags)}`);
+            let others = 0;
+            for (const q of requests.values()) {
+              if (q === r || !queued(q)) continue;
+              others++;
+              if (ahead(q, r)) fail(step, `dispatched ${r.key} while ${q.key} waited`);
+            }
+            if (others > 0) seen.contended++;
+            holding.set(o.target, r.key);
+            r.holder = o.target;
+            r.attempts++;
+            if (r.attempts > 1) seen.retries++;
+            r.deadline = now + timeoutBase + timeoutPerToken * r.tokens;
+          } else if (action === 'Inference-Response') {
+            if (answered === undefined || o.target !== answered.r.sender || o.data !== answered.data)
+              fail(step, `unexpected answer ${JSON.stringify(o)}`);
+            else if (o.tags['X-Reference'] !== answered.r.key) fail(step, 'answer without its X-Reference');
+            else {
+              answered.r.endedAt = now;
+              seen.forwarded++;
+            }
+            answered = undefined;
+          } else if (action === 'Transfer') {
+            const r = requests.get(o.tags['X-Reference'] ?? '');
+            if (r === undefined) {
+              if (
+                expectRefund === undefined ||
+                o.tags.Recipient !== expectRefund.sender ||
+                o.tags.Quantity !== expectRefund.quantity ||
+                !expectRefund.reason.test(o.tags['X-Reason'] ?? '')
+              )
+                fail(step, `unexpected refund ${JSON.stringify(o.tags)}`);
+              refunded = o.tags['X-Reference'];
+              expectRefund = undefined;
+              continue;
+            }
+            if (!live(r) || held(r)) fail(step, `refunded ${r.key}, which was not waiting`);
+            if (o.tags.Recipient !== r.sender || o.tags.Quantity !== String(r.paid))
+              fail(step, `refund of ${r.key} to ${o.tags.Recipient} for ${o.tags.Quantity}`);
+            const reason = o.tags['X-Reason'] ?? '';
+            const waited = now - r.queuedSince >= maxQueueWait;
+            if (!(mustRefund.has(r.key) && /^Inference failed after 3 attempt/.test(reason)) && !waited)
+              fail(step, `refund of ${r.key} for no reason that holds: ${reason}`);
+            if (mustRefund.delete(r.key)) seen.failedRefunds++;
+            else seen.waitRefunds++;
+            r.endedAt = now;
+          } else if (action !== 'Info-Response') fail(step, `unexpected ${JSON.stringify(o)}`);
+        }
+        if (expectRefund !== undefined) fail(step, `no refund for ${refunded ?? msg.id}`);
+        if (answered !== undefined) fail(step, `answer for ${answered.r.key} not forwarded`);
+        for (const key of mustRefund)
+          if (live(requests.get(key)!)) fail(step, `${key} not refunded after its last attempt`);
+        if (accepted && live(accepted) && !held(accepted) && holding.size < W.length)
+          fail(step, `${accepted.key} waits with a worker idle`);
+        const waiting = [...requests.values()].filter(queued);
+        for (const r of waiting)
+          if (now - r.queuedSince >= maxQueueWait) fail(step, `${r.key} waited past the bound`);
+        if (waiting.length > 0 && W.some((w) => !holding.has(w)))
+          fail(step, 'a worker idles while requests wait');
+        // The herder's own count agrees (asked at the same time, so nothing else changes).
+        const reply = await herder().deliver(info(now));
+        if (reply.length !== 1 || reply[0]!.tags['Queue-Length'] !== String(waiting.length))
+          fail(step, `Info says ${JSON.stringify(reply)}, ${waiting.length} waiting`);
+        if (problems.length > 0) {
+          problems.push(...history.slice(-12));
+          break;
+        }
+      }
+      seen.steps = history.length;
+      expect(problems).toEqual([]);
+      expect(herder().errors).toEqual([]);
+      // The trace went through every path: answers, retries, timeouts and both kinds of refund.
+      expect(requests.size).toBeGreaterThan(20);
+      for (const count of Object.values(seen)) expect(count).toBeGreaterThan(0);
+    });
+  }
 });
 
 describe('the original worker', () => {
