@@ -3,11 +3,13 @@
  * guides, the state diagrams — and the typedoc API reference. `--check` changes nothing and fails
  * when a committed page is out of date.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { buildApiReference } from '../../docs/api.ts';
 import { generateDocs, staleDocs, writeDocs } from '../../docs/generate.ts';
-import { emit, type OutputOptions, showProgress } from '../output.ts';
+import { emit, type OutputOptions, showProgress, UserError } from '../output.ts';
 
 /** The project root (this file is src/cli/commands/docs.ts). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -25,7 +27,32 @@ interface DocsResult {
   readonly api?: { out: string; warnings: number; errors: number };
 }
 
+/**
+ * Whether `root` is a checkout of the repository: the docs are generated from its sources and
+ * tests, which the installed package does not ship (it ships the generated pages in docs/).
+ */
+export function isCheckout(root: string = PROJECT_ROOT): boolean {
+  return existsSync(join(root, 'src', 'docs', 'generate.ts')) && existsSync(join(root, 'test'));
+}
+
+async function apiReference(): Promise<NonNullable<DocsResult['api']>> {
+  try {
+    return await buildApiReference(PROJECT_ROOT);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && /typedoc/.test(String((err as Error).message)))
+      throw new UserError(
+        'the API reference needs typedoc, a development dependency: run `npm ci` in the checkout, or pass --no-api',
+      );
+    throw err;
+  }
+}
+
 async function docs(flags: DocsFlags): Promise<void> {
+  if (!isCheckout())
+    throw new UserError(
+      `herd docs regenerates docs/ in a checkout of the llama-herder repository (it reads the sources and tests, which the package does not ship); the generated pages are installed in ${join(PROJECT_ROOT, 'docs')}`,
+    );
   const note = (text: string) => {
     if (showProgress(flags)) process.stderr.write(`${text}\n`);
   };
@@ -46,7 +73,7 @@ async function docs(flags: DocsFlags): Promise<void> {
   let api: DocsResult['api'];
   if (flags.api) {
     note('building the API reference with typedoc (docs/api/)…');
-    api = await buildApiReference(PROJECT_ROOT);
+    api = await apiReference();
     if (api.errors > 0) process.exitCode = 1;
   }
   const result: DocsResult = { pages: files.length, changed, check: false, ...(api ? { api } : {}) };
@@ -71,10 +98,22 @@ export function register(program: Command): void {
     .description(
       'Regenerates docs/ from the code: the protocol reference (from the protocol catalogue), the ' +
         'invariants and where each is checked, the guides (with real simulator output), the state ' +
-        'diagrams, and the typedoc API reference in docs/api/. Works offline.',
+        'diagrams, and the typedoc API reference in docs/api/. Works offline, in a checkout of the ' +
+        'repository only.',
     )
     .option('--check', 'change nothing; exit 1 if a generated page is out of date')
     .option('--no-api', 'skip the typedoc API reference')
     .option('--json', 'print one JSON document instead of the summary')
+    .addHelpText(
+      'after',
+      `
+Only in a checkout of the repository (git clone, npm ci): it reads the sources and the tests.
+An installed package has the generated pages in its docs/ directory; \`herd docs\` there exits 2.
+
+Examples:
+  $ herd docs                 # regenerate docs/ and docs/api/
+  $ herd docs --no-api        # the pages only (no typedoc)
+  $ herd docs --check         # CI: exit 1 when a committed page is out of date`,
+    )
     .action((flags: DocsFlags) => docs(flags));
 }
