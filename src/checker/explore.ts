@@ -3,8 +3,10 @@
  *
  * Each distinct abstract state (abstraction.ts) is expanded once; every transition is checked
  * (predicates.ts). Breadth-first order makes the first violation found one with a shortest trace.
- * After a complete exploration, liveness: from every state, some state where every accepted
- * request has ended must be reachable; it is checked backwards over the explored graph.
+ * After a complete exploration, liveness over the explored graph (liveness.ts): bounded-response
+ * on every path (no reachable behaviour that lets time advance keeps a request pending forever),
+ * and, the weaker some-path form, that from every state some sequence of events still ends every
+ * accepted request.
  */
 import type { InvariantName } from '../audit/invariants.ts';
 import type { HerdConfig } from '../model/config.ts';
@@ -29,9 +31,11 @@ import {
   expandLayer,
   type FrontierNode,
   type LayerSink,
+  noneRunning,
   type PendingViolation,
   type Visited,
 } from './layer.ts';
+import { analyseLiveness, type Cycle } from './liveness.ts';
 import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
 import { describeStep, type TraceStep } from './trace.ts';
 
@@ -84,6 +88,11 @@ export interface Violation {
   readonly detail: string;
   /** The shortest sequence of events that reaches it; the last step is the violating one. */
   readonly trace: TraceStep[];
+  /**
+   * For a violation that is a behaviour going on forever (bounded-response): the index in `trace`
+   * where the cycle begins; the steps from there on repeat forever.
+   */
+  readonly loop?: number;
 }
 
 export interface CheckResult {
@@ -102,6 +111,8 @@ export interface CheckResult {
   readonly violations: Violation[];
   /** States from which no sequence of events ends every live request (only after a complete run). */
   readonly stuck: { readonly states: number; readonly trace: TraceStep[] } | undefined;
+  /** Whether the liveness pass ran (it needs a complete exploration), and its time in seconds. */
+  readonly liveness: { readonly seconds: number } | undefined;
 }
 
 /** Everything needed to step one node, shared by exploration and trace replay. */
@@ -134,6 +145,7 @@ export class Explorer {
       withdrawals: bounds.ownerActions,
       multipliers: new MultiplierCodes(levels),
     };
+    this.timeEvents = Uint8Array.from(this.table.events, (e) => (e.kind === 'time' ? 1 : 0));
   }
 
   initial(): Node {
@@ -184,6 +196,13 @@ export class Explorer {
   event(index: number): CheckEvent {
     return this.table.events[index]!;
   }
+
+  /** Whether event `index` moves the clock (a time event). */
+  advancesTime(index: number): boolean {
+    return this.timeEvents[index] === 1;
+  }
+
+  private readonly timeEvents = new Uint8Array(0);
 }
 
 /** Explores every reachable state within `bounds` and checks every invariant on the way. */
@@ -197,6 +216,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
   const root = explorer.initial();
   visited.visit(explorer.key(root), -1, -1);
   if (root.state.requests.size === 0) sink.resolved.push(0);
+  else if (noneRunning(root)) sink.timeStands.push(0);
   for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
 
   let frontier: FrontierNode[] = [{ id: 0, node: root }];
@@ -229,6 +249,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
     edgeFrom: sink.edgeFrom,
     edgeTo: sink.edgeTo,
     resolved: sink.resolved,
+    timeStands: sink.timeStands,
   };
   visited.clear();
   return finishCheck(bounds, options.herder, graph, sink.pending, {
@@ -245,11 +266,13 @@ export interface ExploredGraph {
   /** Per state: the state it was first reached from (-1 for the initial state), and by which event. */
   readonly parent: Column;
   readonly via: Column;
-  /** Transitions between distinct states. */
+  /** Transitions between distinct states, and time-advancing self-loops (targets encoded, liveness.ts). */
   readonly edgeFrom: Column;
   readonly edgeTo: Column;
   /** States where no request is live. */
   readonly resolved: readonly number[];
+  /** States with a live request and none running. */
+  readonly timeStands: readonly number[];
 }
 
 /** Traces for the violations found, the liveness check when the exploration was complete, the result. */
@@ -266,7 +289,7 @@ export function finishCheck(
       events.push(graph.via.data[at]!);
     return events.reverse();
   };
-  const violations = pending.map(({ finding, at, event }) => {
+  const violations: Violation[] = pending.map(({ finding, at, event }) => {
     const trace = replay(bounds, herder, event === undefined ? pathTo(at) : [...pathTo(at), event]);
     // The replay's own words, so that the ids in the detail are those of the trace.
     const prefix = `${finding.invariant}: `;
@@ -278,9 +301,24 @@ export function finishCheck(
     };
   });
   let stuck: CheckResult['stuck'];
-  if (run.complete && violations.length === 0) {
-    const first = firstStuck(graph.states, graph.edgeFrom, graph.edgeTo, graph.resolved);
-    if (first.count > 0) stuck = { states: first.count, trace: replay(bounds, herder, pathTo(first.id)) };
+  let liveness: CheckResult['liveness'];
+  if (run.complete) {
+    const began = performance.now();
+    const found = analyseLiveness(graph);
+    if (found.lasso !== undefined)
+      violations.push(
+        lassoViolation(
+          bounds,
+          herder,
+          pathTo(found.lasso.entry),
+          found.lasso.cycle,
+          pathTo,
+          found.pendingForever,
+        ),
+      );
+    if (found.stuck.count > 0)
+      stuck = { states: found.stuck.count, trace: replay(bounds, herder, pathTo(found.stuck.id)) };
+    liveness = { seconds: (performance.now() - began) / 1000 };
   }
   const seconds = (performance.now() - run.started) / 1000;
   return {
@@ -295,6 +333,7 @@ export function finishCheck(
     invariants: CHECKED_INVARIANTS,
     violations,
     stuck,
+    liveness,
   };
 }
 
@@ -335,6 +374,7 @@ class SingleSink implements LayerSink {
   readonly edgeFrom = new Column(1 << 18);
   readonly edgeTo = new Column(1 << 18);
   readonly resolved: number[] = [];
+  readonly timeStands: number[] = [];
   readonly pending: PendingViolation[] = [];
   private readonly seen = new Set<InvariantName>();
 
@@ -396,7 +436,92 @@ export function firstStuck(
   return { count, id };
 }
 
-/** Replays a path of events from the initial state, describing each step. */
+/**
+ * In an event path for {@link replay}: the implicit step of a state where nothing runs (liveness.ts):
+ * time passes and a Cron tick arrives; the herder's state stays the same.
+ */
+export const TIME_PASSES = -1;
+
+/** The node reached by `events` from the initial state. */
+function nodeAfter(explorer: Explorer, events: readonly number[]): Node {
+  let node = explorer.initial();
+  for (const index of events) node = explorer.successor(node, index).node;
+  return node;
+}
+
+/** The events that go round an explicit cycle of state ids (liveness.ts), found by stepping. */
+function cycleEvents(
+  bounds: CheckBounds,
+  herder: HerderUnderCheck | undefined,
+  cycle: Extract<Cycle, { kind: 'cycle' }>,
+  pathTo: (target: number) => number[],
+): number[] {
+  const explorer = new Explorer(bounds, herder, '-cycle');
+  let node = nodeAfter(explorer, pathTo(cycle.states[0]!));
+  const events: number[] = [];
+  for (let i = 0; i + 1 < cycle.states.length; i++) {
+    const wanted = explorer.key(nodeAfter(explorer, pathTo(cycle.states[i + 1]!)));
+    let next: Node | undefined;
+    for (const index of explorer.enabled(node)) {
+      if (i === cycle.timeStep && !explorer.advancesTime(index)) continue;
+      let successor: Node;
+      try {
+        successor = explorer.successor(node, index).node;
+      } catch {
+        continue;
+      }
+      if (explorer.key(successor) !== wanted) continue;
+      events.push(index);
+      next = successor;
+      break;
+    }
+    if (next === undefined)
+      throw new Error(`no event leads from state ${cycle.states[i]} to ${cycle.states[i + 1]}`);
+    node = next;
+  }
+  return events;
+}
+
+/** What keeps the requests of `state` pending, in words. */
+function pendingRequests(state: HerderState): string {
+  const parts: string[] = [];
+  for (const r of state.requests.values())
+    parts.push(
+      state.queue.isWaiting(r)
+        ? `${r.id} (queued)`
+        : r.worker !== undefined
+          ? `${r.id} (running on ${r.worker})`
+          : `${r.id} (neither queued nor running)`,
+    );
+  return parts.join(', ');
+}
+
+/** The bounded-response violation of a lasso: the shortest path to its cycle, then the cycle. */
+function lassoViolation(
+  bounds: CheckBounds,
+  herder: HerderUnderCheck | undefined,
+  prefix: number[],
+  cycle: Cycle,
+  pathTo: (target: number) => number[],
+  pendingForever: number,
+): Violation {
+  const loop = cycle.kind === 'time-stands' ? [TIME_PASSES] : cycleEvents(bounds, herder, cycle, pathTo);
+  const entry = nodeAfter(new Explorer(bounds, herder), prefix).state;
+  const pending = pendingRequests(entry);
+  const why =
+    cycle.kind === 'time-stands'
+      ? 'no request is running, so nothing obliges any event but the passing of time, and the herder never ends them'
+      : `on a cycle of ${loop.length} step(s) that advances time, the herder never ends them`;
+  const detail = `${pending} ${entry.requests.size === 1 ? 'stays' : 'stay'} pending forever: ${why} (${pendingForever.toLocaleString('en-US')} reachable state(s) lie on such a behaviour)`;
+  const trace = replay(bounds, herder, [...prefix, ...loop]);
+  trace[trace.length - 1]!.findings.push(`bounded-response: ${detail}`);
+  return { invariant: 'bounded-response', detail, trace, loop: prefix.length };
+}
+
+/**
+ * Replays a path of events from the initial state, describing each step. {@link TIME_PASSES} in
+ * the path is time passing in a state where nothing runs, then a Cron tick.
+ */
 export function replay(
   bounds: CheckBounds,
   herder: HerderUnderCheck | undefined,
@@ -406,6 +531,21 @@ export function replay(
   let node = explorer.initial();
   const steps: TraceStep[] = [];
   for (const index of events) {
+    if (index === TIME_PASSES) {
+      const cron = explorer.table.cron;
+      const step = explorer.successor({ ...node, clock: explorer.clock.now + 1 }, cron);
+      if (explorer.key(step.node) !== explorer.key(node))
+        throw new Error(
+          'time passing changed a state where no request runs: the checker needs a time event for what the herder now does with time',
+        );
+      step.findings.push(...stateFindings(step.node.state));
+      steps.push({
+        ...describeStep(explorer.event(cron), step.msg, step.outbox, step.node, step.findings),
+        event: 'time passes, then a Cron tick',
+      });
+      node = step.node;
+      continue;
+    }
     const step = explorer.successor(node, index);
     if (step.msg !== undefined) step.findings.push(...stateFindings(step.node.state));
     steps.push(describeStep(explorer.event(index), step.msg, step.outbox, step.node, step.findings));

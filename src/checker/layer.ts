@@ -7,6 +7,7 @@
 import { AbstractionError } from './abstraction.ts';
 import type { Node } from './environment.ts';
 import type { Explorer } from './explore.ts';
+import { encodeTarget } from './liveness.ts';
 import { type Finding, stateFindings } from './predicates.ts';
 
 /** Growable typed column for per-state and per-edge data. */
@@ -60,6 +61,8 @@ export interface LayerSink {
   readonly edgeFrom: { push(value: number): void };
   readonly edgeTo: { push(value: number): void };
   readonly resolved: { push(value: number): void };
+  /** States with a live request and none running (time passing changes nothing there). */
+  readonly timeStands: { push(value: number): void };
   report(finding: Finding, at: number, event: number | undefined): void;
   /** Whether to stop exploring (a violation was found and the caller does not keep going). */
   stopped(): boolean;
@@ -84,8 +87,10 @@ export function expandLayer(
         step = explorer.successor(node, index);
       } catch (err) {
         if (!(err instanceof AbstractionError)) throw err;
-        const detail = `a running request's deadline can never pass: ${err.message}`;
-        sink.report({ invariant: 'no-lost-request', detail }, id, index);
+        // A deadline already passed that the herder did not act on, or one set beyond what the
+        // settings give: either way the request is not bounded by its deadline.
+        const detail = `a running request's deadline is not one the settings give: ${err.message}`;
+        sink.report({ invariant: 'bounded-response', detail }, id, index);
         continue;
       }
       for (const finding of step.findings) sink.report(finding, id, index);
@@ -100,15 +105,24 @@ export function expandLayer(
         const broken = stateFindings(step.node.state);
         for (const finding of broken) sink.report(finding, id, index);
         if (step.node.state.requests.size === 0) sink.resolved.push(target);
+        else if (noneRunning(step.node)) sink.timeStands.push(target);
         next.push({ id: target, node: step.node });
         if (broken.length > 0 && sink.stopped()) return next;
       }
-      if (target !== id) {
+      // Self-loops are left out, except those that advance time (a cycle of their own).
+      const advancesTime = explorer.advancesTime(index);
+      if (target !== id || advancesTime) {
         sink.edgeFrom.push(id);
-        sink.edgeTo.push(target);
+        sink.edgeTo.push(encodeTarget(target, advancesTime));
       }
     }
     afterNode?.();
   }
   return next;
+}
+
+/** Whether no request of `node` is running: no deadline is pending, so time passing changes nothing. */
+export function noneRunning(node: Node): boolean {
+  for (const worker of node.state.herd.all()) if (worker.status === 'busy') return false;
+  return true;
 }

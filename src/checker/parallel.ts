@@ -4,7 +4,8 @@
  * still expanded once. Layers stay synchronous: the coordinator starts a layer on every thread,
  * waits for all, grows the shared table if the next layer could overfill it, and moves states
  * from the busiest thread to the others so that each expands about as many. Traces and the
- * liveness check then run here, exactly as in the single-threaded checker.
+ * liveness pass (bounded-response on every path, liveness.ts) then run here, on the graph gathered
+ * from every thread, exactly as in the single-threaded checker.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -175,6 +176,7 @@ export async function checkInParallel(
       edgeFrom: joined(finished.map((f) => f.edgeFrom)),
       edgeTo: joined(finished.map((f) => f.edgeTo)),
       resolved: finished.flatMap((f) => f.resolved),
+      timeStands: finished.flatMap((f) => f.timeStands),
     };
     return finishCheck(bounds, undefined, graph, pending, {
       transitions,

@@ -1,14 +1,16 @@
 /**
- * The invariants of DESIGN §3 as the checker tests them: state predicates on every state reached,
+ * The protocol's invariants as the checker tests them: state predicates on every state reached,
  * and transition predicates on every (state, message, outbox, next state). Names are those of
- * src/audit/invariants.ts. The liveness half of no-lost-request (from every state, every request
- * can still end) is checked over the whole graph in explore.ts.
+ * src/audit/invariants.ts. bounded-response (on every path, no behaviour that lets time advance
+ * keeps a request pending forever) and the liveness half of no-lost-request (from every state,
+ * every request can still end) are checked over the whole graph (liveness.ts).
  */
 import type { InvariantName } from '../audit/invariants.ts';
+import { MAX_DIGITS } from '../model/amount.ts';
 import { compareMultipliers } from '../model/fees.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
 import { holdings, ledgerViolations } from '../model/ledger.ts';
-import { Action, type AoMessage, type OutMessage } from '../model/messages.ts';
+import { Action, type AoMessage, type OutMessage, Reason } from '../model/messages.ts';
 import type { CheckEvent } from './environment.ts';
 
 export interface Finding {
@@ -32,6 +34,8 @@ export const CHECKED_INVARIANTS: readonly InvariantName[] = [
   'work-conserving',
   'authority',
   'bad-input-safe',
+  'no-wrongful-refund',
+  'bounded-response',
 ];
 
 /**
@@ -218,16 +222,8 @@ export function transitionFindings(
           `refund of ${id} went to ${out.tags.Recipient} for ${out.tags.Quantity}; ${payer} paid ${paid}`,
         );
       if (!out.tags['X-Reason']) flag(found, 'bad-input-safe', `refund of ${id} carries no X-Reason`);
-      if (record !== undefined) {
-        if (record.worker === undefined)
-          flag(found, 'no-lost-request', `${id} was refunded while waiting, not after a failed attempt`);
-        else if (record.attempts < config.maxAttempts)
-          flag(
-            found,
-            'no-lost-request',
-            `${id} was refunded after ${record.attempts} of ${config.maxAttempts} attempts`,
-          );
-      }
+      else if (isNotice) noticeRefundFindings(pre, msg, out, found);
+      else if (record !== undefined) requestRefundFindings(pre, msg, record, out, found);
     }
   }
   for (const id of pre.requests.keys())
@@ -266,6 +262,137 @@ export function transitionFindings(
 
   if (inferences !== undefined) dispatchFindings(inferences, post, found);
   return found;
+}
+
+/** A tag of `msg`, its name matched without regard to case (as the protocol reads tags). */
+function tagOf(msg: AoMessage, name: string): string | undefined {
+  const exact = msg.tags[name];
+  if (exact !== undefined) return exact;
+  const lower = name.toLowerCase();
+  for (const [key, value] of Object.entries(msg.tags)) if (key.toLowerCase() === lower) return value;
+  return undefined;
+}
+
+/**
+ * no-wrongful-refund, for a notice refunded as it arrives: the reasons that are true of it,
+ * recomputed from the notice and the settings in force before it (the pre-state), and, when the
+ * payment falls short, the fee it needed. Each reason is judged on its own, whatever order the
+ * herder checks them in.
+ */
+export function trueNoticeReasons(pre: HerderState, msg: AoMessage): { reasons: string[]; needed?: bigint } {
+  const { config } = pre;
+  const reasons: string[] = [];
+  const quantity = tagOf(msg, 'Quantity');
+  if (quantity !== undefined && /^[0-9]+$/.test(quantity) && quantity.replace(/^0+/, '').length > MAX_DIGITS)
+    reasons.push(Reason.QuantityTooLarge);
+  if (pre.paused) reasons.push(Reason.Paused);
+  const prompt = tagOf(msg, 'X-Prompt');
+  if (prompt === undefined) reasons.push(Reason.MissingPrompt);
+  else if (prompt === '') reasons.push(Reason.EmptyPrompt);
+  else if (Buffer.byteLength(prompt, 'utf8') > config.maxPromptBytes) reasons.push(Reason.PromptTooLong);
+  const rawTokens = tagOf(msg, 'X-Tokens');
+  let tokens: bigint | undefined;
+  if (rawTokens === undefined) reasons.push(Reason.MissingTokens);
+  else if (!/^[0-9]+$/.test(rawTokens)) reasons.push(Reason.BadTokens);
+  else if (BigInt(rawTokens) < 1n || BigInt(rawTokens) > BigInt(config.maxTokens))
+    reasons.push(Reason.TokensOutOfRange);
+  else tokens = BigInt(rawTokens);
+  let needed: bigint | undefined;
+  if (tokens !== undefined && prompt !== undefined && prompt !== '' && quantity !== undefined) {
+    // The fee: base + per token × (tokens asked + words of the prompt, runs of ASCII letters and digits).
+    const words = BigInt(prompt.match(/[A-Za-z0-9]+/g)?.length ?? 0);
+    needed = config.baseFee + config.tokenFee * (tokens + words);
+    if (/^[0-9]+$/.test(quantity) && BigInt(quantity) < needed) reasons.push(Reason.Insufficient);
+  }
+  return needed === undefined ? { reasons } : { reasons, needed };
+}
+
+function noticeRefundFindings(pre: HerderState, msg: AoMessage, out: OutMessage, found: Finding[]): void {
+  const reason = out.tags['X-Reason']!;
+  const truth = trueNoticeReasons(pre, msg);
+  if (!truth.reasons.includes(reason)) {
+    const why =
+      truth.reasons.length === 0
+        ? `the notice is valid and pays ${tagOf(msg, 'Quantity')} of the ${truth.needed} needed, and the herder accepts requests`
+        : `what is true of it: ${truth.reasons.join('; ')}`;
+    flag(found, 'no-wrongful-refund', `notice ${msg.id} was refunded as "${reason}", which is false: ${why}`);
+    return;
+  }
+  const stated = out.tags['X-Needed'];
+  if (reason === Reason.Insufficient && stated !== undefined && stated !== String(truth.needed))
+    flag(
+      found,
+      'no-wrongful-refund',
+      `notice ${msg.id} was refunded as underpaid with X-Needed=${stated}; the fee in force is ${truth.needed}`,
+    );
+}
+
+/**
+ * Whether the attempt of `record` on the worker holding it fails in this step: that worker
+ * answers Inference-Error for it or reports Worker-Error, or its deadline has passed by the time
+ * of the message.
+ */
+function attemptFails(pre: HerderState, msg: AoMessage, record: RequestRecord): boolean {
+  if (record.worker === undefined) return false;
+  const holder = pre.herd.get(record.worker);
+  if (holder?.status !== 'busy' || holder.request !== record.id) return false;
+  if (holder.deadline < Math.max(pre.now, msg.timestamp)) return true;
+  if (msg.from !== holder.id) return false;
+  const action = tagOf(msg, 'Action');
+  if (action === Action.WorkerError) return true;
+  const named = tagOf(msg, 'X-Request');
+  return action === Action.InferenceError && (named === undefined || named === record.id);
+}
+
+/**
+ * The queue-wait bound: a queued request that has waited it out is rightly refunded. The settings
+ * have no such bound yet, so no queued request ever has; once they do, this is where a refund of a
+ * waiting request is judged against the time it last entered the queue.
+ */
+function waitedOutQueueBound(_pre: HerderState, _msg: AoMessage, _record: RequestRecord): boolean {
+  return false;
+}
+
+/**
+ * no-wrongful-refund, for an accepted request: refunded only once its last attempt failed (the
+ * attempts are exhausted), with that reason, or when it waited out the queue-wait bound.
+ */
+function requestRefundFindings(
+  pre: HerderState,
+  msg: AoMessage,
+  record: RequestRecord,
+  out: OutMessage,
+  found: Finding[],
+): void {
+  const reason = out.tags['X-Reason']!;
+  const { maxAttempts } = pre.config;
+  if (waitedOutQueueBound(pre, msg, record)) return;
+  if (record.worker === undefined) {
+    flag(found, 'no-wrongful-refund', `${record.id} was refunded while waiting, not after a failed attempt`);
+    return;
+  }
+  if (!attemptFails(pre, msg, record)) {
+    flag(
+      found,
+      'no-wrongful-refund',
+      `${record.id} was refunded while running on ${record.worker}, which had not failed`,
+    );
+    return;
+  }
+  if (record.attempts < maxAttempts) {
+    flag(
+      found,
+      'no-wrongful-refund',
+      `${record.id} was refunded after ${record.attempts} of ${maxAttempts} attempts`,
+    );
+    return;
+  }
+  if (!reason.startsWith(Reason.AttemptsExhausted))
+    flag(
+      found,
+      'no-wrongful-refund',
+      `${record.id} was refunded as "${reason}" when its attempts were exhausted ("${Reason.AttemptsExhausted}")`,
+    );
 }
 
 /**

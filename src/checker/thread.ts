@@ -10,7 +10,14 @@ import { type FrozenState, freezeState, thawState } from './copy.ts';
 import type { Node } from './environment.ts';
 import { Explorer } from './explore.ts';
 import { type FingerprintBuffers, SharedVisited } from './fingerprints.ts';
-import { Column, expandLayer, type FrontierNode, type LayerSink, type PendingViolation } from './layer.ts';
+import {
+  Column,
+  expandLayer,
+  type FrontierNode,
+  type LayerSink,
+  noneRunning,
+  type PendingViolation,
+} from './layer.ts';
 import type { Finding } from './predicates.ts';
 import { stateFindings } from './predicates.ts';
 
@@ -65,6 +72,7 @@ export type FromThread =
       readonly edgeFrom: Int32Array;
       readonly edgeTo: Int32Array;
       readonly resolved: number[];
+      readonly timeStands: number[];
     };
 
 class ThreadSink implements LayerSink {
@@ -73,6 +81,7 @@ class ThreadSink implements LayerSink {
   readonly edgeFrom = new Column(1 << 16);
   readonly edgeTo = new Column(1 << 16);
   readonly resolved: number[] = [];
+  readonly timeStands: number[] = [];
   pending: PendingViolation[] = [];
 
   constructor(
@@ -118,6 +127,7 @@ function run(
     const root = explorer.initial();
     visited.visit(explorer.key(root), -1, -1);
     if (root.state.requests.size === 0) sink.resolved.push(0);
+    else if (noneRunning(root)) sink.timeStands.push(0);
     for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
     frontier = [counted({ id: 0, node: root })];
   }
@@ -173,7 +183,7 @@ function run(
       case 'finish': {
         const edgeFrom = sink.edgeFrom.values();
         const edgeTo = sink.edgeTo.values();
-        send({ type: 'finished', edgeFrom, edgeTo, resolved: sink.resolved }, [
+        send({ type: 'finished', edgeFrom, edgeTo, resolved: sink.resolved, timeStands: sink.timeStands }, [
           edgeFrom.buffer as ArrayBuffer,
           edgeTo.buffer as ArrayBuffer,
         ]);

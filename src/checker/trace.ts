@@ -84,14 +84,24 @@ export function describeStep(
   };
 }
 
-/** A trace as numbered lines. */
-export function formatTrace(trace: readonly TraceStep[], indent = '  '): string {
+/**
+ * A trace as numbered lines. With `loop`, the steps from that index on are a cycle: they are
+ * printed under "then repeats forever:".
+ */
+export function formatTrace(trace: readonly TraceStep[], indent = '  ', loop?: number): string {
   const lines: string[] = [];
   trace.forEach((step, i) => {
+    if (i === loop) lines.push(`${indent}then repeats forever:`);
     lines.push(`${indent}${i + 1}. ${step.event}${step.message ? `: ${step.message}` : ''}`);
     for (const out of step.outbox) lines.push(`${indent}     ⇒ ${out}`);
     lines.push(`${indent}     ${step.state}`);
     for (const finding of step.findings) lines.push(`${indent}     ✗ ${finding}`);
   });
   return lines.join('\n');
+}
+
+/** "N steps", or for a behaviour that goes on forever "N steps, then M repeating forever". */
+export function traceLength(trace: readonly TraceStep[], loop?: number): string {
+  if (loop === undefined) return `${trace.length} steps`;
+  return `${loop} steps, then ${trace.length - loop} repeating forever`;
 }

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { boundsProblems, type CheckBounds, DEFAULT_BOUNDS } from '../../checker/bounds.ts';
 import { type CheckOptions, type CheckResult, check, type Progress } from '../../checker/explore.ts';
-import { formatTrace } from '../../checker/trace.ts';
+import { formatTrace, traceLength } from '../../checker/trace.ts';
 import { emit, intOption, type OutputOptions, progressLines, showProgress, UserError } from '../output.ts';
 
 interface CheckFlags extends OutputOptions {
@@ -300,6 +300,7 @@ export function toReport(result: CheckResult, threads = 1) {
       invariant: v.invariant,
       detail: v.detail,
       length: v.trace.length,
+      ...(v.loop === undefined ? {} : { loop: v.loop }),
       trace: v.trace,
     })),
     stuck:
@@ -347,8 +348,12 @@ export function formatResult(result: CheckResult, threads = 1): string {
       '  INCOMPLETE: the state cap was reached before every state was explored (raise --max-states)',
     );
   for (const v of result.violations) {
-    lines.push('', `VIOLATION of ${v.invariant}: ${v.detail}`, `  shortest trace (${v.trace.length} steps):`);
-    lines.push(formatTrace(v.trace, '    '));
+    lines.push(
+      '',
+      `VIOLATION of ${v.invariant}: ${v.detail}`,
+      `  shortest trace (${traceLength(v.trace, v.loop)}):`,
+    );
+    lines.push(formatTrace(v.trace, '    ', v.loop));
   }
   if (result.stuck !== undefined) {
     lines.push(
@@ -360,6 +365,7 @@ export function formatResult(result: CheckResult, threads = 1): string {
   }
   if (passed(result)) {
     lines.push(`  every invariant holds in every state: ${result.invariants.join(', ')}`);
+    lines.push('  on every path where time advances, every accepted request ends (bounded-response)');
     lines.push('  from every state, every accepted request can still end (no deadlock, no stuck request)');
   }
   return lines.join('\n');

@@ -1,0 +1,289 @@
+/**
+ * The seeded defects: the model with one thing broken, each named with the invariant that must
+ * expose it. Several are the original Llama-Herder's defects. One list for every tool that must
+ * catch them: the properties run each variant through the scenario harness and its auditor
+ * (test/properties/seeded-defects.test.ts); the model checker explores each under the bounds given
+ * here and must report the invariant with a shortest trace of the given length
+ * (test/checker/seeded-defects.test.ts).
+ */
+import type { InvariantName } from '../../src/audit/invariants.ts';
+import { type CheckBounds, DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
+import { type HerderUnderCheck, initialCheckState } from '../../src/checker/explore.ts';
+import { compareMultipliers, type Multiplier } from '../../src/model/fees.ts';
+import {
+  assign,
+  cloneHerderState,
+  type Dispatcher,
+  type HerderState,
+  initialHerderState,
+  stepInPlace,
+} from '../../src/model/herder.ts';
+import type { AoMessage, OutMessage } from '../../src/model/messages.ts';
+
+/** The model with its step altered: a herder stepped in place, as the model's `stepInPlace`. */
+export interface ModelVariant {
+  readonly name: string;
+  /** The queue's order (the model's exact comparison unless altered). */
+  readonly order: (a: Multiplier, b: Multiplier) => number;
+  /** One step of the broken herder: updates `state` in place, returns the outbox. */
+  step(state: HerderState, msg: AoMessage): OutMessage[];
+}
+
+/** What to break. */
+export interface Mutation {
+  readonly order?: (a: Multiplier, b: Multiplier) => number;
+  readonly dispatcher?: Dispatcher;
+  /** Runs before the step on the state about to be stepped; may replace the incoming message. */
+  readonly before?: (state: HerderState, msg: AoMessage) => AoMessage | undefined;
+  /** Rewrites the outbox; `before` is the state before the step, `state` the one after (may be altered). */
+  readonly after?: (
+    before: HerderState,
+    msg: AoMessage,
+    outbox: OutMessage[],
+    state: HerderState,
+  ) => OutMessage[];
+}
+
+/** The model with `mutate` applied to every step. */
+export function variant(name: string, mutate: Mutation): ModelVariant {
+  return {
+    name,
+    order: mutate.order ?? compareMultipliers,
+    step(state, msg) {
+      const before = mutate.after ? cloneHerderState(state) : state;
+      const delivered = mutate.before?.(state, msg) ?? msg;
+      const outbox = stepInPlace(state, delivered, mutate.dispatcher);
+      return mutate.after ? mutate.after(before, msg, outbox, state) : outbox;
+    },
+  };
+}
+
+/** A variant as the model checker explores it (its small-queue initial state). */
+export function underCheck(v: ModelVariant): HerderUnderCheck {
+  return { name: v.name, init: (config) => initialCheckState(config, v.order), step: v.step };
+}
+
+/** A variant's initial state as the properties run it. */
+export function initialState(v: ModelVariant, config: Parameters<typeof initialHerderState>[0]): HerderState {
+  return initialHerderState(config, v.order);
+}
+
+/** The original's dispatch loop: walks the idle list by index while removing from it. */
+const skipEveryOtherWorker: Dispatcher = (state, outbox) => {
+  const idle = state.herd.idleInOrder();
+  for (let i = 0; i < idle.length && state.queue.length > 0; i++) {
+    assign(state, state.queue.peek(state.config.maxOvertakes)!, idle[i]!, outbox);
+    idle.splice(i, 1);
+  }
+};
+
+/** Pure priority: the overtaking bound is ignored. */
+const unboundedDispatch: Dispatcher = (state, outbox) => {
+  while (state.queue.length > 0 && state.herd.idleCount > 0) {
+    const record = state.queue.peek(null)!;
+    assign(state, record, state.herd.pickIdle(record.tried)!, outbox);
+  }
+};
+
+/** Among requests of the best multiplier, the latest arrival goes first. */
+const lastComeFirst: Dispatcher = (state, outbox) => {
+  while (state.queue.length > 0 && state.herd.idleCount > 0) {
+    const best = state.queue.peek(state.config.maxOvertakes)!;
+    const tied = state.queue
+      .waitingInArrivalOrder()
+      .filter(({ entry }) => compareMultipliers(entry.multiplier, best.multiplier) === 0);
+    const record = tied[tied.length - 1]!.entry;
+    assign(state, record, state.herd.pickIdle(record.tried)!, outbox);
+  }
+};
+
+/** The original's float multiplier. */
+const floatOrder = (a: Multiplier, b: Multiplier) =>
+  Math.sign(Number(a.paid) / Number(a.needed) - Number(b.paid) / Number(b.needed));
+
+export interface SeededDefect {
+  readonly defect: string;
+  readonly invariant: InvariantName;
+  readonly herder: ModelVariant;
+  /** The model checker: small bounds under which it shows, and the shortest trace it reports. */
+  readonly checker: {
+    readonly bounds: CheckBounds;
+    /** Steps of the shortest trace; for a behaviour going on forever, the repeating steps included. */
+    readonly length: number;
+    /**
+     * Found by the some-path liveness pass (from some state no sequence of events ends every
+     * request, reported as no-lost-request) rather than by a predicate or a lasso.
+     */
+    readonly stuck?: boolean;
+  };
+  /** The properties: the scenarios that expose it (contended: few workers, many payments). */
+  readonly properties: {
+    readonly contended?: boolean;
+    readonly huge?: boolean;
+    /** Why the properties cannot catch it yet (the test is then a todo naming this). */
+    readonly todo?: string;
+  };
+}
+
+export const SEEDED_DEFECTS: readonly SeededDefect[] = [
+  {
+    defect: 'dispatch skips every other idle worker (the original’s loop)',
+    invariant: 'work-conserving',
+    herder: variant('skip-worker', { dispatcher: skipEveryOtherWorker }),
+    checker: {
+      bounds: { ...DEFAULT_BOUNDS, workers: 3, requests: 3, levels: 1, timeouts: true, lateAnswers: true },
+      length: 3,
+    },
+    properties: { contended: true },
+  },
+  {
+    defect: 'a late answer is forwarded after its request was retried',
+    invariant: 'no-lost-request',
+    herder: variant('forward-late-answer', {
+      after: (before, msg, outbox) => {
+        const worker = before.herd.get(msg.from);
+        const record = before.requests.get(msg.tags['X-Request'] ?? '');
+        if (
+          msg.tags.Action !== 'Inference-Response' ||
+          worker?.status !== 'timed-out' ||
+          record === undefined
+        )
+          return outbox;
+        const forward = {
+          target: record.client,
+          tags: { Action: 'Inference-Response', 'X-Request': record.id },
+          data: msg.data ?? '',
+        };
+        return [...outbox, forward];
+      },
+    }),
+    checker: {
+      bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, timeouts: true, lateAnswers: true },
+      length: 4,
+    },
+    properties: {},
+  },
+  {
+    defect: 'refunds go to the message’s sender (the token, for a notice), not the payer',
+    invariant: 'refund-to-payer',
+    herder: variant('refund-to-from', {
+      after: (_before, msg, outbox) =>
+        outbox.map((o) =>
+          o.tags.Action === 'Transfer' && o.tags['X-Request'] !== undefined
+            ? { ...o, tags: { ...o.tags, Recipient: msg.from } }
+            : o,
+        ),
+    }),
+    checker: {
+      bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, underpaid: true },
+      length: 1,
+    },
+    properties: {},
+  },
+  {
+    defect: 'overtaking bound ignored (pure priority)',
+    invariant: 'bounded-overtaking',
+    herder: variant('unbounded', { dispatcher: unboundedDispatch }),
+    checker: {
+      bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 4, levels: 2, maxOvertakes: 1 },
+      length: 6,
+    },
+    properties: { contended: true },
+  },
+  {
+    defect: 'equal multipliers served last come, first served',
+    invariant: 'fifo-ties',
+    herder: variant('lifo-ties', { dispatcher: lastComeFirst }),
+    checker: {
+      bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 3, levels: 1, maxOvertakes: null },
+      length: 4,
+    },
+    properties: { contended: true },
+  },
+  {
+    defect: 'multipliers compared as floats',
+    invariant: 'priority-order',
+    herder: variant('float-multiplier', { order: floatOrder }),
+    checker: { bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 3, levels: 2, huge: true }, length: 4 },
+    properties: { contended: true, huge: true },
+  },
+  {
+    defect: 'answers accepted from any busy worker, whatever request it holds',
+    invariant: 'authority',
+    herder: variant('any-busy-worker', {
+      before: (state, msg) => {
+        const worker = state.herd.get(msg.from);
+        const id = msg.tags['X-Request'];
+        if (
+          msg.tags.Action === 'Inference-Response' &&
+          worker?.status === 'busy' &&
+          id !== undefined &&
+          state.requests.has(id)
+        )
+          worker.request = id;
+        return msg;
+      },
+    }),
+    checker: { bounds: { ...DEFAULT_BOUNDS, workers: 2, requests: 2, levels: 1, spoofs: true }, length: 3 },
+    properties: {},
+  },
+  {
+    defect: 'a Credit-Notice delivered again is handled again (no deduplication)',
+    invariant: 'no-lost-request',
+    herder: variant('no-dedupe', {
+      before: (state, msg) => {
+        state.seen.delete(msg.id);
+        return msg;
+      },
+    }),
+    checker: {
+      bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, duplicates: true },
+      length: 2,
+    },
+    properties: {},
+  },
+  {
+    defect: 'a timed-out worker is never taken back (its reports are ignored)',
+    invariant: 'no-lost-request',
+    herder: variant('never-revive', {
+      before: (state, msg) =>
+        state.herd.get(msg.from)?.status === 'timed-out' ? { ...msg, tags: { Action: 'Ignored' } } : msg,
+    }),
+    checker: {
+      bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, timeouts: true, lateAnswers: true },
+      length: 3,
+      stuck: true,
+    },
+    properties: {},
+  },
+  {
+    defect: 'every valid paid Credit-Notice is refunded (as if paused) instead of queued',
+    invariant: 'no-wrongful-refund',
+    herder: variant('refund-every-payment', {
+      before: (state, msg) => {
+        if (msg.tags.Action === 'Credit-Notice') state.paused = true;
+        return msg;
+      },
+      after: (before, msg, outbox, state) => {
+        if (msg.tags.Action === 'Credit-Notice') state.paused = before.paused;
+        return outbox;
+      },
+    }),
+    checker: { bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1 }, length: 1 },
+    properties: {},
+  },
+  {
+    defect: 'a request that finds every worker busy is set aside, never dispatched nor refunded',
+    invariant: 'bounded-response',
+    herder: variant('set-aside-when-busy', {
+      after: (_before, msg, outbox, state) => {
+        const record = state.requests.get(msg.id);
+        if (msg.tags.Action === 'Credit-Notice' && record !== undefined && state.queue.isWaiting(record))
+          state.queue.release(record);
+        return outbox;
+      },
+    }),
+    checker: { bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 2, levels: 1 }, length: 4 },
+    properties: {},
+  },
+];
