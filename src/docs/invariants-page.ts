@@ -23,7 +23,7 @@ export interface InvariantCoverage {
   readonly verify: boolean | undefined;
   /** Files of the model checker that name it (undefined: no model checker in this build). */
   readonly checker: readonly string[] | undefined;
-  /** Seeded defects (test/properties/seeded-defects.test.ts) that this invariant catches. */
+  /** Seeded defects (the shared catalogue, test/defects/catalogue.ts) that this invariant catches. */
   readonly defects: readonly string[];
 }
 
@@ -75,7 +75,8 @@ export async function invariantCoverage(root: string): Promise<InvariantCoverage
   const harness = read(root, 'test/properties/harness.ts');
   const inspect = harness?.slice(harness.indexOf('function inspectModel'));
   const auditor = read(root, 'src/audit/auditor.ts');
-  const defectsSource = read(root, 'test/properties/seeded-defects.test.ts') ?? '';
+  const defectsSource =
+    read(root, 'test/defects/catalogue.ts') ?? read(root, 'test/properties/seeded-defects.test.ts') ?? '';
   const defects: { defect: string; invariant: string }[] = [];
   const defectPattern = /defect:\s*'((?:\\.|[^'\\])*)',\s*invariant:\s*'([a-z-]+)'/g;
   for (let m = defectPattern.exec(defectsSource); m !== null; m = defectPattern.exec(defectsSource))
@@ -184,7 +185,7 @@ export async function invariantsPage(root: string): Promise<string> {
     }
     if (c.defects.length > 0) {
       out.push('');
-      out.push('Seeded defects it catches (test/properties/seeded-defects.test.ts):');
+      out.push('Seeded defects it catches (test/defects/catalogue.ts):');
       for (const d of c.defects) out.push(`- ${cell(d)}`);
     }
   }

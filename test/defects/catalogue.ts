@@ -254,7 +254,9 @@ export const SEEDED_DEFECTS: readonly SeededDefect[] = [
       length: 3,
       stuck: true,
     },
-    properties: {},
+    properties: {
+      todo: 'a request still waiting when a trace ends is judged by bounded-response, which the auditor checks only against a stated queue-wait bound, and the model has none yet',
+    },
   },
   {
     defect: 'every valid paid Credit-Notice is refunded (as if paused) instead of queued',
@@ -270,7 +272,7 @@ export const SEEDED_DEFECTS: readonly SeededDefect[] = [
       },
     }),
     checker: { bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1 }, length: 1 },
-    properties: {},
+    properties: { todo: 'the auditor does not check no-wrongful-refund yet' },
   },
   {
     defect: 'a request that finds every worker busy is set aside, never dispatched nor refunded',
@@ -284,6 +286,8 @@ export const SEEDED_DEFECTS: readonly SeededDefect[] = [
       },
     }),
     checker: { bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 2, levels: 1 }, length: 4 },
-    properties: {},
+    properties: {
+      todo: 'the auditor checks bounded-response only against a stated queue-wait bound, and the model has none yet',
+    },
   },
 ];
