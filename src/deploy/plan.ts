@@ -114,6 +114,13 @@ export function buildPlan(input: {
     { name: 'Herd-Role', value: role },
     { name: 'Herd-Version', value: MODEL_VERSION },
     ...(onBoot ? [{ name: 'On-Boot', value: 'Data' }] : []),
+    // AO's cron ticks reach the herder as Action=Cron messages: its deadlines fire without traffic.
+    ...(role === herderRole && settings.cron !== undefined
+      ? [
+          { name: 'Cron-Interval', value: settings.cron },
+          { name: 'Cron-Tag-Action', value: 'Cron' },
+        ]
+      : []),
   ];
 
   const spawn = (role: Role, name: string, module: string, source: string, what: string) => {

@@ -20,6 +20,14 @@ export const DEFAULT_SCHEDULER = '_GQ33BkPtZrqxA84vM8Zk-N2aO0toNNu_C-l-rawrBA';
 export const DEFAULT_AUTHORITY = 'fcoN_xJeisVsPXA-trzVAuIiqO3ydLQxM-L4XbrQKzY';
 export const DEFAULT_STATE_FILE = '.herd-deploy.json';
 export const DEFAULT_WORKERS = 2;
+/**
+ * AO's cron interval of the herder (its `Cron-Interval` spawn tag): every tick is a message, and
+ * every message advances the herder's clock, so a silent worker's deadline fires even when no
+ * other traffic arrives. A minute matches the default timeoutBase of 60 s.
+ */
+export const DEFAULT_CRON = '1-minute';
+/** `<n>-<unit>` as AO's scheduler reads Cron-Interval, or "off". */
+const CRON_INTERVAL = /^[1-9][0-9]{0,5}-(second|minute|hour|day|month|year|block)s?$/;
 /** Most workers one deploy spawns (a guard against typos such as --workers 200). */
 export const MAX_WORKERS = 64;
 
@@ -59,6 +67,8 @@ export interface DeploySettings {
   readonly stateFile: string;
   /** A worker source to load instead of the generated worker.lua (e.g. a patched one). */
   readonly workerLua?: string;
+  /** The herder's Cron-Interval (e.g. "1-minute"); absent for no cron ticks. */
+  readonly cron?: string;
 }
 
 /** The `deploy` section of a herd config file (every key optional; flags override). */
@@ -78,6 +88,7 @@ export interface DeploySectionJson {
   load?: LoadMode;
   state?: string;
   workerLua?: string;
+  cron?: string;
 }
 
 /** Command-line values (commander's camel-cased option names). */
@@ -97,6 +108,7 @@ export interface DeployFlags {
   load?: string;
   state?: string;
   workerLua?: string;
+  cron?: string;
 }
 
 const SECTION_KEYS: readonly (keyof DeploySectionJson)[] = [
@@ -115,6 +127,7 @@ const SECTION_KEYS: readonly (keyof DeploySectionJson)[] = [
   'load',
   'state',
   'workerLua',
+  'cron',
 ];
 
 /** What each key of the `deploy` section means (also the flag that overrides it). */
@@ -134,6 +147,7 @@ export const SECTION_DOC: Readonly<Record<keyof DeploySectionJson, string>> = {
   load: 'how handlers are loaded: "eval" (a message after the spawn) or "on-boot" (--load, default eval)',
   state: `state file that makes the deploy resumable (--state, default ${DEFAULT_STATE_FILE})`,
   workerLua: 'Lua to load into workers instead of the generated worker.lua (--worker-lua)',
+  cron: `the herder's Cron-Interval, e.g. "30-seconds" or "5-minutes", or "off" (--cron, default ${DEFAULT_CRON})`,
 };
 
 const ARWEAVE_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -208,6 +222,12 @@ export function resolveSettings(
   const load = pick(flags.load, 'load') ?? 'eval';
   if (load !== 'eval' && load !== 'on-boot') problems.push('load must be "eval" or "on-boot"');
 
+  const cron = pick(flags.cron, 'cron') ?? DEFAULT_CRON;
+  if (cron !== 'off' && !CRON_INTERVAL.test(cron))
+    problems.push(
+      `cron must be an interval such as "1-minute", "30-seconds" or "2-hours", or "off" (got ${JSON.stringify(cron)})`,
+    );
+
   const stateFile = flags.state ?? fromSection(section.state) ?? DEFAULT_STATE_FILE;
   const workerLua = flags.workerLua ?? fromSection(section.workerLua);
 
@@ -226,6 +246,7 @@ export function resolveSettings(
       load: load as LoadMode,
       stateFile,
       ...(workerLua === undefined ? {} : { workerLua }),
+      ...(cron === 'off' ? {} : { cron }),
     },
   };
 }

@@ -115,6 +115,41 @@ describe('deploy plan', () => {
     expect(Object.values(store.current!.steps).every((s) => s.status === 'done')).toBe(true);
   });
 
+  it('gives the herder a Cron interval (a setting, one minute by default), and only the herder', async () => {
+    const ao = fakeAo();
+    const report = await deploy(ao, memoryStateStore());
+    const herder = ao.processes.get(report.herder)!;
+    expect(herder.tags).toContainEqual({ name: 'Cron-Interval', value: '1-minute' });
+    expect(herder.tags).toContainEqual({ name: 'Cron-Tag-Action', value: 'Cron' });
+    for (const w of report.workers)
+      expect(ao.processes.get(w)!.tags.some((t) => t.name.startsWith('Cron-'))).toBe(false);
+
+    const every30s = await deploy(fakeAo(), memoryStateStore(), {
+      settings: settings({ cron: '30-seconds' }),
+    });
+    expect(every30s.steps.length).toBe(report.steps.length);
+    const none = fakeAo();
+    const off = resolveSettings(
+      { cron: 'off' },
+      { herderModule: AOS, workerModule: LLAMA, model: MODEL },
+      config,
+    );
+    expect(off.ok && off.settings.cron).toBe(undefined);
+    const noCron = await deploy(none, memoryStateStore(), { settings: off.ok ? off.settings : settings() });
+    expect(none.processes.get(noCron.herder)!.tags.some((t) => t.name === 'Cron-Interval')).toBe(false);
+    const bad = resolveSettings(
+      {},
+      { cron: 'hourly', herderModule: AOS, workerModule: LLAMA, model: MODEL },
+      config,
+    );
+    expect(bad).toEqual({
+      ok: false,
+      problems: [
+        'cron must be an interval such as "1-minute", "30-seconds" or "2-hours", or "off" (got "hourly")',
+      ],
+    });
+  });
+
   it('--load on-boot: the handlers travel with the spawn, no Eval messages', async () => {
     const ao = fakeAo();
     const report = await deploy(ao, memoryStateStore(), { settings: settings({ load: 'on-boot' }) });

@@ -1,6 +1,6 @@
 /**
  * The published package, as a user gets it: `npm pack`, installed into an empty directory (its
- * dependencies from the registry). Slow (about 2 minutes, most of it `npm install`) and needs
+ * dependencies from the registry). Slow (2–4 minutes, most of it `npm install`) and needs
  * the registry, so it runs only with HERD_PACK_TEST=1:
  *
  *   HERD_PACK_TEST=1 npx vitest run test/package
@@ -47,7 +47,7 @@ describe.runIf(process.env.HERD_PACK_TEST === '1')('npm pack, installed', () => 
         /\.test\.(ts|js)$/.test(f),
     );
     expect(unwanted).toEqual([]);
-  });
+  }, 300_000);
 
   it('installs into an empty directory; plain node imports the API; the bin runs compiled code', () => {
     const app = join(dir, 'app');
@@ -76,5 +76,5 @@ console.log(JSON.stringify({ types: ${JSON.stringify(names)}.map((n) => typeof h
     expect(docs.stderr).toMatch(
       /^herd: herd docs regenerates docs\/ in a checkout of the llama-herder repository[^\n]*\n$/,
     );
-  });
+  }, 600_000);
 });

@@ -4,6 +4,7 @@ import {
   buildPlan,
   type Connection,
   connectNetwork,
+  DEFAULT_CRON,
   DeployError,
   type DeployEvent,
   type DeployReport,
@@ -46,6 +47,7 @@ export interface DeployCommandOptions {
   load?: string;
   state?: string;
   workerLua?: string;
+  cron?: string;
   respawnUnrecorded?: boolean;
   dryRun?: boolean;
   json?: boolean;
@@ -278,6 +280,10 @@ export function register(program: Command): void {
     )
     .option('--state <file>', 'state file that makes the deploy resumable (default .herd-deploy.json)')
     .option('--worker-lua <file>', 'load this Lua into the workers instead of the generated worker.lua')
+    .option(
+      '--cron <interval>',
+      `the herder's Cron-Interval, so that deadlines fire when traffic stops: "30-seconds", "5-minutes", … or "off" (default ${DEFAULT_CRON})`,
+    )
     .option(
       '--respawn-unrecorded',
       'spawn again a process whose earlier spawn was interrupted and cannot be found',

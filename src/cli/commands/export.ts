@@ -55,8 +55,10 @@ Example:
   $ herd export --config herd.json --out build/
   $ herd export --token <wAR process id> --owner <your wallet> --out build/
 
-The same config always gives byte-identical files; each Lua file's header names the model
-version and the SHA-256 of the config it was made from.`,
+The same config always gives byte-identical files. Every Lua file's header names the model
+version; herder.lua's also names the SHA-256 of the config baked into it (worker.lua and
+token.lua do not depend on the config). The config may carry the "deploy" section of
+\`herd deploy\`: it is validated the same way here.`,
     )
     .action(
       async (opts: {
