@@ -14,7 +14,14 @@ import { compareMultipliers, type Multiplier, neededFee } from '../model/fees.ts
 import { type HerderState, initialHerderState, type RequestRecord, stepInPlace } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { RequestQueue } from '../model/queue.ts';
-import { clockwork, type KeyContext, MultiplierCodes, nodeKey, normalize } from './abstraction.ts';
+import {
+  AbstractionError,
+  clockwork,
+  type KeyContext,
+  MultiplierCodes,
+  nodeKey,
+  normalize,
+} from './abstraction.ts';
 import { type CheckBounds, checkerConfig, PROMPT, payment, TIMEOUT, TOKENS } from './bounds.ts';
 import { copyState } from './copy.ts';
 import {
@@ -28,6 +35,7 @@ import {
 } from './environment.ts';
 import {
   Column,
+  deadlineFinding,
   expandLayer,
   type FrontierNode,
   type LayerSink,
@@ -546,7 +554,15 @@ export function replay(
       node = step.node;
       continue;
     }
-    const step = explorer.successor(node, index);
+    let step: ReturnType<Explorer['successor']>;
+    try {
+      step = explorer.successor(node, index);
+    } catch (err) {
+      if (!(err instanceof AbstractionError)) throw err;
+      // The step itself is the violation: its state cannot be named, the trace ends here.
+      steps.push(describeStep(explorer.event(index), undefined, [], node, [deadlineFinding(err)]));
+      return steps;
+    }
     if (step.msg !== undefined) step.findings.push(...stateFindings(step.node.state));
     steps.push(describeStep(explorer.event(index), step.msg, step.outbox, step.node, step.findings));
     node = step.node;

@@ -87,10 +87,7 @@ export function expandLayer(
         step = explorer.successor(node, index);
       } catch (err) {
         if (!(err instanceof AbstractionError)) throw err;
-        // A deadline already passed that the herder did not act on, or one set beyond what the
-        // settings give: either way the request is not bounded by its deadline.
-        const detail = `a running request's deadline is not one the settings give: ${err.message}`;
-        sink.report({ invariant: 'bounded-response', detail }, id, index);
+        sink.report(deadlineFinding(err), id, index);
         continue;
       }
       for (const finding of step.findings) sink.report(finding, id, index);
@@ -125,4 +122,15 @@ export function expandLayer(
 export function noneRunning(node: Node): boolean {
   for (const worker of node.state.herd.all()) if (worker.status === 'busy') return false;
   return true;
+}
+
+/**
+ * A running request's deadline outside the time scale: one already passed that the herder did not
+ * act on, or one set beyond what the settings give. Either way the request is not bounded by it.
+ */
+export function deadlineFinding(err: AbstractionError): Finding {
+  return {
+    invariant: 'bounded-response',
+    detail: `a running request's deadline is not one the settings give: ${err.message}`,
+  };
 }
