@@ -189,11 +189,22 @@ function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]):
   }
 }
 
-/** Inference-Response / Inference-Error: honoured only from the worker that holds the request. */
+/**
+ * Inference-Response / Inference-Error: honoured only from the worker that holds the request.
+ * Without `X-Request` (as workers written for the original answer) an answer is for the one
+ * request the worker holds, or, from a timed-out worker, its late answer to the last one.
+ */
 function handleAnswer(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): void {
   const worker = state.herd.get(msg.from);
-  const requestId = tag(msg, 'X-Request');
-  if (worker === undefined || requestId === undefined) return;
+  if (worker === undefined) return;
+  const requestId =
+    tag(msg, 'X-Request') ??
+    (worker.status === 'busy'
+      ? worker.request
+      : worker.status === 'timed-out'
+        ? worker.lastRequest
+        : undefined);
+  if (requestId === undefined) return;
   if (worker.status === 'busy' && worker.request === requestId) {
     const record = state.requests.get(requestId)!;
     if (action === Action.InferenceResponse) {

@@ -5,9 +5,11 @@
  */
 import { Auditor } from '../audit/auditor.ts';
 import type { Violation } from '../audit/invariants.ts';
+import type { StatedSettings } from '../audit/settings.ts';
 import type { HerdConfig } from '../model/config.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import type { TraceSpec } from './scenario.ts';
+import { describeViolation as describeTrace } from './trace.ts';
 import { type Cast, DEFAULT_CAST, World } from './world.ts';
 
 /** A herder stepped synchronously from an explicit state (the model and its variants). */
@@ -27,6 +29,8 @@ export interface AsyncHerder {
 
 export interface TraceRun {
   readonly violations: Violation[];
+  /** What the herder did with the payments of the trace (for hints). */
+  stats?: Auditor['stats'];
   /** Every delivered message with the herder's outbox, in order. */
   readonly log: { msg: AoMessage; outbox: OutMessage[] }[];
 }
@@ -35,6 +39,8 @@ export interface RunOptions {
   /** After the events: add a fresh worker and let every worker answer until nothing is left. Default true. */
   drain?: boolean;
   cast?: Cast;
+  /** What the auditor is told (default: everything in the trace's config). */
+  stated?: StatedSettings;
 }
 
 /**
@@ -49,21 +55,36 @@ function* traceMessages(
 ): Generator<AoMessage> {
   for (const timed of spec.events) yield* world.messagesFor(timed);
   if (!drain) return;
+  // Silence: time advances and no worker says anything; every request must still end in time.
+  const horizon = spec.silence ? auditor.silenceHorizon() : undefined;
+  if (horizon !== undefined) {
+    const step = Math.max(1, Math.ceil((horizon - world.clock) / SILENT_TICKS));
+    while (world.clock < horizon && auditor.liveRequests().length > 0) {
+      world.clock += step;
+      yield world.tick();
+    }
+  }
   // Liveness: with a fresh worker and workers that answer promptly (before any new deadline
   // passes), every accepted request must end.
   yield world.admin(true, { op: 'Add-Worker', worker: -1 });
   for (let round = 0; round < 40 && auditor.liveRequests().length > 0; round++) {
+    const dispatched = world.dispatchCount;
     yield* world.drainAnswers();
     world.clock += 1;
     yield world.tick();
+    // Nothing held and nothing new dispatched: further rounds would change nothing.
+    if (!world.anyHolding && world.dispatchCount === dispatched) break;
   }
   auditor.finish();
 }
 
+/** Ticks over which a silence phase spreads the time it lets pass. */
+const SILENT_TICKS = 30;
+
 /** Runs a trace through a synchronous herder. */
 export function runTrace<S>(impl: HerderUnderTest<S>, spec: TraceSpec, options: RunOptions = {}): TraceRun {
   const world = new World(spec.config, options.cast ?? DEFAULT_CAST);
-  const auditor = new Auditor(spec.config);
+  const auditor = new Auditor(options.stated ?? spec.config);
   const run: TraceRun = { violations: [], log: [] };
   let state = impl.init(spec.config);
   for (const msg of traceMessages(spec, world, auditor, options.drain ?? true)) {
@@ -73,6 +94,7 @@ export function runTrace<S>(impl: HerderUnderTest<S>, spec: TraceSpec, options: 
     for (const v of impl.inspect?.(state) ?? []) run.violations.push({ ...v, step: run.log.length - 1 });
   }
   run.violations.push(...auditor.violations);
+  run.stats = auditor.stats;
   return run;
 }
 
@@ -83,11 +105,12 @@ export async function runTraceAsync(
   options: RunOptions = {},
 ): Promise<TraceRun> {
   const world = new World(spec.config, options.cast ?? DEFAULT_CAST);
-  const auditor = new Auditor(spec.config);
+  const auditor = new Auditor(options.stated ?? spec.config);
   const run: TraceRun = { violations: [], log: [] };
   for (const msg of traceMessages(spec, world, auditor, options.drain ?? true))
     record(run, world, auditor, msg, await herder.deliver(msg));
   run.violations.push(...auditor.violations);
+  run.stats = auditor.stats;
   return run;
 }
 
@@ -97,15 +120,7 @@ function record(run: TraceRun, world: World, auditor: Auditor, msg: AoMessage, o
   auditor.observe(msg, outbox);
 }
 
-/** A violation with the (last 25) messages that led to it, one line each. */
+/** A violation with the messages that led to it (trace.ts). */
 export function describeViolation(v: Violation, run: TraceRun): string {
-  const upTo = v.step < 0 ? run.log.length : v.step + 1;
-  const first = Math.max(0, upTo - 25);
-  const lines = run.log.slice(first, upTo).map(({ msg, outbox }, i) => {
-    const sent = outbox.map(
-      (o) => `${o.tags.Action}→${o.target}${o.tags['X-Request'] ? `(${o.tags['X-Request']})` : ''}`,
-    );
-    return `  #${first + i} t=${msg.timestamp} ${msg.from} ${JSON.stringify(msg.tags)} ⇒ [${sent.join(', ')}]`;
-  });
-  return `${v.invariant} violated at step ${v.step}: ${v.detail}\n${lines.join('\n')}`;
+  return describeTrace(v, run.log);
 }

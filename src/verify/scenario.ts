@@ -70,6 +70,8 @@ export interface TimedEvent {
 export interface TraceSpec {
   readonly config: HerdConfig;
   readonly events: readonly TimedEvent[];
+  /** After the events, let time pass with every worker silent (checks bounded-response). */
+  readonly silence?: boolean;
 }
 
 const credit: fc.Arbitrary<TraceEvent> = fc.record({
@@ -114,13 +116,15 @@ export const creditEvent: fc.Arbitrary<TraceEvent> = fc
   .tuple(credit, fc.nat(19), fc.nat(49))
   .map(([event, spoofRoll, senderRoll]) => ({
     ...(event as Extract<TraceEvent, { kind: 'credit' }>),
-    spoofed: spoofRoll === 0,
-    noSender: senderRoll === 0,
+    // The rare case is the largest roll, so that shrinking leads back to a genuine notice.
+    spoofed: spoofRoll === 19,
+    noSender: senderRoll === 49,
   }));
 
 export const answerEvent: fc.Arbitrary<TraceEvent> = fc.record({
   kind: fc.constant('answer' as const),
-  worker: fc.nat(WORKER_POOL.length - 1),
+  // Which of the workers concerned answers: taken modulo their number, so any herd size is covered.
+  worker: fc.nat(63),
   ok: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   which: fc.oneof(
     { weight: 8, arbitrary: fc.constant<'held'>('held') },
@@ -207,7 +211,7 @@ export const traceEvent: fc.Arbitrary<TraceEvent> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('worker-report' as const),
-      worker: fc.nat(WORKER_POOL.length - 1),
+      worker: fc.nat(63),
       error: fc.boolean(),
     }),
   },
@@ -276,6 +280,10 @@ export function traceSpec(options: TraceOptions = {}): fc.Arbitrary<TraceSpec> {
       maxLength: options.maxEvents ?? 80,
       size: 'medium',
     }),
+    silence: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
   });
 }
 
@@ -288,10 +296,13 @@ export const tiedCredit: fc.Arbitrary<TraceEvent> = creditEvent.map((e) => ({
 }));
 
 /** A busy herd: requests arrive faster than workers answer, so queues form and overtaking happens. */
-export function contendedEvents(credit: fc.Arbitrary<TraceEvent> = creditEvent): fc.Arbitrary<TraceEvent> {
+export function contendedEvents(
+  credit: fc.Arbitrary<TraceEvent> = creditEvent,
+  answerWeight = 5,
+): fc.Arbitrary<TraceEvent> {
   return fc.oneof(
     { weight: 12, arbitrary: credit },
-    { weight: 5, arbitrary: answerEvent },
+    { weight: answerWeight, arbitrary: answerEvent },
     { weight: 1, arbitrary: fc.constant({ kind: 'tick' as const }) },
     {
       weight: 1,

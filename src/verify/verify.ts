@@ -1,32 +1,26 @@
 /**
- * `herd verify`: black-box property checking of any Lua herder that speaks the wire protocol.
- * The herder runs in a local AO network; scenario traces (credits of every kind, worker answers,
- * errors, silence and late answers, time, spoofs, owner actions, duplicates, malformed
- * messages) are delivered to it, and the auditor checks the invariants observable from outside
- * on every step. Each violated invariant is reported with a shrunk, replayable trace.
+ * `herd verify`: black-box property checking of any Lua herder, in our wire dialect or the
+ * original's. The herder runs in a local AO network; scenario traces (credits of every kind,
+ * worker answers, errors, silence and late answers, time, spoofs, owner actions, duplicates,
+ * malformed messages) are delivered to it, and the auditor checks, on every step, each invariant
+ * whose settings were stated. Each violation is shrunk, replayed from scratch to confirm it, and
+ * reported with its trace and the command that replays it.
  */
 import fc from 'fast-check';
 import type { ModuleKey } from '../ao/modules.ts';
 import { LocalNetwork, type ProcessSnapshot } from '../ao/network.ts';
-import { INVARIANTS, type InvariantName } from '../audit/invariants.ts';
-import type { HerdConfig } from '../model/config.ts';
+import { checkable } from '../audit/auditor.ts';
+import { INVARIANT_NAMES, INVARIANTS, type InvariantName, type Violation } from '../audit/invariants.ts';
+import { SETTING_FLAGS, type StatedSettings } from '../audit/settings.ts';
+import { DEFAULT_CONFIG, type HerdConfig, makeConfig } from '../model/config.ts';
 import { LuaHerder } from './lua-herder.ts';
-import { describeViolation, runTraceAsync, type TraceRun } from './run.ts';
+import { runTraceAsync, type TraceRun } from './run.ts';
 import { contendedEvents, hugeCredit, type TraceSpec, traceSpec, WORKER_POOL } from './scenario.ts';
+import { formatTrace, type TraceStep, traceSteps } from './trace.ts';
 import { type Cast, DEFAULT_CAST } from './world.ts';
 
-/** The invariants an outside observer can check (exact-fees and bounded-overtaking need the inside). */
-export const OBSERVABLE_INVARIANTS: readonly InvariantName[] = [
-  'no-lost-request',
-  'conservation',
-  'refund-to-payer',
-  'priority-order',
-  'fifo-ties',
-  'no-double-booking',
-  'work-conserving',
-  'authority',
-  'bad-input-safe',
-];
+/** Every invariant `herd verify` knows; which are checked depends on the settings stated. */
+export const OBSERVABLE_INVARIANTS: readonly InvariantName[] = INVARIANT_NAMES;
 
 export interface VerifyOptions {
   /** The herder's Lua source. */
@@ -34,15 +28,12 @@ export interface VerifyOptions {
   /** Lua evaluated first (e.g. to set the globals a herder reads its settings from). */
   prelude?: string;
   module?: ModuleKey;
-  /**
-   * What the herder is expected to implement: its token, owner and initial workers (the ids its
-   * source expects), fees, limits, timeouts and attempts.
-   */
-  config: HerdConfig;
+  /** What the herder is stated to implement; a setting left out is never guessed. */
+  stated: StatedSettings;
   /** Scenario traces to run (default 100). */
   runs?: number;
   seed?: number;
-  /** Replay one counterexample (with `seed`), as printed by an earlier run. */
+  /** Replay one counterexample (with `seed` and the same `runs`), as printed by an earlier run. */
   path?: string;
   maxEvents?: number;
   /** Upper bound on the time spent shrinking each violation (ms; default 60 s). */
@@ -58,12 +49,18 @@ export interface VerifyOptions {
 export interface InvariantResult {
   readonly invariant: InvariantName;
   readonly description: string;
+  readonly status: 'held' | 'violated' | 'not-checked';
+  /** For a violated invariant. */
   readonly violated: boolean;
+  /** Flags that would let it be checked (when not checked). */
+  readonly needs?: readonly string[];
   /** For a violation: what broke, the shrunk trace, and how to replay it. */
   readonly detail?: string;
-  readonly trace?: string;
-  readonly replay?: { seed: number; path: string };
+  readonly trace?: readonly TraceStep[];
+  /** The trace as text, elisions marked. */
+  readonly traceText?: string;
   readonly traceLength?: number;
+  readonly replay?: { seed: number; path: string };
 }
 
 export interface VerifyReport {
@@ -74,8 +71,39 @@ export interface VerifyReport {
   readonly durationMs: number;
   readonly results: InvariantResult[];
   readonly violated: InvariantName[];
+  readonly notChecked: InvariantName[];
+  /** What is probably wrong with the stated settings, when the herder's behaviour suggests it. */
+  readonly hints: string[];
   /** Lua errors raised by the herder (each rolled back, as a real CU does), first few. */
   readonly luaErrors: { message: string; count: number }[];
+  /** Violations that a fresh replay did not reproduce (never reported as violated). */
+  readonly unconfirmed: InvariantName[];
+}
+
+/** The config scenarios are generated from: the stated settings, defaults for the rest. */
+export function scenarioConfig(stated: StatedSettings): HerdConfig {
+  const pick = <K extends keyof HerdConfig>(key: K, value: HerdConfig[K] | undefined) =>
+    value === undefined ? {} : { [key]: value };
+  return makeConfig({
+    token: stated.token,
+    owner: stated.owner ?? DEFAULT_CAST.owner,
+    workers: [...stated.workers],
+    ...pick('baseFee', stated.baseFee),
+    ...pick('tokenFee', stated.tokenFee),
+    ...pick('maxTokens', stated.maxTokens),
+    ...pick('maxPromptBytes', stated.maxPromptBytes),
+    maxOvertakes: stated.maxOvertakes === undefined ? DEFAULT_CONFIG.maxOvertakes : stated.maxOvertakes,
+    // Short deadlines, so that time passing them is part of the scenarios.
+    timeoutBase: stated.timeoutBase ?? 3_000,
+    timeoutPerToken: stated.timeoutPerToken ?? 100,
+    ...pick('maxAttempts', stated.maxAttempts),
+  });
+}
+
+/** Parses a `--path` as printed by a run; undefined when it is not one. */
+export function parseReplayPath(path: string): { run: number } | undefined {
+  if (!/^[0-9]+(:[0-9]+)*$/.test(path)) return undefined;
+  return { run: Number(path.split(':')[0]) };
 }
 
 export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport> {
@@ -83,13 +111,15 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
   const module = options.module ?? 'aos32';
   const runs = options.runs ?? 100;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const config = options.config;
+  const stated = options.stated;
+  const config = scenarioConfig(stated);
   const cast: Cast = {
     ...DEFAULT_CAST,
     token: config.token,
     owner: config.owner,
     workers: [...config.workers, ...WORKER_POOL.filter((w) => !config.workers.includes(w))],
   };
+  const { checked, notChecked } = checkable(stated);
   const net = await LocalNetwork.create({ seed: 'verify', startTime: 0, startBlockHeight: 0 });
   const herder = await LuaHerder.spawn(net, {
     module,
@@ -102,24 +132,36 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
   const cache = new Map<string, TraceRun>();
   let messages = 0;
   const errorCounts = new Map<string, number>();
+  const totals = { notices: 0, accepted: 0, dispatched: 0, forwarded: 0 };
+  const refundReasons = new Map<string, number>();
+  const unstatedWorkers = new Set<string>();
+  const runFresh = async (spec: TraceSpec): Promise<TraceRun> => {
+    await net.restore(herder.pid, booted);
+    herder.startTrace();
+    const errorsBefore = herder.errors.length;
+    const result = await runTraceAsync(herder, spec, { cast, stated });
+    for (const { error } of herder.errors.slice(errorsBefore)) {
+      const message = luaErrorLine(error);
+      errorCounts.set(message, (errorCounts.get(message) ?? 0) + 1);
+    }
+    messages += result.log.length;
+    const stats = result.stats;
+    if (stats) {
+      totals.notices += stats.notices;
+      totals.accepted += stats.accepted;
+      totals.dispatched += stats.dispatched;
+      totals.forwarded += stats.forwarded;
+      for (const [reason, n] of stats.refundReasons)
+        refundReasons.set(reason, (refundReasons.get(reason) ?? 0) + n);
+      for (const w of stats.unstatedWorkers) unstatedWorkers.add(w);
+    }
+    return result;
+  };
   const run = async (spec: TraceSpec): Promise<TraceRun> => {
     const key = JSON.stringify(spec, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
     const known = cache.get(key);
     if (known) return known;
-    await net.restore(herder.pid, booted);
-    herder.startTrace();
-    const errorsBefore = herder.errors.length;
-    const result = await runTraceAsync(herder, spec, { cast });
-    for (const { error } of herder.errors.slice(errorsBefore)) {
-      // The Lua error itself ("[string ...]:N: ..."), not the warnings printed around it.
-      const lines = error.split('\n').map((line) => line.trim());
-      const message =
-        lines.find((line) => line.startsWith('[string ')) ??
-        lines.find((line) => line !== '' && !line.startsWith('WARNING')) ??
-        lines[0]!;
-      errorCounts.set(message, (errorCounts.get(message) ?? 0) + 1);
-    }
-    messages += result.log.length;
+    const result = await runFresh(spec);
     cache.set(key, result);
     return result;
   };
@@ -127,59 +169,90 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
   const maxEvents = options.maxEvents ?? 40;
   const scenarios = fc.oneof(
     traceSpec({ config: fc.constant(config), maxEvents }),
-    traceSpec({ config: fc.constant(config), maxEvents, events: contendedEvents(hugeCredit) }),
-  );
-  const replay = options.path === undefined ? {} : { path: options.path, endOnFailure: false };
-
-  // Explore: every trace is audited for every invariant at once.
-  const violated = new Set<InvariantName>();
-  let done = 0;
-  await fc.check(
-    fc.asyncProperty(scenarios, async (spec) => {
-      for (const v of (await run(spec)).violations) violated.add(v.invariant);
-      options.onProgress?.({ phase: 'explore', done: ++done, total: runs });
-    }),
-    { numRuns: runs, seed, ...replay },
+    traceSpec({ config: fc.constant(config), maxEvents, events: contendedEvents(hugeCredit, 2) }),
   );
 
-  // Shrink: one search per violated invariant, replaying the same traces (cached), then shrinking.
-  const results: InvariantResult[] = [];
-  for (const invariant of OBSERVABLE_INVARIANTS) {
-    if (!violated.has(invariant)) {
-      results.push({ invariant, description: INVARIANTS[invariant], violated: false });
-      continue;
-    }
-    options.onProgress?.({
-      phase: 'shrink',
-      done: results.length,
-      total: OBSERVABLE_INVARIANTS.length,
-      invariant,
-    });
-    const details = await fc.check(
-      fc.asyncProperty(
-        scenarios,
-        async (spec) => !(await run(spec)).violations.some((v) => v.invariant === invariant),
-      ),
-      { numRuns: runs, seed, ...replay, interruptAfterTimeLimit: options.shrinkTimeMs ?? 60_000 },
+  const found = new Map<InvariantName, { violation: Violation; run: TraceRun; seed: number; path: string }>();
+  const unconfirmed = new Set<InvariantName>();
+  if (options.path !== undefined) {
+    // Replay: only the trace the path names.
+    let replayed: TraceRun | undefined;
+    await fc.check(
+      fc.asyncProperty(scenarios, async (spec) => {
+        replayed ??= await run(spec);
+        return true;
+      }),
+      { numRuns: runs, seed, path: options.path },
     );
-    const counterexample = details.counterexample?.[0];
-    const found = counterexample === undefined ? undefined : await run(counterexample);
-    const violation = found?.violations.find((v) => v.invariant === invariant);
-    results.push({
-      invariant,
-      description: INVARIANTS[invariant],
-      violated: true,
-      ...(violation && found
-        ? {
-            detail: violation.detail,
-            trace: describeViolation(violation, found),
-            traceLength: violation.step < 0 ? found.log.length : violation.step + 1,
-            replay: { seed: details.seed, path: details.counterexamplePath ?? '' },
-          }
-        : {}),
-    });
+    for (const violation of replayed?.violations ?? [])
+      if (!found.has(violation.invariant))
+        found.set(violation.invariant, { violation, run: replayed!, seed, path: options.path });
+  } else {
+    // Explore: every trace is audited for every checked invariant at once.
+    const violated = new Set<InvariantName>();
+    let done = 0;
+    await fc.check(
+      fc.asyncProperty(scenarios, async (spec) => {
+        for (const v of (await run(spec)).violations) violated.add(v.invariant);
+        options.onProgress?.({ phase: 'explore', done: ++done, total: runs });
+      }),
+      { numRuns: runs, seed },
+    );
+    // Shrink: one search per violated invariant, replaying the same traces (cached).
+    let shrunk = 0;
+    for (const invariant of checked) {
+      if (!violated.has(invariant)) continue;
+      options.onProgress?.({ phase: 'shrink', done: shrunk++, total: violated.size, invariant });
+      const details = await fc.check(
+        fc.asyncProperty(
+          scenarios,
+          async (spec) => !(await run(spec)).violations.some((v) => v.invariant === invariant),
+        ),
+        { numRuns: runs, seed, interruptAfterTimeLimit: options.shrinkTimeMs ?? 60_000 },
+      );
+      const counterexample = details.counterexample?.[0];
+      if (counterexample === undefined) continue;
+      // Confirm: the shrunk trace, replayed from a fresh herder, shows the same violation.
+      const again = await runFresh(counterexample);
+      const violation = again.violations.find((v) => v.invariant === invariant);
+      if (violation)
+        found.set(invariant, {
+          violation,
+          run: again,
+          seed: details.seed,
+          path: details.counterexamplePath ?? '',
+        });
+    }
+    for (const invariant of violated) if (!found.has(invariant)) unconfirmed.add(invariant);
   }
   net.close();
+
+  const results: InvariantResult[] = INVARIANT_NAMES.map((invariant) => {
+    const description = INVARIANTS[invariant];
+    const missing = notChecked.find((n) => n.invariant === invariant);
+    if (missing)
+      return {
+        invariant,
+        description,
+        status: 'not-checked',
+        violated: false,
+        needs: missing.needs.map((name) => SETTING_FLAGS[name]),
+      };
+    const hit = found.get(invariant);
+    if (!hit) return { invariant, description, status: 'held', violated: false };
+    const trace = traceSteps(hit.violation, hit.run.log);
+    return {
+      invariant,
+      description,
+      status: 'violated',
+      violated: true,
+      detail: hit.violation.detail,
+      trace,
+      traceText: formatTrace(trace, hit.violation.requests),
+      traceLength: trace.length,
+      replay: { seed: hit.seed, path: hit.path },
+    };
+  });
   return {
     module,
     runs,
@@ -187,7 +260,52 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
     messages,
     durationMs: Math.round(performance.now() - started),
     results,
-    violated: results.filter((r) => r.violated).map((r) => r.invariant),
+    violated: results.filter((r) => r.status === 'violated').map((r) => r.invariant),
+    notChecked: results.filter((r) => r.status === 'not-checked').map((r) => r.invariant),
+    hints: hints(stated, totals, refundReasons, unstatedWorkers, errorCounts),
     luaErrors: [...errorCounts.entries()].slice(0, 5).map(([message, count]) => ({ message, count })),
+    unconfirmed: [...unconfirmed],
   };
+}
+
+/** The Lua error itself ("[string ...]:N: ..."), not the warnings printed around it. */
+function luaErrorLine(error: string): string {
+  const lines = error.split('\n').map((line) => line.trim());
+  return (
+    lines.find((line) => line.startsWith('[string ')) ??
+    lines.find((line) => line !== '' && !line.startsWith('WARNING')) ??
+    lines[0]!
+  );
+}
+
+/** What the herder's behaviour over all traces says about the settings it was stated to have. */
+function hints(
+  stated: StatedSettings,
+  totals: { notices: number; accepted: number; dispatched: number; forwarded: number },
+  reasons: Map<string, number>,
+  unstatedWorkers: Set<string>,
+  errors: Map<string, number>,
+): string[] {
+  const out: string[] = [];
+  const refunds = [...reasons.values()].reduce((a, b) => a + b, 0);
+  const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
+  if (totals.notices > 0 && totals.accepted === 0 && refunds === 0 && errorCount < totals.notices)
+    out.push(
+      `The herder neither served nor refunded any of the ${totals.notices} payments from ${stated.token}: it probably expects Credit-Notices from another token. State the token id its source expects with --token.`,
+    );
+  else if (totals.accepted > 0 && totals.dispatched === 0)
+    out.push(
+      `No request was ever dispatched, though ${totals.accepted} payments were kept: are the workers it knows the ones stated? State its worker ids with --workers.`,
+    );
+  if (totals.accepted === 0 && refunds > 0 && reasons.size === 1) {
+    const [reason] = [...reasons.keys()];
+    out.push(
+      `Every payment was refunded, all as "${reason}": if that is about the fee, state the fees the herder charges with --base-fee and --token-fee.`,
+    );
+  }
+  if (unstatedWorkers.size > 0)
+    out.push(
+      `The herder dispatched to ${[...unstatedWorkers].slice(0, 4).join(', ')}${unstatedWorkers.size > 4 ? ', …' : ''}, which --workers did not list; they were treated as workers of its herd.`,
+    );
+  return out;
 }

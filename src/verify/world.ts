@@ -38,21 +38,42 @@ export const DEFAULT_CAST: Cast = {
   drainWorker: 'W-DRAIN',
 };
 
+/** An Inference a worker received, and whether the world has answered it. */
+interface Received {
+  /** The herder's request tag, when it sent one: the worker echoes it (our dialect). */
+  readonly tag: string | undefined;
+  readonly prompt: string;
+  readonly order: number;
+  answered: boolean;
+}
+
 export class World {
   clock = 1_000;
   private nextId = 0;
+  private answersGiven = 0;
+  private dispatches = 0;
   private readonly sent: AoMessage[] = [];
-  /** Last Inference each worker received, and whether the world has answered it. */
-  private readonly inbox = new Map<string, { request: string; answered: boolean }>();
-  private readonly everRegistered = new Set<string>();
+  /** Every Inference each worker received, in order. */
+  private readonly inbox = new Map<string, Received[]>();
+  /** Workers that reported Worker-Error and have not reported Worker-Initialized since. */
+  private readonly failed = new Set<string>();
+  /** Inference messages seen so far. */
+  get dispatchCount(): number {
+    return this.dispatches;
+  }
+
+  /** Whether any worker holds an Inference it has not answered. */
+  get anyHolding(): boolean {
+    return this.holding().length > 0;
+  }
+
+  /** Whether the herder tags its dispatches with `X-Request` (our dialect). */
+  private tagged = false;
 
   constructor(
     private readonly config: HerdConfig,
     private readonly cast: Cast = DEFAULT_CAST,
-  ) {
-    this.everRegistered.add(cast.drainWorker);
-    for (const w of config.workers) this.everRegistered.add(w);
-  }
+  ) {}
 
   /** The i-th worker of the cast (indices wrap, so a scenario fits any herd size). */
   private worker(i: number): string {
@@ -73,8 +94,43 @@ export class World {
 
   learn(_msg: AoMessage, outbox: readonly OutMessage[]): void {
     for (const out of outbox)
-      if (out.tags.Action === 'Inference')
-        this.inbox.set(out.target, { request: out.tags['X-Request']!, answered: false });
+      if (out.tags.Action === 'Inference') {
+        const received = this.inbox.get(out.target) ?? [];
+        // A worker works on the latest Inference it was sent; anything before it is dropped.
+        for (const r of received) r.answered = true;
+        if (out.tags['X-Request'] !== undefined) this.tagged = true;
+        received.push({
+          tag: out.tags['X-Request'],
+          prompt: out.data ?? '',
+          order: ++this.dispatches,
+          answered: false,
+        });
+        this.inbox.set(out.target, received);
+      }
+  }
+
+  /** Workers that hold an unanswered Inference, the longest-held first. */
+  private holding(): string[] {
+    const pending: [string, number][] = [];
+    for (const [worker, received] of this.inbox) {
+      const last = received[received.length - 1];
+      if (last && !last.answered) pending.push([worker, last.order]);
+    }
+    return pending.sort((a, b) => a[1] - b[1]).map(([worker]) => worker);
+  }
+
+  /**
+   * A worker's answer in the herder's own dialect: it echoes `X-Request` when the Inference
+   * carried one and otherwise answers as the original's workers do, with the text alone. The
+   * text is unique and names what it answers, so it can be traced by content.
+   */
+  private answer(from: string, received: Received | undefined, ok: boolean): AoMessage {
+    const n = ++this.answersGiven;
+    const tag: Record<string, string> = received?.tag === undefined ? {} : { 'X-Request': received.tag };
+    const about = received === undefined ? 'nothing' : JSON.stringify(received.prompt.slice(0, 24));
+    return ok
+      ? this.message(from, { Action: 'Inference-Response', ...tag }, `answer ${n} to ${about}`)
+      : this.message(from, { Action: 'Inference-Error', ...tag, 'X-Reason': 'out of memory' });
   }
 
   tick(): AoMessage {
@@ -93,7 +149,6 @@ export class World {
     const workerId = (i: number) => (i < 0 ? this.cast.drainWorker : this.worker(i));
     switch (op.op) {
       case 'Add-Worker':
-        if (byOwner) this.everRegistered.add(workerId(op.worker));
         return this.message(from, { Action: 'Add-Worker', Worker: workerId(op.worker) });
       case 'Remove-Worker':
         return this.message(from, { Action: 'Remove-Worker', Worker: workerId(op.worker) });
@@ -116,16 +171,20 @@ export class World {
     }
   }
 
-  /** Every worker answers what it holds and reports itself initialised. */
+  /**
+   * Every worker answers what it holds; on the first call, every worker the world made fail
+   * reports itself initialised again.
+   */
   drainAnswers(): AoMessage[] {
     const out: AoMessage[] = [];
-    for (const [worker, last] of this.inbox) {
-      if (last.answered) continue;
+    for (const worker of this.holding()) {
+      const received = this.inbox.get(worker)!;
+      const last = received[received.length - 1]!;
       last.answered = true;
-      out.push(this.message(worker, { Action: 'Inference-Response', 'X-Request': last.request }, 'drained'));
+      out.push(this.answer(worker, last, true));
     }
-    for (const worker of this.everRegistered)
-      out.push(this.message(worker, { Action: 'Worker-Initialized' }));
+    for (const worker of this.failed) out.push(this.message(worker, { Action: 'Worker-Initialized' }));
+    this.failed.clear();
     return out;
   }
 
@@ -133,35 +192,14 @@ export class World {
     switch (event.kind) {
       case 'credit':
         return this.credit(event);
-      case 'answer': {
+      case 'answer':
+        return this.answerEvent(event);
+      case 'worker-report': {
         const worker = this.worker(event.worker);
-        const last = this.inbox.get(worker);
-        const request =
-          event.which === 'held'
-            ? last?.request
-            : event.which === 'stale'
-              ? this.sent[0]?.id
-              : 'no-such-request';
-        if (request === undefined) return undefined;
-        if (event.which === 'held' && event.from === 'worker' && last) last.answered = true;
-        const from =
-          event.from === 'worker'
-            ? worker
-            : event.from === 'stranger'
-              ? this.cast.stranger
-              : this.worker(event.worker + 1);
-        return event.ok
-          ? this.message(from, { Action: 'Inference-Response', 'X-Request': request }, `answer to ${request}`)
-          : this.message(from, {
-              Action: 'Inference-Error',
-              'X-Request': request,
-              'X-Reason': 'out of memory',
-            });
+        if (event.error) this.failed.add(worker);
+        else this.failed.delete(worker);
+        return this.message(worker, { Action: event.error ? 'Worker-Error' : 'Worker-Initialized' });
       }
-      case 'worker-report':
-        return this.message(this.worker(event.worker), {
-          Action: event.error ? 'Worker-Error' : 'Worker-Initialized',
-        });
       case 'tick':
         return this.tick();
       case 'info':
@@ -182,6 +220,9 @@ export class World {
               : event.from === 'owner'
                 ? this.cast.owner
                 : this.cast.stranger;
+        // A malformed message may still report a failure; the drain revives that worker.
+        if (event.from === 'worker' && Object.values(event.tags).includes('Worker-Error'))
+          this.failed.add(from);
         return this.message(from, { ...event.tags }, event.data);
       }
       case 'admin':
@@ -189,8 +230,51 @@ export class World {
     }
   }
 
+  /**
+   * held: a worker that holds an Inference answers it (any worker of the herd, however many);
+   * stale: a worker answers again what it already answered; unknown: a worker that holds
+   * nothing answers something. Each may come from the worker, another worker, or a stranger.
+   */
+  private answerEvent(event: Extract<TraceEvent, { kind: 'answer' }>): AoMessage | undefined {
+    const holding = this.holding();
+    let worker: string;
+    let received: Received | undefined;
+    if (event.which === 'held') {
+      if (holding.length === 0) return undefined;
+      worker = holding[event.worker % holding.length]!;
+      const all = this.inbox.get(worker)!;
+      received = all[all.length - 1];
+      if (event.from === 'worker') received!.answered = true;
+    } else if (event.which === 'stale') {
+      const answered = [...this.inbox.entries()].filter(([w, r]) => r.length > 0 && !holding.includes(w));
+      if (answered.length === 0) return undefined;
+      const [w, all] = answered[event.worker % answered.length]!;
+      worker = w;
+      received = all[all.length - 1];
+    } else {
+      const free = this.cast.workers.filter((w) => !holding.includes(w));
+      if (free.length === 0) return undefined;
+      worker = free[event.worker % free.length]!;
+      // In the herder's dialect: a tag naming no request when it tags its dispatches.
+      const tag = this.tagged ? 'no-such-request' : undefined;
+      received = { tag, prompt: 'nothing it was sent', order: 0, answered: true };
+    }
+    const from =
+      event.from === 'worker'
+        ? worker
+        : event.from === 'stranger'
+          ? this.cast.stranger
+          : (this.cast.workers.find((w) => w !== worker) ?? this.cast.stranger);
+    // The original's workers never report an error: one that fails stays silent.
+    if (!event.ok && !this.tagged) {
+      if (received && event.which === 'held' && event.from === 'worker') received.answered = false;
+      return undefined;
+    }
+    return this.answer(from, received, event.ok);
+  }
+
   private credit(event: Extract<TraceEvent, { kind: 'credit' }>): AoMessage {
-    const prompt =
+    const body =
       event.prompt === 'words'
         ? Array.from(
             { length: event.words },
@@ -205,6 +289,9 @@ export class World {
               : event.prompt === 'symbols'
                 ? '?!... --- ;;'
                 : undefined;
+    // Every non-empty prompt is unique (a mark of punctuation, so no words are added): a
+    // dispatch is traced back to its payment by its prompt when the herder sends no tag.
+    const prompt = body ? `${body} ${uniqueMark(this.nextId + 1)}` : body;
     const tokens = {
       valid: String(event.count),
       missing: undefined,
@@ -234,4 +321,13 @@ export class World {
     if (event.reference) tags['X-Reference'] = `ref-${this.nextId}`;
     return this.message(event.spoofed ? this.cast.stranger : this.cast.token, tags);
   }
+}
+
+const MARKS = '!?.,;:-~';
+
+/** A short run of punctuation, distinct for each n. */
+function uniqueMark(n: number): string {
+  let mark = '';
+  for (let k = n; k > 0; k = Math.floor(k / MARKS.length)) mark += MARKS[k % MARKS.length];
+  return `(${mark})`;
 }

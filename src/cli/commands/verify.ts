@@ -1,18 +1,27 @@
 import { resolve } from 'node:path';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ModuleKey } from '../../ao/modules.ts';
-import { type HerdConfig, makeConfig } from '../../model/config.ts';
-import { OBSERVABLE_INVARIANTS, type VerifyReport, verifyHerder } from '../../verify/verify.ts';
+import { AoEvalError } from '../../ao/network.ts';
+import { type StatedSettings, statedFromConfig } from '../../audit/settings.ts';
+import { isProcessId } from '../../model/config.ts';
+import { parseReplayPath, type VerifyReport, verifyHerder } from '../../verify/verify.ts';
 import { readConfigFile, readTextFile } from '../config-file.ts';
-import { emit, intOption, showProgress, UserError } from '../output.ts';
+import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
 
 interface VerifyFlags {
   config?: string;
   token?: string;
   owner?: string;
   workers?: string;
-  baseFee?: string;
-  tokenFee?: string;
+  baseFee?: bigint;
+  tokenFee?: bigint;
+  maxTokens?: number;
+  maxPromptBytes?: number;
+  maxOvertakes?: number | 'unbounded';
+  timeoutBase?: number;
+  timeoutPerToken?: number;
+  maxAttempts?: number;
+  maxQueueWait?: number;
   prelude?: string;
   module: ModuleKey;
   runs: number;
@@ -23,47 +32,136 @@ interface VerifyFlags {
   json?: boolean;
 }
 
-/** The settings the herder is expected to implement, from --config or the individual flags. */
-function expectedConfig(flags: VerifyFlags): HerdConfig {
-  if (flags.config) return readConfigFile(flags.config);
-  try {
-    return makeConfig({
-      token: flags.token ?? 'TOKEN',
-      owner: flags.owner ?? 'OWNER',
-      workers: (flags.workers ?? 'W1,W2')
-        .split(',')
-        .map((w) => w.trim())
-        .filter(Boolean),
-      ...(flags.baseFee ? { baseFee: BigInt(flags.baseFee) } : {}),
-      ...(flags.tokenFee ? { tokenFee: BigInt(flags.tokenFee) } : {}),
-      maxOvertakes: null,
-    });
-  } catch (err) {
-    throw new UserError((err as Error).message);
-  }
+/** A whole, non-negative amount of token units. */
+function amountOption(raw: string): bigint {
+  if (!/^[0-9]{1,78}$/.test(raw.trim()))
+    throw new InvalidArgumentError('expected a whole number of token units, at most 78 digits');
+  return BigInt(raw.trim());
 }
 
-function render(report: VerifyReport, file: string): string {
+function overtakesOption(raw: string): number | 'unbounded' {
+  if (raw.trim().toLowerCase() === 'unbounded') return 'unbounded';
+  return intOption(0)(raw);
+}
+
+/** Flags that state a setting, in the order they are printed in a replay command. */
+const SETTING_OPTIONS = [
+  '--config',
+  '--token',
+  '--owner',
+  '--workers',
+  '--base-fee',
+  '--token-fee',
+  '--max-tokens',
+  '--max-prompt-bytes',
+  '--max-overtakes',
+  '--timeout-base',
+  '--timeout-per-token',
+  '--max-attempts',
+  '--max-queue-wait',
+  '--prelude',
+  '--module',
+  '--runs',
+  '--max-events',
+] as const;
+
+/** What the herder is stated to implement: --config, then each flag over it. Nothing else. */
+function statedSettings(flags: VerifyFlags): StatedSettings {
+  const base: Partial<StatedSettings> = flags.config ? statedFromConfig(readConfigFile(flags.config)) : {};
+  const token = flags.token ?? base.token;
+  if (token === undefined)
+    throw new UserError(
+      'state the token the herder takes payments from: --token <process id> (or --config herd.json)',
+    );
+  if (!isProcessId(token)) throw new UserError(`--token ${JSON.stringify(token)} is not a process id`);
+  let workers = base.workers ?? [];
+  if (flags.workers !== undefined) {
+    workers = flags.workers.split(',').map((w) => w.trim());
+    if (workers.length === 0 || workers.some((w) => w === ''))
+      throw new UserError('--workers needs a comma-separated list of worker process ids, none empty');
+    const bad = workers.find((w) => !isProcessId(w));
+    if (bad !== undefined) throw new UserError(`--workers: ${JSON.stringify(bad)} is not a process id`);
+  }
+  const over = <T>(flag: T | undefined, fallback: T | undefined) => (flag === undefined ? fallback : flag);
+  return {
+    ...base,
+    token,
+    owner: over(flags.owner, base.owner),
+    workers,
+    baseFee: over(flags.baseFee, base.baseFee),
+    tokenFee: over(flags.tokenFee, base.tokenFee),
+    maxTokens: over(flags.maxTokens, base.maxTokens),
+    maxPromptBytes: over(flags.maxPromptBytes, base.maxPromptBytes),
+    maxOvertakes:
+      flags.maxOvertakes === undefined
+        ? base.maxOvertakes
+        : flags.maxOvertakes === 'unbounded'
+          ? null
+          : flags.maxOvertakes,
+    timeoutBase: over(flags.timeoutBase, base.timeoutBase),
+    timeoutPerToken: over(flags.timeoutPerToken, base.timeoutPerToken),
+    maxAttempts: over(flags.maxAttempts, base.maxAttempts),
+    maxQueueWait: over(flags.maxQueueWait, base.maxQueueWait),
+  };
+}
+
+/** The command that replays a violation: this run's own setting flags, the seed and the path. */
+export function replayCommand(
+  file: string,
+  argv: readonly string[],
+  replay: { seed: number; path: string },
+): string {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    if (!(SETTING_OPTIONS as readonly string[]).includes(name)) continue;
+    kept.push(arg.includes('=') ? arg : `${arg} ${quote(argv[i + 1] ?? '')}`);
+    if (!arg.includes('=')) i++;
+  }
+  return ['herd verify', quote(file), ...kept, `--seed ${replay.seed}`, `--path ${replay.path}`].join(' ');
+}
+
+function quote(arg: string): string {
+  return /^[A-Za-z0-9_./:,=@+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function render(report: VerifyReport, file: string, argv: readonly string[]): string {
+  const checked = report.results.filter((r) => r.status !== 'not-checked').length;
   const lines = [
     `herd verify ${file}: ${report.runs} scenario traces, ${report.messages} messages, ${report.module}, seed ${report.seed}, ${(report.durationMs / 1000).toFixed(1)} s`,
     '',
   ];
-  for (const r of report.results)
+  for (const r of report.results) {
+    const mark = r.status === 'violated' ? '✗' : r.status === 'held' ? '✓' : '–';
+    const what =
+      r.status === 'violated'
+        ? (r.detail ?? 'violated')
+        : r.status === 'held'
+          ? 'held'
+          : `not checked (state ${r.needs!.join(', ')})`;
+    lines.push(`  ${mark} ${r.invariant.padEnd(18)} ${what}`);
+  }
+  for (const r of report.results.filter((x) => x.status === 'violated' && x.traceText)) {
     lines.push(
-      `  ${r.violated ? '✗' : '✓'} ${r.invariant.padEnd(18)} ${r.violated ? (r.detail ?? 'violated') : 'held'}`,
+      '',
+      `── ${r.invariant}: shortest trace found (${r.traceLength} messages), confirmed by replay ──`,
+      r.traceText!,
     );
-  for (const r of report.results.filter((x) => x.violated && x.trace)) {
-    lines.push('', `── ${r.invariant}: shortest trace found (${r.traceLength} messages) ──`, r.trace!);
-    if (r.replay) lines.push(`  replay: herd verify ${file} --seed ${r.replay.seed} --path ${r.replay.path}`);
+    if (r.replay) lines.push(`  replay: ${replayCommand(file, argv, r.replay)}`);
   }
   if (report.luaErrors.length > 0) {
     lines.push('', 'Lua errors raised by the herder (each message rolled back, as a real CU does):');
     for (const e of report.luaErrors) lines.push(`  ${e.count}× ${e.message}`);
   }
+  if (report.hints.length > 0) {
+    lines.push('', 'Hints:');
+    for (const hint of report.hints) lines.push(`  ${hint}`);
+  }
   lines.push(
     '',
     report.violated.length === 0
-      ? `No violations of the ${OBSERVABLE_INVARIANTS.length} observable invariants.`
+      ? `No violations of the ${checked} invariants checked${report.notChecked.length > 0 ? ` (${report.notChecked.length} not checked: state their settings)` : ''}.`
       : `${report.violated.length} invariant(s) violated: ${report.violated.join(', ')}`,
   );
   return lines.join('\n');
@@ -78,11 +176,33 @@ export function register(program: Command): void {
       '-c, --config <file>',
       'the settings the herder should implement (token, owner, workers, fees, limits, timeouts)',
     )
-    .option('--token <id>', 'token process id the herder expects (if hard-coded in its source)', undefined)
-    .option('--owner <id>', 'owner the herder expects')
-    .option('--workers <ids>', 'comma-separated worker ids the herder starts with (default W1,W2)')
-    .option('--base-fee <amount>', 'base fee the herder charges')
-    .option('--token-fee <amount>', 'fee per token and prompt word')
+    .option(
+      '--token <id>',
+      'token process id the herder takes Credit-Notices from (required without --config)',
+    )
+    .option('--owner <id>', 'owner the herder takes administration from')
+    .option('--workers <ids>', 'comma-separated worker ids the herder starts with')
+    .option('--base-fee <amount>', 'base fee the herder charges', amountOption)
+    .option('--token-fee <amount>', 'fee per token and prompt word', amountOption)
+    .option('--max-tokens <n>', 'largest X-Tokens it accepts', intOption(1))
+    .option('--max-prompt-bytes <n>', 'largest prompt it accepts, in UTF-8 bytes', intOption(1))
+    .option(
+      '--max-overtakes <n|unbounded>',
+      'its overtaking bound (unbounded: pure priority)',
+      overtakesOption,
+    )
+    .option(
+      '--timeout-base <ms>',
+      'deadline of a dispatch: timeout-base + timeout-per-token × tokens',
+      intOption(0),
+    )
+    .option('--timeout-per-token <ms>', 'see --timeout-base', intOption(0))
+    .option('--max-attempts <n>', 'dispatches a request gets before it is refunded', intOption(1))
+    .option(
+      '--max-queue-wait <ms>',
+      'longest a request waits in the queue before it is refunded',
+      intOption(0),
+    )
     .option('--prelude <file>', 'Lua evaluated before the herder (e.g. to set its configuration globals)')
     .addOption(
       new Option('--module <module>', 'AOS module to run it in')
@@ -94,47 +214,74 @@ export function register(program: Command): void {
     .option('--path <path>', 'replay one counterexample (with --seed), as printed by a failing run')
     .option('--max-events <n>', 'events per scenario trace', intOption(1), 40)
     .option('--shrink-time <ms>', 'time limit for shrinking each violation', intOption(0), 60_000)
-    .option('--json', 'print one JSON document')
+    .option('--json', 'print one JSON document (traces as arrays of messages)')
     .addHelpText(
       'after',
       `
-Invariants checked: ${OBSERVABLE_INVARIANTS.join(', ')}.
-Exit code 1 when any is violated.
+Every invariant whose settings are stated is checked; the others are reported "not checked",
+never guessed. A herder in the original's dialect (no X-Request tag) is followed by content.
+Each violation is shrunk and replayed before it is printed. Exit code 1 when any is violated.
 
 Examples:
   $ herd verify build/herder.lua --config herd.json
-  $ herd verify their-herder.lua --token <id> --workers <id1>,<id2> --base-fee 100 --token-fee 10`,
+  $ herd verify their-herder.lua --token <id> --workers <id1>,<id2> --base-fee 1 --token-fee 1 \\
+      --max-overtakes unbounded
+  $ herd verify their-herder.lua --token <id> --seed 42 --path 17:3:0   (replay a printed trace)`,
     )
     .action(async (file: string, flags: VerifyFlags) => {
       if (flags.path !== undefined && flags.seed === undefined)
         throw new UserError('--path needs the --seed it was printed with');
+      const replay = flags.path === undefined ? undefined : parseReplayPath(flags.path);
+      if (flags.path !== undefined && replay === undefined)
+        throw new UserError(
+          `--path ${JSON.stringify(flags.path)} is not a path printed by herd verify (numbers separated by colons)`,
+        );
+      if (replay && replay.run >= flags.runs)
+        throw new UserError(
+          `--path ${flags.path} names trace ${replay.run}, but only ${flags.runs} are generated: give the --runs printed with it`,
+        );
       const lua = readTextFile(file, 'herder');
       const prelude = flags.prelude ? readTextFile(flags.prelude, 'prelude') : undefined;
-      const config = expectedConfig(flags);
-      const progress = showProgress(flags);
-      const report = await verifyHerder({
-        lua,
-        ...(prelude ? { prelude } : {}),
-        module: flags.module,
-        config,
-        runs: flags.runs,
-        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-        ...(flags.path !== undefined ? { path: flags.path } : {}),
-        maxEvents: flags.maxEvents,
-        shrinkTimeMs: flags.shrinkTime,
-        ...(progress
-          ? {
-              onProgress: (e: { phase: string; done: number; total: number; invariant?: string }) =>
-                process.stderr.write(
-                  `\r${e.phase === 'explore' ? `exploring ${e.done}/${e.total} traces` : `shrinking ${e.invariant}…`}`.padEnd(
-                    60,
-                  ),
-                ),
-            }
-          : {}),
-      });
-      if (progress) process.stderr.write(`${'\r'.padEnd(61)}\r`);
-      emit(report, flags, (r) => render(r, resolve(file)));
+      const stated = statedSettings(flags);
+      const argv = process.argv.slice(2);
+      const bar = showProgress(flags);
+      const lines = progressLines('verify');
+      let report: VerifyReport;
+      try {
+        report = await verifyHerder({
+          lua,
+          ...(prelude ? { prelude } : {}),
+          module: flags.module,
+          stated,
+          runs: flags.runs,
+          ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+          ...(flags.path !== undefined ? { path: flags.path } : {}),
+          maxEvents: flags.maxEvents,
+          shrinkTimeMs: flags.shrinkTime,
+          onProgress: (e) => {
+            const status =
+              e.phase === 'explore' ? `exploring ${e.done}/${e.total} traces` : `shrinking ${e.invariant}…`;
+            lines.update(status);
+            if (bar) process.stderr.write(`\r${status}`.padEnd(60));
+          },
+        });
+      } catch (err) {
+        if (err instanceof AoEvalError)
+          throw new UserError(`${file} does not load in ${flags.module}: ${firstLuaError(err.message)}`);
+        throw err;
+      } finally {
+        lines.stop();
+        if (bar) process.stderr.write(`${'\r'.padEnd(61)}\r`);
+      }
+      emit(report, flags, (r) => render(r, resolve(file), argv));
       if (report.violated.length > 0) process.exitCode = 1;
     });
+}
+
+function firstLuaError(message: string): string {
+  const line = message
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /\[string |error|expected|unexpected/i.test(l));
+  return (line ?? message.split('\n')[0] ?? message).slice(0, 200);
 }

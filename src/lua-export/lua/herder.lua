@@ -642,10 +642,17 @@ local function handleCredit(state, msg)
 end
 
 -- Inference-Response / Inference-Error: honoured only from the worker that holds the request.
+-- Without X-Request (as workers written for the original answer) an answer is for the one
+-- request the worker holds, or, from a timed-out worker, its late answer to the last one.
 local function handleAnswer(state, msg, action)
   local worker = state.herd.workers[msg.From]
+  if worker == nil then return end
   local requestId = tag(msg, 'X-Request')
-  if worker == nil or requestId == nil then return end
+  if requestId == nil then
+    if worker.status == 'busy' then requestId = worker.request
+    elseif worker.status == 'timed-out' then requestId = worker.lastRequest end
+  end
+  if requestId == nil then return end
   if worker.status == 'busy' and worker.request == requestId then
     local record = state.requests[requestId]
     if action == 'Inference-Response' then
