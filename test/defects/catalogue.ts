@@ -272,7 +272,7 @@ export const SEEDED_DEFECTS: readonly SeededDefect[] = [
       },
     }),
     checker: { bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1 }, length: 1 },
-    properties: { todo: 'the auditor does not check no-wrongful-refund yet' },
+    properties: {},
   },
   {
     defect: 'a request that finds every worker busy is set aside, never dispatched nor refunded',
