@@ -205,7 +205,7 @@ Examples:
   $ herd check --workers 2 --requests 3
   $ herd check --workers 2 --requests 4 --failures --timeouts
   $ herd check --workers 1 --requests 3 --max-overtakes unbounded --json
-  $ herd check --workers 3 --requests 4 --all --threads 2 --max-memory 4`,
+  $ herd check --workers 2 --requests 3 --all --threads 2 --max-memory 4`,
     )
     .action(async (flags: CheckFlags) => {
       const bounds = boundsFromFlags(flags);
