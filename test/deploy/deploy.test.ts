@@ -480,5 +480,6 @@ describe('herd deploy (command line)', () => {
       new RegExp(`^herd: cannot reach the MU at ${closed}: fetch failed \\(ECONNREFUSED`),
     );
     expect(down.stderr).not.toMatch(/\n\s+at /);
+    expect(down.stderr.split('\n')).toHaveLength(2); // one line: the MU's and the CU's problems together
   });
 });

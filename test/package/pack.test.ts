@@ -63,6 +63,45 @@ console.log(JSON.stringify({ types: ${JSON.stringify(names)}.map((n) => typeof h
     );
     expect(imported).toEqual({ types: names.map(() => 'function'), fee: '300' });
 
+    // A TypeScript consumer type-checks against the declarations (Node's types from this checkout).
+    writeFileSync(
+      join(app, 'consumer.ts'),
+      `import { type HerdConfig, HerderClient, initialHerderState, neededFee, parseConfig, step, verifyHerder } from 'llama-herder';
+const parsed = parseConfig({ token: 'T', owner: 'O' });
+if (parsed.ok) {
+  const config: HerdConfig = parsed.config;
+  const fee: bigint = neededFee(config, 16, 'hello');
+  const { state } = step(initialHerderState(config), { Id: 'm1', From: 'T', Owner: 'T', Tags: [], Data: '', Timestamp: 0 } as never);
+  console.log(fee, state, typeof HerderClient, typeof verifyHerder);
+}
+`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+          types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    const tsc = spawnSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.status).toBe(0);
+
     const herd = (...args: string[]) =>
       spawnSync(process.execPath, [join(app, 'node_modules', '.bin', 'herd'), ...args], {
         cwd: app,

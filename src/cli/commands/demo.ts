@@ -114,7 +114,6 @@ async function demo(flags: DemoFlags): Promise<void> {
     if (/memory64|wasm.*64|Compiling function/i.test(message))
       throw new UserError(
         `cannot run AOS-Llama (wasm64): ${message}. Run through bin/herd.js (npx herd), which enables --experimental-wasm-memory64`,
-        1,
       );
     throw err;
   } finally {
