@@ -30,6 +30,14 @@ describe('herd check guards', () => {
     expect(report.stoppedByMemory).toMatch(/^stopped at 35 states to stay within --max-memory 0.0001 GiB/);
   });
 
+  it('warns before exploring when --max-states asks for more than fits', async () => {
+    const result = await herd('check', '--max-states', '1000', '--max-memory', '0.0001');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'herd check: note: --max-states 1,000 would need about 2.9 MiB; this run stops at 35 states to stay within --max-memory 0.0001 GiB\n',
+    );
+  });
+
   it('shows the bounds in --help', async () => {
     const { stdout } = await herd('check', '--help');
     expect(stdout).toContain('--workers 1 to 8, --requests 0 to 12');

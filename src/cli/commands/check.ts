@@ -100,11 +100,16 @@ export function memoryPlan(
   };
 }
 
+/** 2.9 MiB, 19.4 GiB. */
+function size(gib: number): string {
+  return gib >= 1 ? `${gib.toFixed(1)} GiB` : `${(gib * 1024).toFixed(1)} MiB`;
+}
+
 function memoryNote(plan: MemoryPlan, flags: CheckFlags): string {
   const limit = plan.byHeap
     ? `the JavaScript heap limit (${plan.limitGib.toFixed(1)} GiB usable; raise it with NODE_OPTIONS=--max-old-space-size=<MiB>)`
     : `--max-memory ${flags.maxMemory} GiB`;
-  return `stopped at ${plan.cap.toLocaleString('en-US')} states to stay within ${limit}; --max-states ${flags.maxStates.toLocaleString('en-US')} would need about ${plan.neededGib.toFixed(1)} GiB: narrow the bounds or raise the limit`;
+  return `stopped at ${plan.cap.toLocaleString('en-US')} states to stay within ${limit}; --max-states ${flags.maxStates.toLocaleString('en-US')} would need about ${size(plan.neededGib)}: narrow the bounds or raise the limit`;
 }
 
 export function boundsFromFlags(flags: CheckFlags): CheckBounds {
@@ -207,9 +212,14 @@ Examples:
   $ herd check --workers 1 --requests 3 --max-overtakes unbounded --json
   $ herd check --workers 2 --requests 3 --all --threads 2 --max-memory 4`,
     )
-    .action(async (flags: CheckFlags) => {
+    .action(async (flags: CheckFlags, command: Command) => {
       const bounds = boundsFromFlags(flags);
       const memory = memoryPlan(flags.maxStates, flags.maxMemory);
+      // Asked for more states than fit: say so before exploring, not only when the cap is hit.
+      if (memory.limited && command.getOptionValueSource('maxStates') === 'cli')
+        process.stderr.write(
+          `herd check: note: --max-states ${flags.maxStates.toLocaleString('en-US')} would need about ${size(memory.neededGib)}; this run stops at ${memory.cap.toLocaleString('en-US')} states to stay within ${memory.byHeap ? 'the JavaScript heap' : `--max-memory ${flags.maxMemory} GiB`}\n`,
+        );
       const result = await runWithProgress(bounds, { ...flags, maxStates: memory.cap });
       const stoppedByMemory = memory.limited && !result.complete && result.states >= memory.cap;
       emit(
