@@ -28,9 +28,11 @@ export function parseRange(text: string): number[] {
   const to = Number(match[2]);
   const step = Number(match[3] ?? 1);
   if (from < 1 || to < from || step < 1) throw new Error(`"${text}": need 1 <= FROM <= TO and STEP >= 1`);
+  // Counted before listing: a huge range must not be built to be refused.
+  const count = Math.floor((to - from) / step) + 1;
+  if (count > 200) throw new Error(`"${text}" gives ${count} herd sizes; at most 200`);
   const sizes: number[] = [];
   for (let n = from; n <= to; n += step) sizes.push(n);
-  if (sizes.length > 200) throw new Error(`"${text}" gives ${sizes.length} herd sizes; at most 200`);
   return sizes;
 }
 

@@ -53,6 +53,12 @@ const USAGE: [string[], RegExp][] = [
   [['simulate', '--config', hugeTokens, '--requests', '10'], /maxTokens .* is above the 65,536/],
   [['simulate', '--requests', '100000000'], /expected an integer from 1 to 10000000/],
   [['simulate', '--workers', '1000000'], /expected an integer from 1 to 100000/],
+  [['simulate', '--sweep-workers', '1:100000000000:1'], /gives 100000000000 herd sizes; at most 200/],
+  [['simulate', '--sweep-workers', '1000:200000:1000'], /goes up to 200000 workers, above the 100,000/],
+  [
+    ['simulate', '--sweep-workers', '5:100:5', '--requests', '5000000'],
+    /runs 20 simulations of 5,000,000 requests/,
+  ],
   [['simulate', '--burst-size', '50'], /--burst-size needs --burst-every/],
   [['simulate', '--burst-every', '60'], /--burst-every needs --burst-size/],
   [['simulate', '--requests', '10', '--out', aFile], /--out .*a-file is a file, not a directory/],

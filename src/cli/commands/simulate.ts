@@ -35,6 +35,8 @@ export const SIMULATE_LIMITS = {
   /** Fees are tabulated per token count: a larger maxTokens would need a table as large. */
   maxTokens: 65_536,
   maxPromptBytes: 1_000_000,
+  /** Requests over all the runs of a sweep. */
+  sweepRequests: 50_000_000,
 } as const;
 
 interface SimulateFlags {
@@ -177,14 +179,26 @@ export async function optionsFromFlags(flags: SimulateFlags): Promise<Simulation
     cronMs: flags.cronMs,
   };
   const options = { ...base, rate: flags.rate ?? rateForLoad(base, flags.load ?? 0.8) };
-  const problems = [...limitProblems(options), ...simulationProblems(options)];
+  const problems = [...limitProblems(options, flags.sweepWorkers), ...simulationProblems(options)];
   if (problems.length > 0) throw new UserError(problems.join('; '));
   return options;
 }
 
 /** Inputs beyond {@link SIMULATE_LIMITS}, each with what to do instead. */
-export function limitProblems(o: SimulationOptions): string[] {
+export function limitProblems(o: SimulationOptions, sweep?: readonly number[]): string[] {
   const problems: string[] = [];
+  if (sweep !== undefined) {
+    const largest = Math.max(...sweep);
+    if (largest > SIMULATE_LIMITS.workers)
+      problems.push(
+        `--sweep-workers goes up to ${largest} workers, above the ${SIMULATE_LIMITS.workers.toLocaleString('en-US')} a run can take`,
+      );
+    const total = sweep.length * o.requests;
+    if (total > SIMULATE_LIMITS.sweepRequests)
+      problems.push(
+        `--sweep-workers runs ${sweep.length} simulations of ${o.requests.toLocaleString('en-US')} requests (${total.toLocaleString('en-US')} in all), above the ${SIMULATE_LIMITS.sweepRequests.toLocaleString('en-US')} a sweep can take: lower --requests or take fewer sizes`,
+      );
+  }
   const over = (value: number, limit: number, what: string) => {
     if (value > limit)
       problems.push(`${what} ${value} is above the ${limit.toLocaleString('en-US')} a run can take`);
