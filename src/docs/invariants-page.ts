@@ -59,6 +59,27 @@ function sourceFiles(root: string, dir: string): string[] {
   return files;
 }
 
+/**
+ * The invariants the black-box auditor has a rule for (src/audit/rules.ts), or, in a build without
+ * that table, those src/audit/auditor.ts names.
+ */
+async function auditedInvariants(root: string): Promise<(name: string) => boolean> {
+  const path = join(root, 'src/audit/rules.ts');
+  if (existsSync(path)) {
+    try {
+      const module = (await import(path)) as { RULES?: Readonly<Record<string, unknown>> };
+      if (module.RULES !== undefined) {
+        const rules = module.RULES;
+        return (name) => rules[name] !== undefined;
+      }
+    } catch {
+      // fall back to the auditor's source
+    }
+  }
+  const auditor = read(root, 'src/audit/auditor.ts');
+  return (name) => mentions(auditor, name);
+}
+
 /** The invariants `herd verify` reports, or undefined when verify is not in this build. */
 async function verifiedInvariants(root: string): Promise<readonly string[] | undefined> {
   const path = join(root, 'src/verify/verify.ts');
@@ -74,7 +95,7 @@ async function verifiedInvariants(root: string): Promise<readonly string[] | und
 export async function invariantCoverage(root: string): Promise<InvariantCoverage[]> {
   const harness = read(root, 'test/properties/harness.ts');
   const inspect = harness?.slice(harness.indexOf('function inspectModel'));
-  const auditor = read(root, 'src/audit/auditor.ts');
+  const audited = await auditedInvariants(root);
   const defectsSource =
     read(root, 'test/defects/catalogue.ts') ?? read(root, 'test/properties/seeded-defects.test.ts') ?? '';
   const defects: { defect: string; invariant: string }[] = [];
@@ -93,7 +114,7 @@ export async function invariantCoverage(root: string): Promise<InvariantCoverage
       propertyFile: property === undefined ? undefined : propertyPath,
       properties: property === undefined ? [] : testTitles(property),
       whiteBox: mentions(inspect, name),
-      auditor: mentions(auditor, name),
+      auditor: audited(name),
       verify: verified === undefined ? undefined : verified.includes(name),
       checker:
         checkerFiles.length === 0
