@@ -4,13 +4,14 @@
  * directory holding a herd.json, exits 0 or 1 (a result), never 2 (a usage error) or 70.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { herd } from '../cli-harness.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'herd.js');
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'herd.js');
 const dir = mkdtempSync(join(tmpdir(), 'herd-examples-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(
@@ -50,5 +51,48 @@ describe('--help examples run as written', () => {
       }
     },
     600_000,
+  );
+});
+
+/** `herd …` lines of the shell examples in the README and the guides (`$ ` and `npx ` allowed). */
+function documentedRuns(): { file: string; args: string[] }[] {
+  const files = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs', 'guides')).map((f) => join('docs', 'guides', f)),
+  ];
+  const runs: { file: string; args: string[] }[] = [];
+  for (const file of files) {
+    let fence: string | undefined;
+    for (const raw of readFileSync(join(ROOT, file), 'utf8').split('\n')) {
+      const line = raw.trim();
+      if (line.startsWith('```')) {
+        fence = fence === undefined ? line.slice(3) : undefined;
+        continue;
+      }
+      if (fence === undefined || !['', 'sh', 'bash', 'shell', 'console'].includes(fence)) continue;
+      const m = /^(?:\$ )?(?:npx )?herd (.+)$/.exec(line);
+      if (m === null || m[1]!.endsWith('\\')) continue;
+      const args = words(m[1]!);
+      // Deploys need a wallet and the network; placeholders are for the reader to fill in.
+      if (args[0] === 'deploy' || args.some((a) => a.includes('<'))) continue;
+      runs.push({ file, args });
+    }
+  }
+  return runs;
+}
+
+describe('the shell examples of the README and the guides run as written', () => {
+  const runs = documentedRuns();
+  it('finds some', () => {
+    expect(runs.length).toBeGreaterThan(2);
+  });
+  it.each(runs.map((r) => [r.file, r.args.join(' '), r.args] as const))(
+    '%s: herd %s',
+    (_file, _line, args) => {
+      const run = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
+      expect([0, 1], run.stderr).toContain(run.status);
+      expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
+    },
+    300_000,
   );
 });
