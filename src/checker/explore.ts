@@ -39,8 +39,8 @@ import {
   expandLayer,
   type FrontierNode,
   type LayerSink,
-  noneRunning,
   type PendingViolation,
+  timeStands,
   type Visited,
 } from './layer.ts';
 import { analyseLiveness, type Cycle } from './liveness.ts';
@@ -224,7 +224,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
   const root = explorer.initial();
   visited.visit(explorer.key(root), -1, -1);
   if (root.state.requests.size === 0) sink.resolved.push(0);
-  else if (noneRunning(root)) sink.timeStands.push(0);
+  else if (timeStands(root)) sink.timeStands.push(0);
   for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
 
   let frontier: FrontierNode[] = [{ id: 0, node: root }];

@@ -102,7 +102,7 @@ export function expandLayer(
         const broken = stateFindings(step.node.state);
         for (const finding of broken) sink.report(finding, id, index);
         if (step.node.state.requests.size === 0) sink.resolved.push(target);
-        else if (noneRunning(step.node)) sink.timeStands.push(target);
+        else if (timeStands(step.node)) sink.timeStands.push(target);
         next.push({ id: target, node: step.node });
         if (broken.length > 0 && sink.stopped()) return next;
       }
@@ -118,9 +118,19 @@ export function expandLayer(
   return next;
 }
 
-/** Whether no request of `node` is running: no deadline is pending, so time passing changes nothing. */
-export function noneRunning(node: Node): boolean {
+/**
+ * Whether time passing changes nothing at `node`: no request is running, so no deadline is
+ * pending. A queue-wait bound would add a timer to every queued request, which the exploration's
+ * time events and abstraction do not model: rather than take a queued request's wait for a state
+ * where time stands (and report it waiting forever), the checker refuses such settings.
+ */
+export function timeStands(node: Node): boolean {
   for (const worker of node.state.herd.all()) if (worker.status === 'busy') return false;
+  const wait = (node.state.config as { readonly maxQueueWait?: unknown }).maxQueueWait;
+  if (typeof wait === 'number' && Number.isFinite(wait) && node.state.queue.length > 0)
+    throw new Error(
+      'the herder has a queue-wait bound, which the checker does not model yet: it needs a time event for waiting requests (environment.ts) and their wait in its abstraction of time (abstraction.ts)',
+    );
   return true;
 }
 

@@ -15,8 +15,8 @@ import {
   expandLayer,
   type FrontierNode,
   type LayerSink,
-  noneRunning,
   type PendingViolation,
+  timeStands,
 } from './layer.ts';
 import type { Finding } from './predicates.ts';
 import { stateFindings } from './predicates.ts';
@@ -127,7 +127,7 @@ function run(
     const root = explorer.initial();
     visited.visit(explorer.key(root), -1, -1);
     if (root.state.requests.size === 0) sink.resolved.push(0);
-    else if (noneRunning(root)) sink.timeStands.push(0);
+    else if (timeStands(root)) sink.timeStands.push(0);
     for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
     frontier = [counted({ id: 0, node: root })];
   }

@@ -8,6 +8,7 @@ import { check } from '../../src/checker/explore.ts';
 import { Column } from '../../src/checker/layer.ts';
 import { analyseLiveness, encodeTarget } from '../../src/checker/liveness.ts';
 import { formatTrace } from '../../src/checker/trace.ts';
+import type { HerdConfig } from '../../src/model/config.ts';
 import { underCheck, variant } from '../defects/catalogue.ts';
 
 /** A graph of `states` states from [from, to, advances time?] edges. */
@@ -168,5 +169,15 @@ describe('bounded-response in the checker', () => {
       'time passes the next deadline',
       'a Cron tick',
     ]);
+  });
+
+  it('refuses a herder with a queue-wait bound rather than take its waiting requests for ones that wait forever', () => {
+    const model = underCheck(variant('queue-wait', {}));
+    const herder = {
+      ...model,
+      init: (config: HerdConfig) => ({ ...model.init(config), config: { ...config, maxQueueWait: 60_000 } }),
+    };
+    const bounds = { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, timeouts: true };
+    expect(() => check(bounds, { herder })).toThrow(/queue-wait bound, which the checker does not model yet/);
   });
 });
