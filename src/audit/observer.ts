@@ -243,7 +243,7 @@ export class Observer {
       const w = this.workers.get(r.worker!);
       if (w && w.holds === r.id) {
         w.holds = undefined;
-        w.status = 'timed-out';
+        if (w.status !== 'failed') w.status = 'timed-out';
       }
       // It may count as back in the queue from its deadline on, not only from now.
       this.requeue(r, r.deadline);
@@ -301,14 +301,18 @@ export class Observer {
       return {};
     }
     if (action === 'Worker-Error' && worker) {
+      // A report of our protocol that a herder may ignore: the worker is no longer counted as fit
+      // for work, and the attempt it holds has failed; whether that request goes back to the
+      // queue or stays with the worker is the herder's choice, seen in what it does next.
       const held = worker.holds === undefined ? undefined : this.requests.get(worker.holds);
-      worker.holds = undefined;
       worker.status = 'failed';
-      if (held && held.status === 'running') this.requeue(held);
+      if (held && held.status === 'running') held.failures++;
       return {};
     }
     if (action === 'Worker-Initialized' && worker) {
-      if (worker.status === 'failed' || worker.status === 'timed-out') this.release(msg.from, worker);
+      // Fit again, unless it still holds a request (a herder that ignored its failure still waits on it).
+      if ((worker.status === 'failed' && worker.holds === undefined) || worker.status === 'timed-out')
+        this.release(msg.from, worker);
       return {};
     }
     if (action !== undefined && ADMIN.has(action)) {
@@ -327,6 +331,15 @@ export class Observer {
       if (msg.data !== undefined)
         this.answers.set(msg.data, { from: msg.from, request: undefined, genuine: true });
       this.release(msg.from, worker);
+      return {};
+    }
+    if (worker.status === 'failed' && held !== undefined && (tagged === undefined || tagged === held.id)) {
+      // After a Worker-Error: a herder that ignored the report may still take this answer.
+      worker.holds = undefined;
+      if (action === 'Inference-Response' && msg.data !== undefined)
+        this.answers.set(msg.data, { from: msg.from, request: held.id, genuine: held.status === 'running' });
+      if (action === 'Inference-Response' && held.status === 'running')
+        return { answer: { request: held, text: msg.data ?? '', worker: msg.from, optional: true } };
       return {};
     }
     // With a tag it must name what the worker holds; without one it answers what it holds.
@@ -449,8 +462,13 @@ export class Observer {
       }
     }
     const answer = incoming.answer;
-    if (answer && !forwarded && answer.request.status === 'running') {
-      if (timeoutsStated(this.settings))
+    if (
+      answer &&
+      !forwarded &&
+      answer.request.status === 'running' &&
+      answer.request.worker === answer.worker
+    ) {
+      if (timeoutsStated(this.settings) && !answer.optional)
         this.emit({ kind: 'dropped-answer', request: answer.request, worker: answer.worker });
       this.requeue(answer.request);
     }
@@ -570,13 +588,11 @@ export class Observer {
     w.last = w.holds;
     if (!r || r.status === 'ended') return;
     if (r.status === 'running' && r.worker !== target) {
-      // Re-dispatched while on another worker: that worker's answer will be late.
+      // Dispatched again while on another worker (a timeout the auditor was not told of, or the
+      // same payment served twice): both workers now hold it, and whichever answer is forwarded
+      // first is its outcome. A worker that reported a failure is taken to have lost it.
       const other = this.workers.get(r.worker!);
-      if (other && other.holds === r.id) {
-        other.holds = undefined;
-        other.status = 'timed-out';
-      }
-      r.failures++;
+      if (other?.status === 'failed' && other.holds === r.id) other.holds = undefined;
     }
     r.status = 'running';
     r.worker = target;
@@ -624,11 +640,8 @@ export class Observer {
 
   private end(r: ObservedRequest, outcome: 'response' | 'refund'): void {
     if (r.status === 'ended') return;
-    if (r.status === 'running') {
-      const w = this.workers.get(r.worker!);
-      // A refunded request's worker still owes an answer; it stays busy until it gives one.
-      if (w && w.holds === r.id && outcome === 'response') this.release(r.worker!, w);
-    }
+    // The worker that answered was released when it answered; any other worker holding it (or a
+    // refunded request's worker) still owes an answer and stays busy until it gives one.
     r.status = 'ended';
     r.outcome = outcome;
   }
@@ -683,7 +696,8 @@ export class Observer {
 interface Incoming {
   notice?: ObservedNotice;
   forged?: boolean;
-  answer?: { request: ObservedRequest; text: string; worker: string };
+  /** An answer from the worker holding the request; optional: the herder may drop it (after a Worker-Error). */
+  answer?: { request: ObservedRequest; text: string; worker: string; optional?: boolean };
   admin?: { byOwner: boolean };
   withdraw?: bigint;
 }

@@ -192,7 +192,12 @@ export const RULES: Readonly<Record<InvariantName, Rule>> = {
         `dispatched ${request?.id ?? 'a request'} to ${worker}, which timed out and has not answered since`,
         [...(request ? [request.id] : [])],
       );
-    if (request?.status === 'running' && request.worker !== worker && timeoutsStated(o.settings))
+    if (
+      request?.status === 'running' &&
+      request.worker !== worker &&
+      timeoutsStated(o.settings) &&
+      o.workers.get(request.worker!)?.status !== 'failed'
+    )
       flag(`dispatched ${request.id} to ${worker} while it was on ${request.worker} before its deadline`, [
         request.id,
       ]);
@@ -235,6 +240,10 @@ export const RULES: Readonly<Record<InvariantName, Rule>> = {
       if (!fact.request) flag(`forwarded ${fact.source} to ${fact.target}: it answers no paid request`);
       else if (!fact.genuine && !fact.endedBefore)
         flag(`forwarded ${fact.source} as the answer for ${fact.request.id}`, [fact.request.id]);
+      else if (fact.endedBefore && fact.target !== fact.request.client)
+        flag(`forwarded ${fact.source}, already the outcome of ${fact.request.id}, to ${fact.target}`, [
+          fact.request.id,
+        ]);
       else if (fact.genuine && fact.target !== fact.request.client)
         flag(`answer for ${fact.request.id} sent to ${fact.target}, not its payer ${fact.request.client}`, [
           fact.request.id,

@@ -316,8 +316,17 @@ export function contendedEvents(
 }
 
 /** Payments far beyond 2^64 that differ by a few units: only exact arithmetic orders them. */
-export const hugeCredit: fc.Arbitrary<TraceEvent> = creditEvent.map((e) => ({
-  ...(e as Extract<TraceEvent, { kind: 'credit' }>),
-  payment: 'huge',
-  spoofed: false,
-}));
+export const hugeCredit: fc.Arbitrary<TraceEvent> = creditEvent.map((e) => {
+  const credit = e as Extract<TraceEvent, { kind: 'credit' }>;
+  // Few distinct fees, so that payments a few units apart often share one and only their exact
+  // comparison orders them.
+  return {
+    ...credit,
+    payment: 'huge',
+    prompt: 'words',
+    words: 1 + (credit.words % 2),
+    tokens: 'valid',
+    count: 1 + (credit.count % 2),
+    spoofed: false,
+  };
+});

@@ -45,6 +45,8 @@ interface Received {
   readonly prompt: string;
   readonly order: number;
   answered: boolean;
+  /** The text the worker answered it with, once it has. */
+  text?: string;
 }
 
 export class World {
@@ -124,12 +126,15 @@ export class World {
    * carried one and otherwise answers as the original's workers do, with the text alone. The
    * text is unique and names what it answers, so it can be traced by content.
    */
-  private answer(from: string, received: Received | undefined, ok: boolean): AoMessage {
+  private answer(from: string, received: Received | undefined, ok: boolean, worker = from): AoMessage {
     const n = ++this.answersGiven;
     const tag: Record<string, string> = received?.tag === undefined ? {} : { 'X-Request': received.tag };
     const about = received === undefined ? 'nothing' : JSON.stringify(received.prompt.slice(0, 24));
+    // A worker asked again answers with the very text it gave before.
+    const text = (from === worker ? received?.text : undefined) ?? `answer ${n} to ${about}`;
+    if (received && ok && from === worker) received.text = text;
     return ok
-      ? this.message(from, { Action: 'Inference-Response', ...tag }, `answer ${n} to ${about}`)
+      ? this.message(from, { Action: 'Inference-Response', ...tag }, text)
       : this.message(from, { Action: 'Inference-Error', ...tag, 'X-Reason': 'out of memory' });
   }
 
@@ -270,7 +275,7 @@ export class World {
       if (received && event.which === 'held' && event.from === 'worker') received.answered = false;
       return undefined;
     }
-    return this.answer(from, received, event.ok);
+    return this.answer(from, received, event.ok, worker);
   }
 
   private credit(event: Extract<TraceEvent, { kind: 'credit' }>): AoMessage {
