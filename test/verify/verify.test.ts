@@ -27,7 +27,12 @@ import {
 const FULL = process.env.HERD_VERIFY_FULL === '1';
 
 const originalStated: StatedSettings = { ...ORIGINAL_STATED, maxOvertakes: null };
-const dialectStated: StatedSettings = DIALECT_SETTINGS;
+/** It has no limits: stating generous ones says which payments it must serve. */
+const dialectStated: StatedSettings = {
+  ...DIALECT_SETTINGS,
+  maxTokens: 1_000_000,
+  maxPromptBytes: 1_000_000,
+};
 
 /** The flags that state the correct dialect herder's settings. */
 const dialectFlags = [
@@ -86,7 +91,9 @@ describe('herd verify: the original, in its own dialect', () => {
     // Its settings for timeouts and the queue wait were not stated: never guessed.
     expect(report.notChecked).toEqual(['bounded-response']);
     expect(report.unconfirmed).toEqual([]);
-    expect(report.luaErrors.some((e) => /arithmetic on a nil value|index a nil value/.test(e.message))).toBe(true);
+    expect(report.luaErrors.some((e) => /arithmetic on a nil value|index a nil value/.test(e.message))).toBe(
+      true,
+    );
   });
 });
 
@@ -130,7 +137,13 @@ describe('herd verify: correct herders pass', () => {
       'utf8',
     );
     const header = herderLua(config).slice(0, herderLua(config).length - body.length);
-    const report = await verifyHerder({ prelude: header, lua: body, stated: { ...config }, runs: 15, seed: 11 });
+    const report = await verifyHerder({
+      prelude: header,
+      lua: body,
+      stated: { ...config },
+      runs: 15,
+      seed: 11,
+    });
     expect(report.violated).toEqual([]);
     expect(report.luaErrors).toEqual([]);
   });
@@ -138,14 +151,26 @@ describe('herd verify: correct herders pass', () => {
 
 describe('herd verify: variants are caught', () => {
   it('a herder that refunds every payment violates no-wrongful-refund', async () => {
-    const report = await verifyHerder({ lua: refundEveryPayment, stated: dialectStated, runs: 10, seed: 3, shrinkTimeMs: 2_000 });
+    const report = await verifyHerder({
+      lua: refundEveryPayment,
+      stated: dialectStated,
+      runs: 10,
+      seed: 3,
+      shrinkTimeMs: 2_000,
+    });
     expect(report.violated).toContain('no-wrongful-refund');
   });
 
   it('a herder that never refunds a stranded queued request violates bounded-response', async () => {
     const stranding = originalDialectHerderLua.replace(/^MaxQueueWait = \d+$/m, 'MaxQueueWait = 1000000000');
     expect(stranding).not.toBe(originalDialectHerderLua);
-    const report = await verifyHerder({ lua: stranding, stated: dialectStated, runs: 30, seed: 3, shrinkTimeMs: 2_000 });
+    const report = await verifyHerder({
+      lua: stranding,
+      stated: dialectStated,
+      runs: 30,
+      seed: 3,
+      shrinkTimeMs: 2_000,
+    });
     expect(report.violated).toContain('bounded-response');
   });
 });
@@ -175,7 +200,12 @@ describe('herd verify on the command line', () => {
     );
     expect(first.code).toBe(1);
     const report = JSON.parse(first.stdout) as {
-      results: { invariant: string; violated: boolean; detail?: string; replay?: { seed: number; path: string } }[];
+      results: {
+        invariant: string;
+        violated: boolean;
+        detail?: string;
+        replay?: { seed: number; path: string };
+      }[];
     };
     const violation = report.results.find((r) => r.invariant === 'refund-to-payer' && r.violated)!;
     expect(violation.replay).toBeDefined();
