@@ -5,12 +5,15 @@
  * `Llama.run(...)`; the herder dispatches; a worker generates inside llama.wasm; the answer comes
  * back to the client's callback. Reports the answer, the fees, the balances and the timeline.
  */
+import { writeFileSync } from 'node:fs';
+import { herderHistory, toJsonLines } from '../ao/message-log.ts';
 import type { LogEntry } from '../ao/network.ts';
 import { tagValue } from '../ao/network.ts';
+import { statedFromConfig } from '../audit/settings.ts';
 import type { ModelFile } from '../gguf/index.ts';
 import { luaString as lua } from '../lua-export/token.ts';
 import { MAX_PROMPT_BYTES } from '../lua-export/worker.ts';
-import { DEFAULT_CONFIG } from '../model/config.ts';
+import { configToJson, DEFAULT_CONFIG, type HerdConfig, type HerdConfigJson } from '../model/config.ts';
 import { formatMultiplier, neededFee, utf8Length, words } from '../model/fees.ts';
 import { MODEL_VERSION } from '../model/version.ts';
 import { type AosModule, bootLocalHerd } from './herd.ts';
@@ -33,6 +36,11 @@ export interface DemoOptions {
   onStep?: (step: string, index: number, total: number) => void;
   /** A GGUF model of one's own for the workers (default: the generated tiny model). */
   model?: ModelFile;
+  /**
+   * Write the herder's whole history (every message into or out of it, from its spawn on) to this
+   * file, as JSON lines that `herd verify --log` checks.
+   */
+  log?: string;
 }
 
 /** One line of the timeline, structured. */
@@ -109,6 +117,41 @@ export interface DemoResult {
   };
   rssMiB: number;
   names: Record<string, string>;
+  /** The herder's settings, as a herd config (what `herd verify` is told it implements). */
+  config: HerdConfigJson;
+  /** With `log`: where the herder's history went, and the command that checks it. */
+  log?: { path: string; messages: number; verify: string };
+}
+
+/** Quoted for a POSIX shell when it needs to be. */
+function shellWord(arg: string): string {
+  return /^[A-Za-z0-9_./:,=@+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The `herd verify --log` command that checks a herder's history against the settings of its
+ * config, every one stated by flag. The history is complete: the demo delivers every message.
+ */
+export function verifyLogCommand(path: string, herder: string, config: HerdConfig): string {
+  const s = statedFromConfig(config);
+  const flags: [string, string | number | bigint | null | undefined][] = [
+    ['--token', s.token],
+    ['--owner', s.owner],
+    ['--workers', s.workers.length > 0 ? s.workers.join(',') : undefined],
+    ['--base-fee', s.baseFee],
+    ['--token-fee', s.tokenFee],
+    ['--max-tokens', s.maxTokens],
+    ['--max-prompt-bytes', s.maxPromptBytes],
+    ['--max-overtakes', s.maxOvertakes === null ? 'unbounded' : s.maxOvertakes],
+    ['--timeout-base', s.timeoutBase],
+    ['--timeout-per-token', s.timeoutPerToken],
+    ['--max-attempts', s.maxAttempts],
+    ['--max-queue-wait', s.maxQueueWait],
+  ];
+  const words = ['herd verify --log', shellWord(path), '--herder', herder];
+  for (const [flag, value] of flags)
+    if (value !== undefined && value !== null) words.push(flag, shellWord(String(value)));
+  return [...words, '--complete'].join(' ');
 }
 
 /** Problems with the demo's inputs (checked before anything boots). */
@@ -212,6 +255,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const needed = neededFee(herd.config, tokens, prompt);
     const paid = BigInt((transfer && tagValue(transfer.tags, 'Quantity')) ?? '0');
     const status = (r.status as DemoResult['outcome']['status'] | undefined) ?? 'unfinished';
+    let written: DemoResult['log'];
+    if (options.log !== undefined) {
+      const history = herderHistory(herd.net.log, herd.herder, herd.net.pending);
+      writeFileSync(options.log, toJsonLines(history));
+      written = {
+        path: options.log,
+        messages: history.length,
+        verify: verifyLogCommand(options.log, herd.herder, herd.config),
+      };
+    }
     return {
       version: MODEL_VERSION,
       seed,
@@ -265,6 +318,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       },
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       names: { ...herd.names },
+      config: configToJson(herd.config),
+      ...(written ? { log: written } : {}),
     };
   } finally {
     herd.close();
@@ -417,5 +472,12 @@ export function formatDemo(r: DemoResult): string {
         : '') +
       `; RSS ${r.rssMiB} MiB; wasm ${t.wasmTiers === 'liftoff-only' ? 'baseline compiler only' : 'default tiering'}`,
   );
+  if (r.log) {
+    lines.push('');
+    lines.push(
+      `Herder history: ${r.log.messages} messages into or out of the herder written to ${r.log.path}`,
+    );
+    lines.push(`Check it:  ${r.log.verify}`);
+  }
   return lines.join('\n');
 }

@@ -3,6 +3,7 @@
  * bundled generated model and a client, pays for one prompt, runs the inference inside the WASM
  * and prints the answer, the fees, the balances and the message timeline.
  */
+import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_PROMPT,
@@ -26,6 +27,7 @@ interface DemoFlags {
   fullTimeline?: boolean;
   wasmTierUp?: boolean;
   model?: string;
+  log?: string;
   json?: boolean;
 }
 
@@ -94,6 +96,17 @@ async function demo(flags: DemoFlags): Promise<void> {
     if (problem !== undefined) problems.push(`--model: ${problem}`);
   }
   if (problems.length > 0) throw new UserError(problems.join('; '));
+  if (flags.log !== undefined) {
+    // Found out now, not after the boot: the file can be written.
+    try {
+      writeFileSync(flags.log, '');
+    } catch (err) {
+      throw new UserError(
+        `cannot write --log ${flags.log}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+    options.log = flags.log;
+  }
   if (flags.model !== undefined) {
     try {
       options.model = linkModel(flags.model);
@@ -154,6 +167,10 @@ export function register(program: Command): void {
       '--model <file.gguf>',
       'run the workers on a GGUF model of your own instead of the generated tiny one (AOS-Llama evaluates one 512-token batch: small quantised models)',
     )
+    .option(
+      '--log <file>',
+      "write the herder's history (every message into or out of it) as JSON lines, for `herd verify --log`",
+    )
     .option('--json', 'print one JSON document')
     .addHelpText(
       'after',
@@ -167,6 +184,7 @@ Examples:
   $ herd demo --prompt "Tell me about alpacas" --tokens 32
   $ herd demo --multiplier 1.5 --json
   $ herd demo --fee 10                  # below the needed fee: the refund is shown, exit 1
+  $ herd demo --log herder.jsonl        # then check it with the herd verify command printed
   $ herd demo --model ./tinyllama-1.1b-chat.Q4_K_M.gguf --tokens 16`,
     )
     .action(demo);

@@ -4,7 +4,13 @@ import type { ModuleKey } from '../../ao/modules.ts';
 import { AoEvalError } from '../../ao/network.ts';
 import { type StatedSettings, statedFromConfig } from '../../audit/settings.ts';
 import { isProcessId } from '../../model/config.ts';
-import { parseReplayPath, type VerifyReport, verifyHerder } from '../../verify/verify.ts';
+import { checkHistory, LogFormatError, type LogReport, readHistory } from '../../verify/log.ts';
+import {
+  type InvariantResult,
+  parseReplayPath,
+  type VerifyReport,
+  verifyHerder,
+} from '../../verify/verify.ts';
 import { readConfigFile, readTextFile } from '../config-file.ts';
 import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
 
@@ -29,6 +35,9 @@ interface VerifyFlags {
   path?: string;
   maxEvents: number;
   shrinkTime: number;
+  log?: string;
+  herder?: string;
+  complete?: boolean;
   json?: boolean;
 }
 
@@ -126,13 +135,9 @@ function quote(arg: string): string {
   return /^[A-Za-z0-9_./:,=@+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-function render(report: VerifyReport, file: string, argv: readonly string[]): string {
-  const checked = report.results.filter((r) => r.status !== 'not-checked').length;
-  const lines = [
-    `herd verify ${file}: ${report.runs} scenario traces, ${report.messages} messages, ${report.module}, seed ${report.seed}, ${(report.durationMs / 1000).toFixed(1)} s`,
-    '',
-  ];
-  for (const r of report.results) {
+/** One line per invariant: held, violated (what broke) or not checked (what to state). */
+function invariantLines(results: readonly InvariantResult[]): string[] {
+  return results.map((r) => {
     const mark = r.status === 'violated' ? '✗' : r.status === 'held' ? '✓' : '–';
     const what =
       r.status === 'violated'
@@ -140,8 +145,28 @@ function render(report: VerifyReport, file: string, argv: readonly string[]): st
         : r.status === 'held'
           ? 'held'
           : `not checked (state ${r.needs!.join(', ')})`;
-    lines.push(`  ${mark} ${r.invariant.padEnd(18)} ${what}`);
-  }
+    return `  ${mark} ${r.invariant.padEnd(18)} ${what}`;
+  });
+}
+
+/** The last line of a report. */
+function verdictLine(report: {
+  results: readonly InvariantResult[];
+  violated: readonly string[];
+  notChecked: readonly string[];
+}): string {
+  const checked = report.results.filter((r) => r.status !== 'not-checked').length;
+  return report.violated.length === 0
+    ? `No violations of the ${checked} invariants checked${report.notChecked.length > 0 ? ` (${report.notChecked.length} not checked: state their settings)` : ''}.`
+    : `${report.violated.length} invariant(s) violated: ${report.violated.join(', ')}`;
+}
+
+function render(report: VerifyReport, file: string, argv: readonly string[]): string {
+  const lines = [
+    `herd verify ${file}: ${report.runs} scenario traces, ${report.messages} messages, ${report.module}, seed ${report.seed}, ${(report.durationMs / 1000).toFixed(1)} s`,
+    '',
+  ];
+  lines.push(...invariantLines(report.results));
   for (const r of report.results.filter((x) => x.status === 'violated' && x.traceText)) {
     lines.push(
       '',
@@ -158,20 +183,79 @@ function render(report: VerifyReport, file: string, argv: readonly string[]): st
     lines.push('', 'Hints:');
     for (const hint of report.hints) lines.push(`  ${hint}`);
   }
-  lines.push(
-    '',
-    report.violated.length === 0
-      ? `No violations of the ${checked} invariants checked${report.notChecked.length > 0 ? ` (${report.notChecked.length} not checked: state their settings)` : ''}.`
-      : `${report.violated.length} invariant(s) violated: ${report.violated.join(', ')}`,
-  );
+  lines.push('', verdictLine(report));
   return lines.join('\n');
+}
+
+/** A recorded history's report: the same invariant lines and traces as a live run's. */
+function renderLog(report: LogReport): string {
+  const lines = [
+    `herd verify --log ${report.log}: herder ${report.herder}, ${report.delivered} messages to it and ${report.sent} from it, ${report.complete ? 'stated complete' : 'possibly cut off'}, ${(report.durationMs / 1000).toFixed(1)} s`,
+    '',
+    ...invariantLines(report.results),
+  ];
+  for (const r of report.results.filter((x) => x.status === 'violated' && x.traceText))
+    lines.push(
+      '',
+      `── ${r.invariant}: the history up to the violation (${r.traceLength} messages) ──`,
+      r.traceText!,
+    );
+  if (report.live.length > 0) {
+    const shown = report.live
+      .slice(0, 10)
+      .map((r) => `  ${r.id} ${r.status}${r.worker ? ` on ${r.worker}` : ''}`);
+    if (report.live.length > 10) shown.push(`  … ${report.live.length - 10} more`);
+    lines.push(
+      '',
+      report.complete
+        ? `Requests still live at the end of the history (${report.live.length}):`
+        : `Note: ${report.live.length} request(s) still live at the end of the history, not judged since a recorded history may be cut off (--complete checks them):`,
+      ...shown,
+    );
+  }
+  if (report.hints.length > 0) lines.push('', 'Hints:', ...report.hints.map((h) => `  ${h}`));
+  lines.push('', verdictLine(report));
+  return lines.join('\n');
+}
+
+/** Flags that choose or drive scenario traces: meaningless for a recorded history. */
+const TRACE_ONLY = ['prelude', 'module', 'runs', 'seed', 'path', 'maxEvents', 'shrinkTime'] as const;
+
+/** `herd verify --log FILE`: the invariants over a recorded history. */
+function verifyLog(file: string | undefined, flags: VerifyFlags, command: Command): void {
+  const log = flags.log!;
+  if (file !== undefined)
+    throw new UserError(
+      `give a herder's Lua file or --log ${log}, not both: --log checks a recorded history and runs no Lua`,
+    );
+  for (const key of TRACE_ONLY)
+    if (command.getOptionValueSource(key) === 'cli') {
+      const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new UserError(
+        `${flag} drives scenario traces; a --log history is checked as recorded: drop ${flag}`,
+      );
+    }
+  if (flags.herder !== undefined && flags.herder.trim() === '')
+    throw new UserError("--herder needs the herder's process id");
+  const stated = statedSettings(flags);
+  const text = readTextFile(log, 'log');
+  let history: ReturnType<typeof readHistory>;
+  try {
+    history = readHistory(text, flags.herder?.trim());
+  } catch (err) {
+    if (err instanceof LogFormatError) throw new UserError(`--log ${log}: ${err.message}`);
+    throw err;
+  }
+  const report = checkHistory(history, { stated, complete: flags.complete ?? false, log });
+  emit(report, flags, renderLog);
+  if (report.violated.length > 0) process.exitCode = 1;
 }
 
 export function register(program: Command): void {
   program
     .command('verify')
     .description('check any Lua herder against the protocol invariants, black-box, by messages alone')
-    .argument('<herder.lua>', 'the herder source to check')
+    .argument('[herder.lua]', 'the herder source to check (none with --log)')
     .option(
       '-c, --config <file>',
       'the settings the herder should implement (token, owner, workers, fees, limits, timeouts)',
@@ -214,6 +298,15 @@ export function register(program: Command): void {
     .option('--path <path>', 'replay one counterexample (with --seed), as printed by a failing run')
     .option('--max-events <n>', 'events per scenario trace', intOption(1), 40)
     .option('--shrink-time <ms>', 'time limit for shrinking each violation', intOption(0), 60_000)
+    .option(
+      '--log <file>',
+      'check a recorded history of a herder instead (JSON lines, one message into or out of it each; no Lua file)',
+    )
+    .option('--herder <id>', 'with --log: the herder process id (default: inferred from the log)')
+    .option(
+      '--complete',
+      'with --log: the history is complete, so a request still live at its end is lost (default: cut off, noted)',
+    )
     .option('--json', 'print one JSON document (traces as arrays of messages)')
     .addHelpText(
       'after',
@@ -221,14 +314,24 @@ export function register(program: Command): void {
 Every invariant whose settings are stated is checked; the others are reported "not checked",
 never guessed. A herder in the original's dialect (no X-Request tag) is followed by content.
 Each violation is shrunk and replayed before it is printed. Exit code 1 when any is violated.
+With --log FILE, the same invariants over a herder's recorded history instead (JSON lines: Id,
+From, Target, Timestamp, Tags, Data; format in docs/guides/auditors.md), stated the same way.
 
 Examples:
   $ herd verify build/herder.lua --config herd.json
   $ herd verify their-herder.lua --token <id> --workers <id1>,<id2> --base-fee 1 --token-fee 1 \\
       --max-overtakes unbounded
-  $ herd verify their-herder.lua --token <id> --seed 42 --path 17:3:0   (replay a printed trace)`,
+  $ herd verify their-herder.lua --token <id> --seed 42 --path 17:3:0   (replay a printed trace)
+  $ herd verify --log history.jsonl --config herd.json --herder <id>     (a recorded history)`,
     )
-    .action(async (file: string, flags: VerifyFlags) => {
+    .action(async (file: string | undefined, flags: VerifyFlags, command: Command) => {
+      if (flags.log !== undefined) return verifyLog(file, flags, command);
+      if (flags.herder !== undefined || flags.complete)
+        throw new UserError(`${flags.herder !== undefined ? '--herder' : '--complete'} goes with --log FILE`);
+      if (file === undefined)
+        throw new UserError(
+          "missing required argument 'herder.lua' (or --log FILE to check a recorded history)",
+        );
       if (flags.path !== undefined && flags.seed === undefined)
         throw new UserError('--path needs the --seed it was printed with');
       const replay = flags.path === undefined ? undefined : parseReplayPath(flags.path);
