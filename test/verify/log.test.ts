@@ -114,6 +114,16 @@ describe('a live trace of the original, recorded and checked again', () => {
     expect(stdout).toMatch(/── [a-z-]+: the history up to the violation \(\d+ messages\) ──/);
   });
 
+  it('reads back exactly the messages and outboxes the live auditor observed', () => {
+    const { steps } = readHistory(readFileSync(log, 'utf8'), herder.pid);
+    const plain = (m: { data?: string }) =>
+      m.data === undefined || m.data === '' ? { ...m, data: undefined } : m;
+    const strip = (x: object) => JSON.parse(JSON.stringify(x));
+    expect(strip(steps.map((s) => ({ msg: plain(s.msg), outbox: s.outbox.map(plain) })))).toEqual(
+      strip(run.log.map((s) => ({ msg: plain(s.msg), outbox: s.outbox.map(plain) }))),
+    );
+  });
+
   it('reads tags given as arrays of {name, value}, as gateways give them', async () => {
     const arrays = readFileSync(log, 'utf8')
       .trim()
@@ -131,6 +141,43 @@ describe('a live trace of the original, recorded and checked again', () => {
     const b = readHistory(arrays);
     expect(b.herder).toBe(a.herder);
     expect(b.steps).toEqual(a.steps);
+  });
+});
+
+describe('reading a history', () => {
+  it('a message the herder sends itself is in its outbox first, then a delivery', () => {
+    const H = 'H'.repeat(43);
+    const text = [
+      { Id: 'a', From: 'OWNER', Target: H, Timestamp: 5, Tags: { Action: 'Tick' } },
+      { Id: 'b', From: H, Target: H, Timestamp: 5, Tags: { Action: 'Self' } },
+      { Id: 'b', From: H, Target: H, Timestamp: 6, Tags: { Action: 'Self' }, Data: 'x' },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n');
+    const { herder, steps } = readHistory(text);
+    expect(herder).toBe(H);
+    expect(steps.map((s) => [s.msg.id, s.outbox.length])).toEqual([
+      ['a', 1],
+      ['b', 0],
+    ]);
+    expect(steps[1]!.msg).toEqual({ id: 'b', from: H, timestamp: 6, tags: { Action: 'Self' }, data: 'x' });
+  });
+
+  it('ignores transport tags and keeps the first of a repeated tag', () => {
+    const line = JSON.stringify({
+      Id: 'a',
+      From: 'T',
+      Target: 'H',
+      Timestamp: '7',
+      Tags: [
+        { name: 'Data-Protocol', value: 'ao' },
+        { name: 'Action', value: 'Credit-Notice' },
+        { name: 'Action', value: 'Other' },
+        { name: 'Pushed-For', value: 'z' },
+      ],
+    });
+    const { steps } = readHistory(line, 'H');
+    expect(steps[0]!.msg).toEqual({ id: 'a', from: 'T', timestamp: 7, tags: { Action: 'Credit-Notice' } });
   });
 });
 
