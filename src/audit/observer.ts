@@ -316,7 +316,8 @@ export class Observer {
       return {};
     }
     if (action !== undefined && ADMIN.has(action)) {
-      const byOwner = msg.from === s.owner;
+      // With no owner stated, whoever the herder obeys is taken to be its owner.
+      const byOwner = s.owner === undefined || msg.from === s.owner;
       const withdraw = action === 'Withdraw' && byOwner ? amountOf(tagOf(msg.tags, 'Quantity')) : undefined;
       return { admin: { byOwner }, ...(withdraw === undefined ? {} : { withdraw }) };
     }
@@ -326,6 +327,10 @@ export class Observer {
   private readAnswer(msg: AoMessage, action: string, worker: ObservedWorker): Incoming {
     const tagged = tagOf(msg.tags, 'X-Request');
     const held = worker.holds === undefined ? undefined : this.requests.get(worker.holds);
+    // A worker re-sending, word for word, what it answered for another request answers nothing new.
+    const before = msg.data === undefined ? undefined : this.answers.get(msg.data);
+    if (action === 'Inference-Response' && before?.from === msg.from && before.request !== worker.holds)
+      return {};
     if (worker.status === 'busy' && worker.holds === UNPAID) {
       // The answer to a dispatch no payment backed: where it goes was judged at the dispatch.
       if (msg.data !== undefined)
@@ -345,7 +350,7 @@ export class Observer {
     // With a tag it must name what the worker holds; without one it answers what it holds.
     const answersHeld =
       held !== undefined && worker.status === 'busy' && (tagged === undefined || tagged === held.id);
-    const record: AnswerRecord = { from: msg.from, request: held?.id, genuine: answersHeld };
+    const record: AnswerRecord = { from: msg.from, request: held?.id ?? worker.last, genuine: answersHeld };
     if (action === 'Inference-Response' && msg.data !== undefined) this.answers.set(msg.data, record);
     if (answersHeld) {
       this.release(msg.from, worker);

@@ -251,11 +251,14 @@ export class World {
       received = all[all.length - 1];
       if (event.from === 'worker') received!.answered = true;
     } else if (event.which === 'stale') {
-      const answered = [...this.inbox.entries()].filter(([w, r]) => r.length > 0 && !holding.includes(w));
+      // A worker re-sends an answer it gave earlier. In the original's dialect only one that holds
+      // nothing: an untagged answer from a worker holding new work is that work's answer, by the
+      // protocol's own rule, so no herder could tell a re-sent one apart.
+      const answered = [...this.inbox.entries()]
+        .filter(([w]) => this.tagged || !holding.includes(w))
+        .flatMap(([w, all]) => all.filter((r) => r.text !== undefined).map((r) => [w, r] as const));
       if (answered.length === 0) return undefined;
-      const [w, all] = answered[event.worker % answered.length]!;
-      worker = w;
-      received = all[all.length - 1];
+      [worker, received] = answered[event.worker % answered.length]!;
     } else {
       const free = this.cast.workers.filter((w) => !holding.includes(w));
       if (free.length === 0) return undefined;
