@@ -243,7 +243,9 @@ export class Observer {
       const w = this.workers.get(r.worker!);
       if (w && w.holds === r.id) {
         w.holds = undefined;
-        if (w.status !== 'failed') w.status = 'timed-out';
+        // A worker being removed leaves once it holds nothing.
+        if (w.draining) this.workers.delete(r.worker!);
+        else if (w.status !== 'failed') w.status = 'timed-out';
       }
       // It may count as back in the queue from its deadline on, not only from now.
       this.requeue(r, r.deadline);
@@ -306,7 +308,11 @@ export class Observer {
       // queue or stays with the worker is the herder's choice, seen in what it does next.
       const held = worker.holds === undefined ? undefined : this.requests.get(worker.holds);
       worker.status = 'failed';
-      if (held && held.status === 'running') held.failures++;
+      if (s.workerReports) {
+        worker.holds = undefined;
+        if (worker.draining) this.workers.delete(msg.from);
+        if (held && held.status === 'running') this.requeue(held);
+      } else if (held && held.status === 'running') held.failures++;
       return {};
     }
     if (action === 'Worker-Initialized' && worker) {

@@ -24,9 +24,15 @@ export interface StatedSettings {
   readonly maxAttempts?: number | undefined;
   /** Longest a request may wait in the queue since it last entered it (ms). */
   readonly maxQueueWait?: number | undefined;
+  /**
+   * The herder acts on the worker reports of our protocol (Worker-Error takes a worker out and
+   * retries what it held; Worker-Initialized brings it back). Herders written for the original
+   * need not, so without this the auditor only learns from what the herder does.
+   */
+  readonly workerReports?: boolean | undefined;
 }
 
-export type SettingName = Exclude<keyof StatedSettings, 'token' | 'workers'>;
+export type SettingName = Exclude<keyof StatedSettings, 'token' | 'workers' | 'workerReports'>;
 
 /** The command-line flag that states each setting (what a "not checked" report asks for). */
 export const SETTING_FLAGS: Readonly<Record<SettingName, string>> = {
@@ -58,6 +64,7 @@ export function statedFromConfig(config: HerdConfig): StatedSettings {
     timeoutPerToken: config.timeoutPerToken,
     maxAttempts: config.maxAttempts,
     maxQueueWait: withWait.maxQueueWait,
+    workerReports: true,
   };
 }
 
