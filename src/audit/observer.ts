@@ -335,7 +335,12 @@ export class Observer {
     const held = worker.holds === undefined ? undefined : this.requests.get(worker.holds);
     // A worker re-sending, word for word, what it answered for another request answers nothing new.
     const before = msg.data === undefined ? undefined : this.answers.get(msg.data);
-    if (action === 'Inference-Response' && before?.from === msg.from && before.request !== worker.holds)
+    if (
+      action === 'Inference-Response' &&
+      before?.from === msg.from &&
+      worker.status === 'busy' &&
+      before.request !== worker.holds
+    )
       return {};
     if (worker.status === 'busy' && worker.holds === UNPAID) {
       // The answer to a dispatch no payment backed: where it goes was judged at the dispatch.
