@@ -5,29 +5,36 @@
  * state to the checker.
  *
  * `normalize` rewrites the parts the herder reads, in place, to a canonical form:
- * - time: `now` becomes a fixed point; each live deadline keeps only its place in the order of
- *   live deadlines (deadlines set at `now` stay exactly one timeout ahead, so that a dispatch
- *   made now ties with them); stale deadline-heap entries, which the herder skips, are dropped;
+ * - time: `now` becomes a fixed point; each live timer (the deadline of a running request, the
+ *   queue-wait deadline of a waiting one) keeps only its place in the order of live timers
+ *   (timers set at `now` stay exactly one timeout ahead, so that one set now ties with them);
+ *   stale heap entries, which the herder skips, are dropped. This is exact because the checker's
+ *   herder gives both kinds of timer the same length (bounds.ts): a timer set later never fires
+ *   earlier, so ranks are all the order there is;
  * - the set of message ids seen is emptied: every later message has a fresh id. When notices may
  *   be delivered again, it is kept instead (it then holds every id handled, whatever the path, so
  *   it still says nothing the key must tell apart).
  *
  * `stateKey` then names the state by what the herder's behaviour depends on: requests in arrival
- * order (renamed by rank), their multiplier, place, attempts, the workers they were tried on and
- * their overtake count; each worker's status, drain flag, request, deadline rank and, when timed
+ * order (renamed by rank), their multiplier, place (with the rank of its queue-wait deadline while
+ * waiting), attempts, the workers they were tried on and their overtake count; each worker's status, drain flag, request, deadline rank and, when timed
  * out, which request a late answer must name (-1: one that has ended); the idle order; pause; and,
  * when the owner may withdraw, the withdrawable revenue. The running totals of the books are left
  * out: nothing the herder decides reads them (their balance is checked on every transition).
  */
+import type { Deadline } from '../model/deadlines.ts';
 import type { Multiplier } from '../model/fees.ts';
 import type { HerderState } from '../model/herder.ts';
-import type { Clockwork, Node } from './environment.ts';
+import { type Clockwork, deadlineGroups, type Node } from './environment.ts';
 
 export class AbstractionError extends Error {}
 
-/** The canonical time scale: `now` and the spacing of deadlines that were set before `now`. */
-export function clockwork(timeout: number, workers: number): Clockwork & { readonly spacing: number } {
-  return { now: 1_000_000_000, timeout, spacing: Math.floor(timeout / (workers + 2)) };
+/**
+ * The canonical time scale: `now` and the spacing of timers that were set before `now`. `timers`
+ * is the most live timers a state can have (a deadline per worker, a queue wait per request).
+ */
+export function clockwork(timeout: number, timers: number): Clockwork & { readonly spacing: number } {
+  return { now: 1_000_000_000, timeout, spacing: Math.floor(timeout / (timers + 2)) };
 }
 
 /**
@@ -45,7 +52,7 @@ export function normalize(
   const now = state.now;
   if (now === clock.now) return;
   const tie = now + clock.timeout;
-  const live: { at: number; worker: string; request: string }[] = [];
+  const live: Deadline[] = [];
   for (
     let entry = state.deadlines.popExpired(Infinity);
     entry;
@@ -55,10 +62,14 @@ export function normalize(
     if (worker?.status === 'busy' && worker.request === entry.request && worker.deadline === entry.at)
       live.push(entry);
   }
-  const values: number[] = [];
-  for (const worker of state.herd.all())
-    if (worker.status === 'busy' && !values.includes(worker.deadline)) values.push(worker.deadline);
-  for (const entry of live) if (!values.includes(entry.at)) values.push(entry.at);
+  const waits: Deadline[] = [];
+  for (let entry = state.waits.popExpired(Infinity); entry; entry = state.waits.popExpired(Infinity)) {
+    const record = state.requests.get(entry.request);
+    if (record !== undefined && state.queue.isWaiting(record) && record.waitUntil === entry.at)
+      waits.push(entry);
+  }
+  const values = deadlineGroups(state);
+  for (const entry of [...live, ...waits]) if (!values.includes(entry.at)) values.push(entry.at);
   values.sort((a, b) => a - b);
   const canonical: number[] = [];
   let rank = 0;
@@ -69,7 +80,10 @@ export function normalize(
   }
   for (const worker of state.herd.all())
     if (worker.status === 'busy') worker.deadline = canonical[values.indexOf(worker.deadline)]!;
+  for (const record of state.requests.values())
+    if (state.queue.isWaiting(record)) record.waitUntil = canonical[values.indexOf(record.waitUntil)]!;
   for (const entry of live) state.deadlines.push({ ...entry, at: canonical[values.indexOf(entry.at)]! });
+  for (const entry of waits) state.waits.push({ ...entry, at: canonical[values.indexOf(entry.at)]! });
   state.now = clock.now;
 }
 
@@ -117,19 +131,21 @@ export function stateKey(state: HerderState, context: KeyContext): string {
   const bounded = state.config.maxOvertakes !== null;
   let key = state.paused ? 'P' : 'A';
   if (context.withdrawals) key += (state.ledger.revenue - state.ledger.withdrawn).toString();
+  const deadlines = deadlineGroups(state);
+  const tie = state.now + context.timeout;
   const ids: string[] = [];
   for (const r of state.requests.values()) {
     ids.push(r.id);
     let tried = 0;
     for (const w of r.tried) tried |= 1 << workers.indexOf(w);
-    key += `|${context.multipliers.of(r.multiplier)}.${state.queue.isWaiting(r) ? 'w' : r.worker === undefined ? '?' : workers.indexOf(r.worker)}${r.attempts}${tried}`;
+    const place = state.queue.isWaiting(r)
+      ? `w${r.waitUntil === tie ? 'D' : deadlines.indexOf(r.waitUntil)}`
+      : r.worker === undefined
+        ? '?'
+        : workers.indexOf(r.worker);
+    key += `|${context.multipliers.of(r.multiplier)}.${place}${r.attempts}${tried}`;
     if (bounded) key += `.${state.queue.overtakesOf(r)}`;
   }
-  const deadlines: number[] = [];
-  for (const worker of state.herd.all())
-    if (worker.status === 'busy' && !deadlines.includes(worker.deadline)) deadlines.push(worker.deadline);
-  if (deadlines.length > 1) deadlines.sort((a, b) => a - b);
-  const tie = state.now + context.timeout;
   key += '/';
   for (const id of workers) {
     const worker = state.herd.get(id);
@@ -150,16 +166,15 @@ export function stateKey(state: HerderState, context: KeyContext): string {
   return key;
 }
 
-/** The clock's place: at the herder's `now`, a little later, or past the k-th deadline. */
+/** The clock's place: at the herder's `now`, a little later, or past the k-th timer. */
 export function clockCode(node: Node, clock: Clockwork): string {
   const now = node.state.now;
   if (node.clock === now) return 'n';
   let passed = 0;
   let ties = false;
-  for (const worker of node.state.herd.all()) {
-    if (worker.status !== 'busy') continue;
-    if (worker.deadline < node.clock) passed++;
-    if (worker.deadline === now + clock.timeout) ties = true;
+  for (const at of deadlineGroups(node.state)) {
+    if (at < node.clock) passed++;
+    if (at === now + clock.timeout) ties = true;
   }
   if (passed === 0) return ties ? 'l' : 'n';
   return `p${passed}`;

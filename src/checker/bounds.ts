@@ -63,7 +63,10 @@ export const STRANGER = 'MALLORY';
 /** Every request asks for one token on a two-word prompt: they differ only in what they pay. */
 export const PROMPT = 'hello llama';
 export const TOKENS = 1;
-/** Deadline of a dispatch: now + TIMEOUT. Large, so that abstract time points fit between. */
+/**
+ * Deadline of a dispatch, and the queue-wait bound: now + TIMEOUT. Large, so that abstract time
+ * points fit between.
+ */
 export const TIMEOUT = 1_000_000;
 const TIMEOUT_PER_TOKEN = 1_000;
 
@@ -101,6 +104,9 @@ export function checkerConfig(bounds: CheckBounds): HerdConfig {
     timeoutBase: TIMEOUT - TIMEOUT_PER_TOKEN * TOKENS,
     timeoutPerToken: TIMEOUT_PER_TOKEN,
     maxAttempts: bounds.attempts,
+    // The queue-wait bound equals the dispatch timeout: every timer the herder sets at a moment
+    // then runs the same length, so the order of timers is their order of setting (abstraction.ts).
+    maxQueueWait: TIMEOUT,
     workers: workerIds(bounds),
   });
 }

@@ -52,6 +52,7 @@ export function copyState(state: HerderState): HerderState {
       attempts: r.attempts,
       tried: r.tried.slice(),
       worker: r.worker,
+      waitUntil: r.waitUntil,
     });
 
   const queue = state.queue as unknown as QueueFields;
@@ -87,6 +88,8 @@ export function copyState(state: HerderState): HerderState {
 
   const heapCopy = Object.create(DeadlineHeap.prototype) as HeapFields;
   heapCopy.heap = (state.deadlines as unknown as HeapFields).heap.slice();
+  const waitsCopy = Object.create(DeadlineHeap.prototype) as HeapFields;
+  waitsCopy.heap = (state.waits as unknown as HeapFields).heap.slice();
 
   const { ledger } = state;
   return {
@@ -99,6 +102,8 @@ export function copyState(state: HerderState): HerderState {
     queue: queueCopy as unknown as HerderState['queue'],
     herd: herdCopy as unknown as Herd,
     deadlines: heapCopy as unknown as DeadlineHeap,
+    waits: waitsCopy as unknown as DeadlineHeap,
+    unready: state.unready.slice(),
     ledger: {
       credited: ledger.credited,
       refunded: ledger.refunded,
@@ -117,20 +122,22 @@ export function copyState(state: HerderState): HerderState {
  * checker's threads. `thawState` rebuilds the model's objects, with `order` as the queue's order.
  */
 export interface FrozenState {
-  readonly state: Omit<HerderState, 'queue' | 'herd' | 'deadlines'>;
+  readonly state: Omit<HerderState, 'queue' | 'herd' | 'deadlines' | 'waits'>;
   readonly queue: Omit<QueueFields, 'compare'>;
   readonly herd: HerdFields;
   readonly heap: HeapFields;
+  readonly waits: HeapFields;
 }
 
 export function freezeState(state: HerderState): FrozenState {
-  const { queue, herd, deadlines, ...rest } = state;
+  const { queue, herd, deadlines, waits, ...rest } = state;
   const { compare: _compare, ...queueFields } = queue as unknown as QueueFields;
   return {
     state: rest,
     queue: queueFields,
     herd: herd as unknown as HerdFields,
     heap: deadlines as unknown as HeapFields,
+    waits: waits as unknown as HeapFields,
   };
 }
 
@@ -141,11 +148,14 @@ export function thawState(frozen: FrozenState, order: QueueFields['compare']): H
   Object.assign(herd, frozen.herd);
   const heap = Object.create(DeadlineHeap.prototype) as HeapFields;
   Object.assign(heap, frozen.heap);
+  const waits = Object.create(DeadlineHeap.prototype) as HeapFields;
+  Object.assign(waits, frozen.waits);
   // A fresh copy gives every object its usual shape again.
   return copyState({
     ...frozen.state,
     queue: queue as unknown as HerderState['queue'],
     herd: herd as unknown as Herd,
     deadlines: heap as unknown as DeadlineHeap,
+    waits: waits as unknown as DeadlineHeap,
   });
 }

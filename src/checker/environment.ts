@@ -5,8 +5,9 @@
  *
  * Time is explicit. A node carries a clock next to the herder's own `now`: a time event moves the
  * clock (the herder notices nothing until its next message), and every message is delivered at the
- * clock. Only two kinds of time event matter to the herder: "a little later" (a dispatch from then
- * on gets a later deadline than the ones set at `now`) and "past the next deadline".
+ * clock. Only two kinds of time event matter to the herder: "a little later" (a timer set from then
+ * on fires later than the ones set at `now`) and "past the next deadline" (of a running request,
+ * or the queue-wait deadline of a waiting one).
  */
 import type { HerdConfig } from '../model/config.ts';
 import type { HerderState } from '../model/herder.ts';
@@ -24,7 +25,7 @@ export type CheckEvent =
   | { readonly kind: 'worker-initialized'; readonly worker: string }
   /** A timed-out worker answers the request it was last given. */
   | { readonly kind: 'late-answer'; readonly worker: string }
-  /** Time passes a little (no deadline) or past the next deadline; no message. */
+  /** Time passes a little (no timer fires) or past the next deadline or queue wait; no message. */
   | { readonly kind: 'time'; readonly to: 'later' | 'deadline' }
   /** A Cron tick: nothing but the passing of time for the herder to notice. */
   | { readonly kind: 'cron' }
@@ -176,11 +177,16 @@ export interface Clockwork {
   readonly timeout: number;
 }
 
-/** Distinct deadlines of the requests running in `state`, ascending. */
+/**
+ * Distinct times at which a timer of `state` fires, ascending: the deadlines of running requests
+ * and the queue-wait deadlines of waiting ones.
+ */
 export function deadlineGroups(state: HerderState): number[] {
   const values: number[] = [];
   for (const worker of state.herd.all())
     if (worker.status === 'busy' && !values.includes(worker.deadline)) values.push(worker.deadline);
+  for (const record of state.requests.values())
+    if (state.queue.isWaiting(record) && !values.includes(record.waitUntil)) values.push(record.waitUntil);
   return values.sort((a, b) => a - b);
 }
 
@@ -216,13 +222,15 @@ export function enabledEvents(node: Node, table: EventTable, clockwork: Clockwor
       if (worker.draining) out.push(events.add);
     }
   }
-  if (bounds.timeouts && busy > 0) {
-    const groups = deadlineGroups(state);
+  // Time passes while a timer is pending. Without --timeouts workers answer before their deadlines,
+  // so time passes only while none is running (then only queue waits are pending).
+  const groups = deadlineGroups(state);
+  if (groups.length > 0 && (bounds.timeouts || busy === 0)) {
     if (node.clock === clockwork.now && groups[groups.length - 1] === clockwork.now + clockwork.timeout)
       out.push(table.later);
     if (groups[groups.length - 1]! >= node.clock) out.push(table.deadline);
   }
-  if (bounds.timeouts && node.clock > clockwork.now) out.push(table.cron);
+  if (node.clock > clockwork.now) out.push(table.cron);
   if (bounds.spoofs) out.push(table.spoofCredit, table.spoofAdmin);
   if (bounds.duplicates)
     for (let rank = 0; rank < state.requests.size; rank++) out.push(table.duplicate[rank]!);

@@ -141,7 +141,7 @@ export class Explorer {
     this.config = checkerConfig(bounds);
     this.table = new EventTable(bounds);
     this.workers = this.table.workers;
-    this.clock = clockwork(TIMEOUT, bounds.workers);
+    this.clock = clockwork(TIMEOUT, bounds.workers + bounds.requests);
     const needed = neededFee(this.config, TOKENS, PROMPT);
     const levels = Array.from({ length: bounds.levels + 1 }, (_, level) => ({
       paid: payment(bounds, this.config, level),

@@ -5,7 +5,7 @@
  * are remembered (`Visited`) and where findings go (`LayerSink`).
  */
 import { AbstractionError } from './abstraction.ts';
-import type { Node } from './environment.ts';
+import { deadlineGroups, type Node } from './environment.ts';
 import type { Explorer } from './explore.ts';
 import { encodeTarget } from './liveness.ts';
 import { type Finding, stateFindings } from './predicates.ts';
@@ -119,28 +119,24 @@ export function expandLayer(
 }
 
 /**
- * Whether time passing changes nothing at `node`: no request is running, so no deadline is
- * pending. A queue-wait bound would add a timer to every queued request, which the exploration's
- * time events and abstraction do not model: rather than take a queued request's wait for a state
- * where time stands (and report it waiting forever), the checker refuses such settings.
+ * Whether time passing changes nothing at `node`: no timer is pending, neither the deadline of a
+ * running request nor the queue-wait deadline of a waiting one. The model gives every live
+ * request one, so with a live request this holds only of a herder that lost track of it (the
+ * liveness pass then reports it pending forever). A timer the herder lets pass without acting is
+ * caught when the state is normalized ({@link deadlineFinding}).
  */
 export function timeStands(node: Node): boolean {
-  for (const worker of node.state.herd.all()) if (worker.status === 'busy') return false;
-  const wait = (node.state.config as { readonly maxQueueWait?: unknown }).maxQueueWait;
-  if (typeof wait === 'number' && Number.isFinite(wait) && node.state.queue.length > 0)
-    throw new Error(
-      'the herder has a queue-wait bound, which the checker does not model yet: it needs a time event for waiting requests (environment.ts) and their wait in its abstraction of time (abstraction.ts)',
-    );
-  return true;
+  return deadlineGroups(node.state).length === 0;
 }
 
 /**
- * A running request's deadline outside the time scale: one already passed that the herder did not
- * act on, or one set beyond what the settings give. Either way the request is not bounded by it.
+ * A timer outside the time scale (a running request's deadline, or a waiting one's queue wait):
+ * one already passed that the herder did not act on, or one set beyond what the settings give.
+ * Either way the request is not bounded by it.
  */
 export function deadlineFinding(err: AbstractionError): Finding {
   return {
     invariant: 'bounded-response',
-    detail: `a running request's deadline is not one the settings give: ${err.message}`,
+    detail: `a timer is not one the settings give (a running request's deadline or a waiting one's queue wait): ${err.message}`,
   };
 }

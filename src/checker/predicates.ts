@@ -345,12 +345,16 @@ function attemptFails(pre: HerderState, msg: AoMessage, record: RequestRecord): 
 }
 
 /**
- * The queue-wait bound: a queued request that has waited it out is rightly refunded. The settings
- * have no such bound yet, so no queued request ever has; once they do, this is where a refund of a
- * waiting request is judged against the time it last entered the queue.
+ * The queue-wait bound: a request waiting in the queue whose queue-wait deadline (set when it last
+ * entered the queue, maxQueueWait later) has passed by the time of the message is rightly
+ * refunded, with that reason.
  */
-function waitedOutQueueBound(_pre: HerderState, _msg: AoMessage, _record: RequestRecord): boolean {
-  return false;
+function waitedOutQueueBound(pre: HerderState, msg: AoMessage, record: RequestRecord): boolean {
+  return (
+    record.worker === undefined &&
+    pre.queue.isWaiting(record) &&
+    record.waitUntil < Math.max(pre.now, msg.timestamp)
+  );
 }
 
 /**
@@ -366,7 +370,19 @@ function requestRefundFindings(
 ): void {
   const reason = out.tags['X-Reason']!;
   const { maxAttempts } = pre.config;
-  if (waitedOutQueueBound(pre, msg, record)) return;
+  if (waitedOutQueueBound(pre, msg, record)) {
+    if (reason !== Reason.QueueWait)
+      flag(
+        found,
+        'no-wrongful-refund',
+        `${record.id} was refunded as "${reason}" when it had waited out the queue ("${Reason.QueueWait}")`,
+      );
+    return;
+  }
+  if (reason === Reason.QueueWait) {
+    flag(found, 'no-wrongful-refund', `${record.id} was refunded as "${reason}" before its queue wait ended`);
+    return;
+  }
   if (record.worker === undefined) {
     flag(found, 'no-wrongful-refund', `${record.id} was refunded while waiting, not after a failed attempt`);
     return;

@@ -32,6 +32,8 @@ export const CONFIG_KEYS: Readonly<Record<keyof HerdConfig, string>> = {
   timeoutBase: 'deadline of a dispatched request: `timeoutBase + timeoutPerToken × tokens` (ms)',
   timeoutPerToken: 'see timeoutBase (ms per requested token)',
   maxAttempts: 'dispatches a request gets before it is refunded',
+  maxQueueWait:
+    'longest a request may wait in the queue since it last entered it (ms); a request that waited longer is refunded',
   workers: 'worker process ids registered at start, in order',
 };
 

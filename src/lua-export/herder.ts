@@ -33,6 +33,7 @@ function configTable(config: HerdConfig): string {
     `  timeoutBase = ${config.timeoutBase},`,
     `  timeoutPerToken = ${config.timeoutPerToken},`,
     `  maxAttempts = ${config.maxAttempts},`,
+    `  maxQueueWait = ${config.maxQueueWait},`,
     `  workers = { ${config.workers.map(luaString).join(', ')} },`,
   ];
   return `{\n${lines.join('\n')}\n}`;

@@ -82,6 +82,8 @@ export function observeStep(state: HerderState, msg: AoMessage, run: InPlaceStep
 function causeOf(from: WorkerStatus, to: WorkerStatus, action: string | undefined): WorkerCause {
   if (to === 'busy') return 'Inference';
   if (from === 'busy' && to === 'timed-out') return 'deadline';
+  // Added after reporting Worker-Error: it joins the herd failed, as that report said.
+  if (from === 'idle' && to === 'failed' && action === Action.AddWorker) return Action.WorkerError;
   switch (action) {
     case Action.InferenceResponse:
     case Action.InferenceError:

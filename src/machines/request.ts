@@ -1,6 +1,7 @@
 /**
  * One request's lifecycle, from the paid Credit-Notice to its one terminal outcome (DESIGN §2.3,
- * §2.7): credited → refunded on arrival, or queued → dispatched → answered | retried | refunded.
+ * §2.7): credited → refunded on arrival, or queued → dispatched → answered | retried | refunded,
+ * and refunded from the queue once it has waited out the queue-wait bound.
  *
  * A projection of the model: its events are the journal entries of `observeStep` (what the model
  * did to this request), and the guards that pick the outcome read the outbox the model produced.
@@ -50,8 +51,11 @@ export const requestMachine = setup({
       },
     },
     queued: {
-      description: 'Waiting at its arrival place, ordered by multiplier.',
-      on: { dispatch: { target: 'dispatched' } },
+      description: 'Waiting at its arrival place, ordered by multiplier, at most maxQueueWait.',
+      on: {
+        dispatch: { target: 'dispatched' },
+        release: { target: 'refunded', guard: 'refundSent' },
+      },
     },
     dispatched: {
       description: 'Held by one worker until it answers or its deadline passes.',
@@ -65,8 +69,11 @@ export const requestMachine = setup({
     },
     retried: {
       description:
-        'An attempt failed (error, worker failure or deadline): waiting again at its arrival place.',
-      on: { dispatch: { target: 'dispatched' } },
+        'An attempt failed (error, worker failure or deadline): waiting again at its arrival place, at most maxQueueWait.',
+      on: {
+        dispatch: { target: 'dispatched' },
+        release: { target: 'refunded', guard: 'refundSent' },
+      },
     },
     answered: { type: 'final', description: "The worker's answer was forwarded to the payer." },
     refunded: { type: 'final', description: 'The whole payment went back to the payer.' },

@@ -5,7 +5,7 @@
  */
 import { parseDecimal, parsePositiveAmount } from './amount.ts';
 import { configProblems, type HerdConfig, isProcessId } from './config.ts';
-import type { HerderState } from './herder.ts';
+import { forgetUnready, type HerderState, rememberUnready } from './herder.ts';
 import { withdrawable } from './ledger.ts';
 import { Action, ADMIN_ACTIONS, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
 
@@ -56,8 +56,10 @@ function addWorker(state: HerderState, id: string | undefined): Outcome {
   if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
   const existing = state.herd.get(id);
   if (existing === undefined) {
-    state.herd.add(id);
-    return { ok: true };
+    const record = state.herd.add(id);
+    if (!forgetUnready(state, id)) return { ok: true };
+    state.herd.setStatus(record, 'failed');
+    return { ok: true, note: UNREADY_NOTE };
   }
   if (existing.draining) {
     existing.draining = false;
@@ -74,9 +76,14 @@ function removeWorker(state: HerderState, id: string | undefined): Outcome {
     worker.draining = true;
     return { ok: true, note: 'draining: leaves when its request ends' };
   }
+  if (worker.status === 'failed') rememberUnready(state, worker.id);
   state.herd.remove(worker);
   return { ok: true };
 }
+
+/** Admin-Done's note when a worker whose initialisation failed is added. */
+export const UNREADY_NOTE =
+  'added as failed: it reported Worker-Error; it gets work after Worker-Initialized';
 
 /** A settable field: its tag, and how a tag value becomes the config value (or a reason). */
 interface Setting {
@@ -116,6 +123,7 @@ const LIMIT_TAGS: readonly Setting[] = [
   countSetting('Timeout-Base', 'timeoutBase'),
   countSetting('Timeout-Per-Token', 'timeoutPerToken'),
   countSetting('Max-Attempts', 'maxAttempts'),
+  countSetting('Max-Queue-Wait', 'maxQueueWait'),
 ];
 
 /** Applies every present setting tag at once, or none of them. */

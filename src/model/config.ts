@@ -25,6 +25,11 @@ export interface HerdConfig {
   readonly timeoutPerToken: number;
   /** Dispatches a request gets before it is refunded. */
   readonly maxAttempts: number;
+  /**
+   * Longest a request may wait in the queue since it last entered it (ms): a request still
+   * waiting after that is refunded, so no payment is held forever by a herd that cannot serve it.
+   */
+  readonly maxQueueWait: number;
   /** Worker processes registered at start, in order. */
   readonly workers: readonly ProcessId[];
 }
@@ -39,8 +44,36 @@ export const DEFAULT_CONFIG: Omit<HerdConfig, 'token' | 'owner'> = {
   timeoutBase: 60_000,
   timeoutPerToken: 1_000,
   maxAttempts: 3,
+  maxQueueWait: 600_000,
   workers: [],
 };
+
+/**
+ * The range of each numeric setting: beyond it a herd stops working (AOS-Llama evaluates the
+ * prompt in one 512-token batch; deadlines past a day leave payments held for days; a bound on
+ * tokens keeps every accepted `X-Tokens` an exact integer in both the model and the Lua).
+ */
+export const SETTING_BOUNDS = {
+  maxTokens: { min: 1, max: 65_536, unit: '' },
+  maxPromptBytes: {
+    min: 1,
+    max: 510,
+    unit: ' (bytes: AOS-Llama evaluates the prompt in one 512-token batch)',
+  },
+  timeoutBase: { min: 0, max: 86_400_000, unit: ' (ms, one day)' },
+  timeoutPerToken: { min: 0, max: 600_000, unit: ' (ms, ten minutes)' },
+  maxAttempts: { min: 1, max: 10, unit: '' },
+  maxQueueWait: { min: 1, max: 86_400_000, unit: ' (ms, one day)' },
+} as const;
+
+export type BoundedSetting = keyof typeof SETTING_BOUNDS;
+
+/** The problem with a numeric setting's value, naming its bound; undefined when it is within. */
+export function settingProblem(name: BoundedSetting, value: number): string | undefined {
+  const { min, max, unit } = SETTING_BOUNDS[name];
+  if (Number.isSafeInteger(value) && value >= min && value <= max) return undefined;
+  return `${name} must be an integer from ${min} to ${max}${unit}`;
+}
 
 /** Builds a config from defaults and overrides, then validates it; throws on an invalid result. */
 export function makeConfig(fields: Partial<HerdConfig> & Pick<HerdConfig, 'token' | 'owner'>): HerdConfig {
@@ -71,13 +104,16 @@ export function configProblems(config: HerdConfig): string[] {
     problems.push(`tokenFee has more than ${MAX_DIGITS} digits`);
   if (config.baseFee === 0n && config.tokenFee === 0n)
     problems.push('baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)');
-  if (!isCount(config.maxTokens, 1)) problems.push('maxTokens must be an integer >= 1');
-  if (!isCount(config.maxPromptBytes, 1)) problems.push('maxPromptBytes must be an integer >= 1');
+  for (const name of ['maxTokens', 'maxPromptBytes'] as const) {
+    const problem = settingProblem(name, config[name]);
+    if (problem !== undefined) problems.push(problem);
+  }
   if (config.maxOvertakes !== null && !isCount(config.maxOvertakes, 0))
     problems.push('maxOvertakes must be an integer >= 0 or null (unbounded)');
-  if (!isCount(config.timeoutBase, 0)) problems.push('timeoutBase must be an integer >= 0 (ms)');
-  if (!isCount(config.timeoutPerToken, 0)) problems.push('timeoutPerToken must be an integer >= 0 (ms)');
-  if (!isCount(config.maxAttempts, 1)) problems.push('maxAttempts must be an integer >= 1');
+  for (const name of ['timeoutBase', 'timeoutPerToken', 'maxAttempts', 'maxQueueWait'] as const) {
+    const problem = settingProblem(name, config[name]);
+    if (problem !== undefined) problems.push(problem);
+  }
   const seen = new Set<string>();
   for (const worker of config.workers) {
     if (!isProcessId(worker)) problems.push(`worker "${worker}" is not a process id`);
@@ -100,6 +136,7 @@ export interface HerdConfigJson {
   timeoutBase?: number;
   timeoutPerToken?: number;
   maxAttempts?: number;
+  maxQueueWait?: number;
   workers?: string[];
 }
 
@@ -114,6 +151,7 @@ const KNOWN_KEYS = new Set([
   'timeoutBase',
   'timeoutPerToken',
   'maxAttempts',
+  'maxQueueWait',
   'workers',
 ]);
 
@@ -184,6 +222,7 @@ export function parseConfig(
     timeoutBase: count('timeoutBase', DEFAULT_CONFIG.timeoutBase),
     timeoutPerToken: count('timeoutPerToken', DEFAULT_CONFIG.timeoutPerToken),
     maxAttempts: count('maxAttempts', DEFAULT_CONFIG.maxAttempts),
+    maxQueueWait: count('maxQueueWait', DEFAULT_CONFIG.maxQueueWait),
     workers,
   };
   // Stryker restore StringLiteral,ConditionalExpression
@@ -204,6 +243,7 @@ export function configToJson(config: HerdConfig): HerdConfigJson {
     timeoutBase: config.timeoutBase,
     timeoutPerToken: config.timeoutPerToken,
     maxAttempts: config.maxAttempts,
+    maxQueueWait: config.maxQueueWait,
     workers: [...config.workers],
   };
 }

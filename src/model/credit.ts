@@ -78,10 +78,10 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
   const rawTokens = tag(msg, 'X-Tokens');
   if (rawTokens === undefined) return refund(sender, paid, reference, Reason.MissingTokens);
   if (!DECIMAL.test(rawTokens)) return refund(sender, paid, reference, Reason.BadTokens);
-  // maxTokens is a safe integer (< 2^53, 16 digits): a longer number is out of range, and a 16-digit
-  // one that a double rounds is above 2^53, so out of range too. No bigint needed.
+  // maxTokens is at most 65,536 (config bounds): a number of more than 15 digits is out of range,
+  // and one of at most 15 is exact as a double. The Lua reads X-Tokens by the same rule.
   const digits = canonicalDecimal(rawTokens);
-  const tokens = digits.length > 16 ? Number.POSITIVE_INFINITY : Number(digits);
+  const tokens = digits.length > 15 ? Number.POSITIVE_INFINITY : Number(digits);
   if (tokens < 1 || tokens > rules.maxTokens) return refund(sender, paid, reference, Reason.TokensOutOfRange);
   const needed = neededFee(rules, tokens, prompt);
   if (paid < needed) return refund(sender, paid, reference, Reason.Insufficient, needed);

@@ -1,5 +1,6 @@
 /**
- * Deadlines of running requests as a binary min-heap, so that the check made on every incoming
+ * Deadlines as a binary min-heap: of running requests (`worker` names the holder) and of waiting
+ * ones (the queue-wait bound: `worker` is empty, `arrival` orders requests that share a deadline), so that the check made on every incoming
  * message costs O(log n) per expiry instead of a scan of the herd. Entries are not removed when a
  * request ends: an entry is stale when its worker no longer holds that request, and is skipped.
  * So that stale entries do not pile up (a finished request's entry would otherwise stay until its
@@ -10,6 +11,8 @@ export interface Deadline {
   readonly at: number;
   readonly worker: string;
   readonly request: string;
+  /** Arrival number of a waiting request's entry (0 for running requests): breaks ties. */
+  readonly arrival?: number;
 }
 
 export class DeadlineHeap {
@@ -77,7 +80,9 @@ export class DeadlineHeap {
   }
 }
 
-/** Earlier deadline first; ties by worker id so that expiry order is deterministic. */
+/** Earlier deadline first; ties by worker id, then arrival, so that expiry order is deterministic. */
 function earlier(a: Deadline, b: Deadline): boolean {
-  return a.at < b.at || (a.at === b.at && a.worker < b.worker);
+  if (a.at !== b.at) return a.at < b.at;
+  if (a.worker !== b.worker) return a.worker < b.worker;
+  return (a.arrival ?? 0) < (b.arrival ?? 0);
 }

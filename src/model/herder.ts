@@ -3,7 +3,8 @@
  *
  * Every message is handled in three phases, always in this order:
  *   1. time: `now` advances to the message's Timestamp and every passed deadline is handled
- *      (the request is retried or refunded; the worker is suspended until it answers);
+ *      (the request is retried or refunded; the worker is suspended until it answers), then
+ *      every request that has waited in the queue longer than `maxQueueWait` is refunded;
  *   2. the message itself (credits, worker answers, Info, administration; the rest is ignored);
  *   3. dispatch: while a worker is idle and the queue is non-empty, the queue's next request goes
  *      to the longest-idle worker.
@@ -33,7 +34,12 @@ export interface RequestRecord extends PaidRequest, QueueEntry {
   tried: ProcessId[];
   /** The worker holding it, while running. */
   worker: ProcessId | undefined;
+  /** While waiting: when it has waited `maxQueueWait` since it last entered the queue (ms). */
+  waitUntil: number;
 }
+
+/** Most processes outside the herd whose failed initialisation the herder remembers. */
+export const MAX_UNREADY = 64;
 
 export interface HerderState {
   /** Current settings: the config, as changed since by the owner. */
@@ -49,6 +55,14 @@ export interface HerderState {
   readonly queue: RequestQueue<RequestRecord>;
   readonly herd: Herd;
   readonly deadlines: DeadlineHeap;
+  /** Queue-wait deadlines of waiting requests (stale entries are skipped like deadlines). */
+  readonly waits: DeadlineHeap;
+  /**
+   * Processes outside the herd whose last initialisation report was Worker-Error (or that left
+   * the herd failed), oldest first, at most {@link MAX_UNREADY}: added by the owner, they join
+   * the herd failed and get work only after Worker-Initialized.
+   */
+  readonly unready: ProcessId[];
   readonly ledger: Ledger;
   /** Multiplier of the last dispatched request. */
   lastMultiplier: Multiplier | undefined;
@@ -68,6 +82,8 @@ export function initialHerderState(
     queue: new RequestQueue(order),
     herd: new Herd(config.workers),
     deadlines: new DeadlineHeap(),
+    waits: new DeadlineHeap(),
+    unready: [],
     ledger: emptyLedger(),
     lastMultiplier: undefined,
   };
@@ -84,6 +100,8 @@ export function cloneHerderState(state: HerderState): HerderState {
     queue: state.queue.clone((entry) => requests.get(entry.id)!),
     herd: state.herd.clone(),
     deadlines: state.deadlines.clone(),
+    waits: state.waits.clone(),
+    unready: [...state.unready],
     ledger: { ...state.ledger },
   };
 }
@@ -114,6 +132,7 @@ export function stepInPlace(
   const outbox: OutMessage[] = [];
   if (msg.timestamp > state.now) state.now = msg.timestamp;
   expireDeadlines(state, outbox);
+  expireWaits(state, outbox);
   // One lookup instead of has + add: the set holds every id handled, millions in a simulation.
   const seenBefore = state.seen.size;
   state.seen.add(msg.id);
@@ -180,11 +199,13 @@ function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]):
         attempts: 0,
         tried: [],
         worker: undefined,
+        waitUntil: 0,
       };
       ledger.credited += record.multiplier.paid;
       ledger.escrow += record.multiplier.paid;
       state.requests.set(record.id, record);
       state.queue.enqueue(record);
+      startWait(state, record);
     }
   }
 }
@@ -226,19 +247,43 @@ function handleAnswer(state: HerderState, msg: AoMessage, action: string, outbox
   }
 }
 
-/** Worker-Error marks a worker failed (its request is retried); Worker-Initialized revives it. */
+/**
+ * Worker-Error marks a worker failed (its request is retried); Worker-Initialized revives it. From
+ * a process outside the herd, the report is remembered for when the owner adds it (readiness).
+ */
 function handleWorkerReport(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): void {
   const worker = state.herd.get(msg.from);
-  if (worker === undefined) return;
+  if (worker === undefined) {
+    if (action === Action.WorkerError) rememberUnready(state, msg.from);
+    else forgetUnready(state, msg.from);
+    return;
+  }
   if (action === Action.WorkerError) {
     const held = worker.status === 'busy' ? state.requests.get(worker.request!) : undefined;
     worker.request = undefined;
-    if (worker.draining) state.herd.remove(worker);
-    else state.herd.setStatus(worker, 'failed');
+    if (worker.draining) {
+      state.herd.remove(worker);
+      rememberUnready(state, worker.id);
+    } else state.herd.setStatus(worker, 'failed');
     if (held !== undefined) retryOrRefund(state, held, 'worker failed', outbox);
   } else if (worker.status === 'failed' || worker.status === 'timed-out') {
     freeWorker(state, worker);
   }
+}
+
+/** Remembers that `id` (outside the herd) cannot work yet, as the newest entry. */
+export function rememberUnready(state: HerderState, id: ProcessId): void {
+  forgetUnready(state, id);
+  state.unready.push(id);
+  if (state.unready.length > MAX_UNREADY) state.unready.shift();
+}
+
+/** Forgets `id`'s failed initialisation; whether it was remembered. */
+export function forgetUnready(state: HerderState, id: ProcessId): boolean {
+  const index = state.unready.indexOf(id);
+  if (index < 0) return false;
+  state.unready.splice(index, 1);
+  return true;
 }
 
 function expireDeadlines(state: HerderState, outbox: OutMessage[]): void {
@@ -255,6 +300,33 @@ function expireDeadlines(state: HerderState, outbox: OutMessage[]): void {
   }
 }
 
+/** Refunds every waiting request whose queue-wait deadline has passed, earliest first. */
+function expireWaits(state: HerderState, outbox: OutMessage[]): void {
+  for (;;) {
+    const expired = state.waits.popExpired(state.now);
+    if (expired === undefined) return;
+    const record = state.requests.get(expired.request);
+    // Stale: the request has ended, is running, or entered the queue again since.
+    if (record === undefined || record.worker !== undefined || record.waitUntil !== expired.at) continue;
+    refund(state, record, Reason.QueueWait, outbox);
+  }
+}
+
+/** The request (re-)enters the queue now: its queue-wait deadline starts. */
+function startWait(state: HerderState, record: RequestRecord): void {
+  record.waitUntil = state.now + state.config.maxQueueWait;
+  state.waits.push({ at: record.waitUntil, worker: '', request: record.id, arrival: record.arrival });
+  // Entries of requests that were dispatched or ended stay until they pass; drop them in bulk once
+  // they outnumber the live ones, so that the heap stays within a small multiple of the queue.
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: when to prune is a cost choice only
+  if (state.waits.size > 2 * state.queue.length + 64) {
+    state.waits.prune((wait) => {
+      const live = state.requests.get(wait.request);
+      return live !== undefined && live.worker === undefined && live.waitUntil === wait.at;
+    });
+  }
+}
+
 /**
  * Whether a deadline-heap entry is still the deadline of `worker`'s running request. A stale entry
  * (the worker has since finished, or holds the request again on a later attempt) is skipped.
@@ -268,14 +340,17 @@ function retryOrRefund(state: HerderState, record: RequestRecord, why: string, o
   record.worker = undefined;
   if (record.attempts < state.config.maxAttempts) {
     state.queue.requeue(record);
+    startWait(state, record);
     return;
   }
+  refund(state, record, `${Reason.AttemptsExhausted} after ${record.attempts} attempt(s): ${why}`, outbox);
+}
+
+/** Ends an accepted request with a refund of its whole payment to the payer. */
+function refund(state: HerderState, record: RequestRecord, reason: string, outbox: OutMessage[]): void {
   state.ledger.escrow -= record.multiplier.paid;
   state.ledger.refunded += record.multiplier.paid;
-  const tags: Record<string, string> = {
-    'X-Reason': `${Reason.AttemptsExhausted} after ${record.attempts} attempt(s): ${why}`,
-    'X-Request': record.id,
-  };
+  const tags: Record<string, string> = { 'X-Reason': reason, 'X-Request': record.id };
   if (record.reference !== undefined) tags['X-Reference'] = record.reference;
   outbox.push(transfer(state.config.token, record.client, record.multiplier.paid, tags));
   finish(state, record);
@@ -336,7 +411,16 @@ export function assign(
   });
 }
 
-/** Info-Response: prices, queue and herd (DESIGN §2.8). */
+/** What Info-Response carries in Data, as the original's did: what the herder is and how to pay it. */
+export function infoDescription(token: ProcessId): string {
+  return (
+    `Llama-Herder: LLM inference on AO. Pay the herder in the token ${token} with X-Prompt and X-Tokens ` +
+    '(and X-Reference to recognise the answer). Fee = Base-Fee + Token-Fee * (tokens + words in the prompt); ' +
+    'paying more moves a request up the queue. Invalid, underpaid, failed and expired requests are refunded in full.'
+  );
+}
+
+/** Info-Response: name, prices, queue, herd and limits, and a description in Data. */
 export function infoResponse(state: HerderState, target: ProcessId): OutMessage {
   const { config } = state;
   let busy = 0;
@@ -349,6 +433,7 @@ export function infoResponse(state: HerderState, target: ProcessId): OutMessage 
     target,
     tags: {
       Action: Action.InfoResponse,
+      Name: 'Llama-Herder',
       'Base-Fee': config.baseFee.toString(),
       'Token-Fee': config.tokenFee.toString(),
       'Last-Multiplier': state.lastMultiplier === undefined ? '1' : formatMultiplier(state.lastMultiplier),
@@ -360,9 +445,14 @@ export function infoResponse(state: HerderState, target: ProcessId): OutMessage 
       'Max-Tokens': String(config.maxTokens),
       'Max-Prompt-Bytes': String(config.maxPromptBytes),
       'Max-Overtakes': config.maxOvertakes === null ? 'unbounded' : String(config.maxOvertakes),
+      'Timeout-Base': String(config.timeoutBase),
+      'Timeout-Per-Token': String(config.timeoutPerToken),
+      'Max-Attempts': String(config.maxAttempts),
+      'Max-Queue-Wait': String(config.maxQueueWait),
       Paused: String(state.paused),
       Token: config.token,
       Version: MODEL_VERSION,
     },
+    data: infoDescription(config.token),
   };
 }

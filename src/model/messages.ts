@@ -79,6 +79,7 @@ export const Reason = {
   Insufficient: 'Insufficient payment',
   QuantityTooLarge: 'Quantity too large',
   AttemptsExhausted: 'Inference failed',
+  QueueWait: 'Waited too long in the queue',
   NotOwner: 'Only the owner may administer the herder',
   Withdrawal: 'Withdrawal',
 } as const;

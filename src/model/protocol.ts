@@ -241,8 +241,9 @@ export const PROTOCOL: readonly MessageSpec[] = [
       tag('X-Needed', false, 'amount', 'the fee the request needed; sent with “Insufficient payment”'),
     ],
     when:
-      'A paid request is invalid, underpaid, arrives while the herder is paused, or has failed maxAttempts ' +
-      'times (worker errors, failed workers, passed deadlines).',
+      'A paid request is invalid, underpaid, arrives while the herder is paused, has failed maxAttempts ' +
+      'times (worker errors, failed workers, passed deadlines), or has waited in the queue longer than ' +
+      'maxQueueWait since it last entered it.',
     effect:
       'The token returns the amount to the payer, who receives a Credit-Notice from the token with the X- tags. ' +
       'The request has ended: refunded.',
@@ -281,6 +282,7 @@ export const PROTOCOL: readonly MessageSpec[] = [
     from: ['herder'],
     to: ['anyone'],
     tags: [
+      tag('Name', true, 'text', 'the herder’s name, as the original sends it', 'Llama-Herder'),
       tag('Base-Fee', true, 'amount', 'fee per request'),
       tag('Token-Fee', true, 'amount', 'fee per requested token and per prompt word'),
       tag(
@@ -297,10 +299,15 @@ export const PROTOCOL: readonly MessageSpec[] = [
       tag('Max-Tokens', true, 'count', 'largest X-Tokens accepted'),
       tag('Max-Prompt-Bytes', true, 'count', 'largest prompt accepted, in UTF-8 bytes'),
       tag('Max-Overtakes', true, 'bound', 'most times a waiting request may be overtaken'),
+      tag('Timeout-Base', true, 'count', 'deadline of a dispatch, before the per-token part (ms)'),
+      tag('Timeout-Per-Token', true, 'count', 'deadline per requested token (ms)'),
+      tag('Max-Attempts', true, 'count', 'dispatches a request gets before it is refunded'),
+      tag('Max-Queue-Wait', true, 'count', 'longest a request waits in the queue before it is refunded (ms)'),
       tag('Paused', true, 'boolean', 'whether intake is paused (payments are refunded)'),
       tag('Token', true, 'process-id', 'the token the herder accepts payments in'),
       tag('Version', true, 'text', 'the protocol model’s version'),
     ],
+    data: 'a description of the herder and of how to pay it, as the original sends',
     when: 'In answer to Info.',
     effect: 'A client computes its fee: needed = Base-Fee + Token-Fee × (tokens + words(prompt)).',
     section: '§2.8',
@@ -313,7 +320,9 @@ export const PROTOCOL: readonly MessageSpec[] = [
     to: ['herder'],
     tags: [tag('Worker', true, 'process-id', 'the worker process to register')],
     when: 'The operator grows the herd (or cancels a pending removal).',
-    effect: 'The worker joins the herd as idle (the newest idle worker).',
+    effect:
+      'The worker joins the herd as idle (the newest idle worker), unless its last report was Worker-Error: ' +
+      'then it joins failed (Admin-Done says so in X-Note) and gets work only after Worker-Initialized.',
     section: '§2.9',
   },
   {
@@ -358,6 +367,7 @@ export const PROTOCOL: readonly MessageSpec[] = [
       tag('Timeout-Base', false, 'count', 'deadline base (ms)'),
       tag('Timeout-Per-Token', false, 'count', 'deadline per requested token (ms)'),
       tag('Max-Attempts', false, 'count', 'dispatches before a refund (>= 1)'),
+      tag('Max-Queue-Wait', false, 'count', 'longest wait in the queue before a refund (ms)'),
     ],
     atLeastOne: [
       'Max-Tokens',
@@ -366,9 +376,12 @@ export const PROTOCOL: readonly MessageSpec[] = [
       'Timeout-Base',
       'Timeout-Per-Token',
       'Max-Attempts',
+      'Max-Queue-Wait',
     ],
     when: 'The operator tunes limits and timeouts.',
-    effect: 'All given values change at once, or none.',
+    effect:
+      'All given values change at once, or none; each must lie within its bound. A request already running or ' +
+      'waiting keeps the deadline it was given.',
     section: '§2.9',
   },
   {
@@ -467,7 +480,9 @@ export const PROTOCOL: readonly MessageSpec[] = [
     to: ['owner', 'herder'],
     tags: [tag('Model-ID', true, 'text', 'the model loaded')],
     when: 'The worker has its model loaded (again, in answer to a repeated Init).',
-    effect: 'The herder makes a failed or timed-out worker of its herd idle again.',
+    effect:
+      'The herder makes a failed or timed-out worker of its herd idle again; from a process not in the herd, ' +
+      'it clears a remembered Worker-Error.',
     section: '§2.10',
   },
   {
@@ -480,7 +495,8 @@ export const PROTOCOL: readonly MessageSpec[] = [
     when: 'Init failed: no Model-ID, the model did not load, or an earlier load failed.',
     effect:
       'The herder marks the worker failed (it gets no work); a request it held is retried or refunded; a ' +
-      'draining worker leaves.',
+      'draining worker leaves. From a process not in the herd it is remembered (the last 64 such processes): ' +
+      'added later, it joins failed.',
     section: '§2.10',
   },
   {
@@ -493,7 +509,8 @@ export const PROTOCOL: readonly MessageSpec[] = [
     when: 'AO’s cron delivers a tick at the process’s interval.',
     effect:
       'Like every message, it advances the herder’s clock to its Timestamp, so passed deadlines fire ' +
-      '(the request is retried or refunded; the worker is timed out). Nothing else.',
+      '(the request is retried or refunded; the worker is timed out) and requests that waited in the queue ' +
+      'longer than maxQueueWait are refunded. Nothing else.',
     section: '§2.7',
   },
 ];
@@ -511,6 +528,8 @@ export const REASONS: Readonly<Record<keyof typeof Reason, string>> = {
   QuantityTooLarge: 'Quantity has more than 78 digits: returned untouched, off the books',
   AttemptsExhausted:
     'the request failed maxAttempts times; the reason continues “after N attempt(s): worker …” (error, failed, timed out)',
+  QueueWait:
+    'the request waited in the queue longer than maxQueueWait since it last entered it (every worker busy, failed or timed out)',
   NotOwner: 'an administrative Action from anyone but the owner (Admin-Refused)',
   Withdrawal: 'not a refund: marks the owner’s withdrawal Transfer',
 };

@@ -108,6 +108,7 @@ export const DEFAULT_SIMULATION: SimulationOptions = {
     timeoutBase: DEFAULT_CONFIG.timeoutBase,
     timeoutPerToken: DEFAULT_CONFIG.timeoutPerToken,
     maxAttempts: DEFAULT_CONFIG.maxAttempts,
+    maxQueueWait: DEFAULT_CONFIG.maxQueueWait,
   },
   cronMs: 60_000,
 };

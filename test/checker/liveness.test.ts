@@ -8,7 +8,6 @@ import { check } from '../../src/checker/explore.ts';
 import { Column } from '../../src/checker/layer.ts';
 import { analyseLiveness, encodeTarget } from '../../src/checker/liveness.ts';
 import { formatTrace } from '../../src/checker/trace.ts';
-import type { HerdConfig } from '../../src/model/config.ts';
 import { underCheck, variant } from '../defects/catalogue.ts';
 
 /** A graph of `states` states from [from, to, advances time?] edges. */
@@ -163,7 +162,7 @@ describe('bounded-response in the checker', () => {
     const bounds = { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, timeouts: true };
     const result = check(bounds, { herder: underCheck(ignoresDeadlines), keepGoing: true });
     const violation = result.violations.find((v) => v.invariant === 'bounded-response');
-    expect(violation?.detail).toMatch(/^a running request's deadline is not one the settings give/);
+    expect(violation?.detail).toMatch(/^a timer is not one the settings give/);
     expect(violation?.trace.map((s) => s.event)).toEqual([
       'a credit at level 1',
       'time passes the next deadline',
@@ -171,13 +170,22 @@ describe('bounded-response in the checker', () => {
     ]);
   });
 
-  it('refuses a herder with a queue-wait bound rather than take its waiting requests for ones that wait forever', () => {
-    const model = underCheck(variant('queue-wait', {}));
-    const herder = {
-      ...model,
-      init: (config: HerdConfig) => ({ ...model.init(config), config: { ...config, maxQueueWait: 60_000 } }),
-    };
-    const bounds = { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, timeouts: true };
-    expect(() => check(bounds, { herder })).toThrow(/queue-wait bound, which the checker does not model yet/);
+  it('a queue wait the herder lets pass without refunding is a bounded-response violation', () => {
+    const keepsWaiting = variant('keeps-waiting', {
+      after: (_before, _msg, outbox, state) => {
+        state.waits.prune(() => false);
+        return outbox;
+      },
+    });
+    const bounds = { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, failures: true, recovery: false };
+    const result = check(bounds, { herder: underCheck(keepsWaiting), keepGoing: true });
+    const violation = result.violations.find((v) => v.invariant === 'bounded-response');
+    expect(violation?.detail).toMatch(/^a timer is not one the settings give/);
+    expect(violation?.trace.map((s) => s.event)).toEqual([
+      'a credit at level 1',
+      'W1 reports Worker-Error',
+      'time passes the next deadline',
+      'a Cron tick',
+    ]);
   });
 });

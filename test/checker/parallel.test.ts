@@ -23,12 +23,10 @@ describe('parallel checker', () => {
     ]);
     expect(parallel.complete).toBe(true);
     expect(parallel.stuck).toBeUndefined();
-    // The liveness pass runs on the graph gathered from every thread and finds a lasso as short:
-    // the model's known stuck queue (workers down for good while time passes), pinned until the
-    // queue-wait bound lands. Which of the equally short ones depends on the threads' timing.
-    const shape = (r: typeof single) => r.violations.map((v) => [v.invariant, v.loop, v.trace.length]);
-    expect(shape(parallel)).toEqual(shape(single));
-    expect(parallel.violations.map((v) => v.invariant)).toEqual(['bounded-response']);
+    // The liveness pass runs on the graph gathered from every thread: with the queue-wait bound no
+    // request stays pending on any path, in either.
+    expect(single.violations).toEqual([]);
+    expect(parallel.violations).toEqual([]);
   });
 
   it('stops at the state cap like the single-threaded one', async () => {

@@ -50,7 +50,7 @@ const USAGE: [string[], RegExp][] = [
   [['check', '--max-memory', '0'], /--max-memory <GiB>.*expected a number of GiB/],
   [['check', '--max-overtakes', 'lots'], /expected an integer >= 0 or "unbounded"/],
   [['simulate', '--max-tokens', '1000000000000'], /expected an integer from 1 to 65536/],
-  [['simulate', '--config', hugeTokens, '--requests', '10'], /maxTokens .* is above the 65,536/],
+  [['simulate', '--config', hugeTokens, '--requests', '10'], /maxTokens must be an integer from 1 to 65536/],
   [['simulate', '--requests', '100000000'], /expected an integer from 1 to 10000000/],
   [['simulate', '--workers', '1000000'], /expected an integer from 1 to 100000/],
   [['simulate', '--sweep-workers', '1:100000000000:1'], /gives 100000000000 herd sizes; at most 200/],

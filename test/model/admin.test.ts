@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makeConfig } from '../../src/model/config.ts';
+import { type BoundedSetting, makeConfig, SETTING_BOUNDS } from '../../src/model/config.ts';
 import {
   cloneHerderState,
   type HerderState,
@@ -76,6 +76,7 @@ const amountText = fc.oneof(
 );
 const countText = fc.oneof(
   fc.nat(5000).map(String),
+  fc.constantFrom('510', '511', '65536', '65537', '86400000', '86400001'),
   fc.constantFrom('0', '', '-1', '2.5', 'unbounded', 'UNBOUNDED', '9007199254740991', '9007199254740992'),
 );
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
@@ -102,6 +103,7 @@ const adminMessage = fc.oneof(
         'Timeout-Base': optional(countText),
         'Timeout-Per-Token': optional(countText),
         'Max-Attempts': optional(countText),
+        'Max-Queue-Wait': optional(countText),
       }),
     ),
   }),
@@ -156,10 +158,20 @@ function expectedRefusal(
       const { config } = state;
       if (value('Base-Fee', config.baseFee) === 0n && value('Token-Fee', config.tokenFee) === 0n)
         return /cannot both be 0/;
-      if (value('Max-Tokens', config.maxTokens) < 1n) return /maxTokens must be an integer >= 1/;
-      if (value('Max-Prompt-Bytes', config.maxPromptBytes) < 1n)
-        return /maxPromptBytes must be an integer >= 1/;
-      if (value('Max-Attempts', config.maxAttempts) < 1n) return /maxAttempts must be an integer >= 1/;
+      const bounded: [string, BoundedSetting][] = [
+        ['Max-Tokens', 'maxTokens'],
+        ['Max-Prompt-Bytes', 'maxPromptBytes'],
+        ['Timeout-Base', 'timeoutBase'],
+        ['Timeout-Per-Token', 'timeoutPerToken'],
+        ['Max-Attempts', 'maxAttempts'],
+        ['Max-Queue-Wait', 'maxQueueWait'],
+      ];
+      for (const [name, field] of bounded) {
+        const { min, max } = SETTING_BOUNDS[field];
+        const v = value(name, config[field]);
+        if (v < BigInt(min) || v > BigInt(max))
+          return new RegExp(`${field} must be an integer from ${min} to ${max}`);
+      }
       return undefined;
     }
     case 'Withdraw': {
@@ -312,6 +324,7 @@ function checkEffect(
         'Timeout-Base': ['timeoutBase', Number],
         'Timeout-Per-Token': ['timeoutPerToken', Number],
         'Max-Attempts': ['maxAttempts', Number],
+        'Max-Queue-Wait': ['maxQueueWait', Number],
       };
       const expected: Record<string, unknown> = { ...before.config };
       for (const [name, raw] of Object.entries(tags)) expected[fields[name]![0]] = fields[name]![1](raw);

@@ -48,7 +48,7 @@ const config: fc.Arbitrary<HerdConfig> = fc
     baseFee: fc.bigInt({ min: 1n, max: 10n ** 30n }),
     tokenFee: fc.bigInt({ min: 0n, max: 10n ** 30n }),
     maxTokens: fc.integer({ min: 1, max: 2_000 }),
-    maxPromptBytes: fc.integer({ min: 8, max: 600 }),
+    maxPromptBytes: fc.integer({ min: 8, max: 510 }),
   })
   .map((fields) => makeConfig({ token: TOKEN, owner: OWNER, ...fields }));
 

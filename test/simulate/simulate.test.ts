@@ -74,11 +74,11 @@ describe('simulate: accounting', () => {
     expect(result.escrowLeft).toBe(0n);
   });
 
-  it('refunds only after failed attempts, for the reasons the herder gave', () => {
+  it('refunds only after failed attempts or a wait out of the queue-wait bound, for the reasons the herder gave', () => {
     expect(result.refunded).toBeGreaterThan(0);
     expect(Object.values(result.refundReasons).reduce((a, b) => a + b, 0)).toBe(result.refunded);
     for (const reason of Object.keys(result.refundReasons))
-      expect(reason).toMatch(/^Inference failed: worker/);
+      expect(reason).toMatch(/^(Inference failed: worker|Waited too long in the queue$)/);
     expect(result.refundedAmount).toBeGreaterThan(0n);
     expect(result.revenue).toBeGreaterThan(0n);
   });
@@ -118,7 +118,32 @@ describe('simulate: accounting', () => {
       }),
     );
     expect(silent.refunded).toBe(200);
-    expect(silent.refundReasons).toEqual({ 'Inference failed: worker timed out': 200 });
+    // Each request fails on its workers or, while they are all timed out, waits out the bound.
+    expect(Object.keys(silent.refundReasons).sort()).toEqual([
+      'Inference failed: worker timed out',
+      'Waited too long in the queue',
+    ]);
+    expect(Object.values(silent.refundReasons).reduce((a, b) => a + b, 0)).toBe(200);
+  });
+
+  it('honours maxQueueWait: with every worker silent, no request waits longer than the bound', () => {
+    const maxQueueWait = 5_000;
+    const silent = runSimulation(
+      small({
+        requests: 100,
+        workers: 1,
+        worker: { failRate: 0, timeoutRate: 1, recoverMs: 10_000_000 },
+        herd: { maxAttempts: 1, maxQueueWait },
+        cronMs: 1_000,
+      }),
+    );
+    // The worker goes silent on its first request (refunded, out of attempts) and never comes back:
+    // without the bound the others would wait forever and the run would never end.
+    expect(silent.refunded).toBe(100);
+    expect(silent.refundReasons).toEqual({
+      'Inference failed: worker timed out': 1,
+      'Waited too long in the queue': 99,
+    });
   });
 
   it('takes at least the service time: no answer faster than the workers can work', () => {

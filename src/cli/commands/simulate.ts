@@ -63,6 +63,7 @@ interface SimulateFlags {
   maxAttempts?: number;
   timeoutBase?: number;
   timeoutPerToken?: number;
+  maxQueueWait?: number;
   maxTokens?: number;
   maxPromptBytes?: number;
   cronMs: number;
@@ -146,6 +147,7 @@ async function herdSettings(flags: SimulateFlags): Promise<HerdSettings> {
     ...pick('maxAttempts', flags.maxAttempts),
     ...pick('timeoutBase', flags.timeoutBase),
     ...pick('timeoutPerToken', flags.timeoutPerToken),
+    ...pick('maxQueueWait', flags.maxQueueWait),
     ...pick('maxTokens', flags.maxTokens),
     ...pick('maxPromptBytes', flags.maxPromptBytes),
   };
@@ -439,6 +441,11 @@ export function register(program: Command): void {
       '--timeout-per-token <ms>',
       `deadline per token (default ${d.herd.timeoutPerToken})`,
       intOption(0),
+    )
+    .option(
+      '--max-queue-wait <ms>',
+      `longest wait in the queue before a refund (default ${d.herd.maxQueueWait})`,
+      intOption(1),
     )
     .option(
       '--max-tokens <n>',

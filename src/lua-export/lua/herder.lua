@@ -3,7 +3,8 @@
 --
 -- Every message is handled in three phases, always in this order:
 --   1. time: `now` advances to the message's Timestamp and every passed deadline is handled
---      (the request is retried or refunded; the worker gets no work until it answers again);
+--      (the request is retried or refunded; the worker gets no work until it answers again),
+--      then every request that has waited in the queue longer than maxQueueWait is refunded;
 --   2. the message itself: Credit-Notice, Inference-Response/-Error, Worker-Error/-Initialized,
 --      Info and the owner's administration; anything else is ignored;
 --   3. dispatch: while a worker is idle and the queue is non-empty, the next request goes to
@@ -34,6 +35,7 @@ local REASON = {
   Insufficient = 'Insufficient payment',
   QuantityTooLarge = 'Quantity too large',
   AttemptsExhausted = 'Inference failed',
+  QueueWait = 'Waited too long in the queue',
   NotOwner = 'Only the owner may administer the herder',
   Withdrawal = 'Withdrawal',
 }
@@ -92,6 +94,22 @@ local function isCount(n, min)
   return math.type(n) == 'integer' and n >= min and n <= MAX_SAFE_INTEGER
 end
 
+-- The range of each numeric setting, as the model states it: beyond it a herd stops working.
+local SETTING_BOUNDS = {
+  maxTokens = { 1, 65536, '' },
+  maxPromptBytes = { 1, 510, ' (bytes: AOS-Llama evaluates the prompt in one 512-token batch)' },
+  timeoutBase = { 0, 86400000, ' (ms, one day)' },
+  timeoutPerToken = { 0, 600000, ' (ms, ten minutes)' },
+  maxAttempts = { 1, 10, '' },
+  maxQueueWait = { 1, 86400000, ' (ms, one day)' },
+}
+
+local function settingProblem(name, value)
+  local bound = SETTING_BOUNDS[name]
+  if math.type(value) == 'integer' and value >= bound[1] and value <= bound[2] then return nil end
+  return name .. ' must be an integer from ' .. bound[1] .. ' to ' .. bound[2] .. bound[3]
+end
+
 --------------------------------------------------------------------------------------------
 -- Configuration
 --------------------------------------------------------------------------------------------
@@ -107,14 +125,17 @@ local function configProblems(config)
   if bint.iszero(config.baseFee) and bint.iszero(config.tokenFee) then
     add('baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)')
   end
-  if not isCount(config.maxTokens, 1) then add('maxTokens must be an integer >= 1') end
-  if not isCount(config.maxPromptBytes, 1) then add('maxPromptBytes must be an integer >= 1') end
+  for _, name in ipairs({ 'maxTokens', 'maxPromptBytes' }) do
+    local problem = settingProblem(name, config[name])
+    if problem ~= nil then add(problem) end
+  end
   if config.maxOvertakes ~= nil and not isCount(config.maxOvertakes, 0) then
     add('maxOvertakes must be an integer >= 0 or null (unbounded)')
   end
-  if not isCount(config.timeoutBase, 0) then add('timeoutBase must be an integer >= 0 (ms)') end
-  if not isCount(config.timeoutPerToken, 0) then add('timeoutPerToken must be an integer >= 0 (ms)') end
-  if not isCount(config.maxAttempts, 1) then add('maxAttempts must be an integer >= 1') end
+  for _, name in ipairs({ 'timeoutBase', 'timeoutPerToken', 'maxAttempts', 'maxQueueWait' }) do
+    local problem = settingProblem(name, config[name])
+    if problem ~= nil then add(problem) end
+  end
   local seen = {}
   for _, worker in ipairs(config.workers or {}) do
     if not isProcessId(worker) then add('worker "' .. worker .. '" is not a process id') end
@@ -458,11 +479,15 @@ function Herd:pickIdle(avoid)
 end
 
 --------------------------------------------------------------------------------------------
--- Deadlines of running requests: a binary min-heap; stale entries are skipped when popped.
+-- Deadlines as binary min-heaps: of running requests (`worker` names the holder) and of waiting
+-- ones (the queue-wait bound: `worker` is empty, `arrival` orders requests that share a
+-- deadline). Stale entries are skipped when popped.
 --------------------------------------------------------------------------------------------
 
 local function earlier(a, b)
-  return a.at < b.at or (a.at == b.at and a.worker < b.worker)
+  if a.at ~= b.at then return a.at < b.at end
+  if a.worker ~= b.worker then return a.worker < b.worker end
+  return (a.arrival or 0) < (b.arrival or 0)
 end
 
 local function pushDeadline(heap, deadline)
@@ -513,6 +538,10 @@ local function newState(config)
     queue = newQueue(),
     herd = newHerd(),
     deadlines = {},
+    waits = {},
+    -- Processes outside the herd whose last initialisation report was Worker-Error (or that
+    -- left the herd failed), oldest first, at most MAX_UNREADY: added, they join failed.
+    unready = {},
     ledger = {
       credited = bint(0), refunded = bint(0), revenue = bint(0),
       escrow = bint(0), unclaimed = bint(0), withdrawn = bint(0),
@@ -549,6 +578,58 @@ local function finish(state, record)
   state.requests[record.id] = nil
 end
 
+-- Most processes outside the herd whose failed initialisation the herder remembers.
+local MAX_UNREADY = 64
+
+local function forgetUnready(state, id)
+  for index, known in ipairs(state.unready) do
+    if known == id then
+      table.remove(state.unready, index)
+      return true
+    end
+  end
+  return false
+end
+
+local function rememberUnready(state, id)
+  forgetUnready(state, id)
+  state.unready[#state.unready + 1] = id
+  if #state.unready > MAX_UNREADY then table.remove(state.unready, 1) end
+end
+
+-- Whether a queue-wait entry is still the deadline of a waiting request.
+local function liveWait(state, wait)
+  local record = state.requests[wait.request]
+  return record ~= nil and record.worker == nil and record.waitUntil == wait.at
+end
+
+-- The request (re-)enters the queue now: its queue-wait deadline starts. Entries of requests
+-- that were dispatched or ended stay until they pass; they are dropped in bulk once they
+-- outnumber the live ones, so that the heap stays within a small multiple of the queue.
+local function startWait(state, record)
+  record.waitUntil = state.now + state.config.maxQueueWait
+  pushDeadline(state.waits, { at = record.waitUntil, worker = '', request = record.id, arrival = record.arrival })
+  if #state.waits > 2 * state.queue.waiting + 64 then
+    local kept = {}
+    for _, wait in ipairs(state.waits) do
+      if liveWait(state, wait) then kept[#kept + 1] = wait end
+    end
+    state.waits = {}
+    for _, wait in ipairs(kept) do pushDeadline(state.waits, wait) end
+  end
+end
+
+-- Ends an accepted request with a refund of its whole payment to the payer.
+local function refundRequest(state, record, reason)
+  local ledger = state.ledger
+  ledger.escrow = ledger.escrow - bint(record.paid)
+  ledger.refunded = ledger.refunded + bint(record.paid)
+  local tags = { ['X-Reason'] = reason, ['X-Request'] = record.id }
+  if record.reference ~= nil then tags['X-Reference'] = record.reference end
+  transfer(state, record.client, record.paid, tags)
+  finish(state, record)
+end
+
 local function freeWorker(state, worker)
   worker.request = nil
   if worker.draining then state.herd:remove(worker) else state.herd:setStatus(worker, 'idle') end
@@ -559,18 +640,10 @@ local function retryOrRefund(state, record, why)
   record.worker = nil
   if record.attempts < state.config.maxAttempts then
     state.queue:requeue(record)
+    startWait(state, record)
     return
   end
-  local ledger = state.ledger
-  ledger.escrow = ledger.escrow - bint(record.paid)
-  ledger.refunded = ledger.refunded + bint(record.paid)
-  local tags = {
-    ['X-Reason'] = REASON.AttemptsExhausted .. ' after ' .. record.attempts .. ' attempt(s): ' .. why,
-    ['X-Request'] = record.id,
-  }
-  if record.reference ~= nil then tags['X-Reference'] = record.reference end
-  transfer(state, record.client, record.paid, tags)
-  finish(state, record)
+  refundRequest(state, record, REASON.AttemptsExhausted .. ' after ' .. record.attempts .. ' attempt(s): ' .. why)
 end
 
 -- What to do with a Credit-Notice: accept, refund (with a reason), keep as unclaimed, or ignore.
@@ -638,6 +711,7 @@ local function handleCredit(state, msg)
     ledger.escrow = ledger.escrow + bint(record.paid)
     state.requests[record.id] = record
     state.queue:enqueue(record)
+    startWait(state, record)
   end
 end
 
@@ -679,14 +753,23 @@ local function handleAnswer(state, msg, action)
 end
 
 -- Worker-Error marks a worker failed (its request is retried); Worker-Initialized revives it.
+-- From a process outside the herd, the report is remembered for when the owner adds it.
 local function handleWorkerReport(state, msg, action)
   local worker = state.herd.workers[msg.From]
-  if worker == nil then return end
+  if worker == nil then
+    if action == 'Worker-Error' then rememberUnready(state, msg.From) else forgetUnready(state, msg.From) end
+    return
+  end
   if action == 'Worker-Error' then
     local held = nil
     if worker.status == 'busy' then held = state.requests[worker.request] end
     worker.request = nil
-    if worker.draining then state.herd:remove(worker) else state.herd:setStatus(worker, 'failed') end
+    if worker.draining then
+      state.herd:remove(worker)
+      rememberUnready(state, worker.id)
+    else
+      state.herd:setStatus(worker, 'failed')
+    end
     if held ~= nil then retryOrRefund(state, held, 'worker failed') end
   elseif worker.status == 'failed' or worker.status == 'timed-out' then
     freeWorker(state, worker)
@@ -706,6 +789,7 @@ local function infoResponse(state, target)
   if config.maxOvertakes ~= nil then maxOvertakes = tostring(config.maxOvertakes) end
   send(target, {
     Action = 'Info-Response',
+    Name = 'Llama-Herder',
     ['Base-Fee'] = tostring(config.baseFee),
     ['Token-Fee'] = tostring(config.tokenFee),
     ['Last-Multiplier'] = last,
@@ -717,10 +801,17 @@ local function infoResponse(state, target)
     ['Max-Tokens'] = tostring(config.maxTokens),
     ['Max-Prompt-Bytes'] = tostring(config.maxPromptBytes),
     ['Max-Overtakes'] = maxOvertakes,
+    ['Timeout-Base'] = tostring(config.timeoutBase),
+    ['Timeout-Per-Token'] = tostring(config.timeoutPerToken),
+    ['Max-Attempts'] = tostring(config.maxAttempts),
+    ['Max-Queue-Wait'] = tostring(config.maxQueueWait),
     Paused = tostring(state.paused),
     Token = config.token,
     Version = HERDER_VERSION,
-  })
+  }, 'Llama-Herder: LLM inference on AO. Pay the herder in the token ' .. config.token
+    .. ' with X-Prompt and X-Tokens (and X-Reference to recognise the answer).'
+    .. ' Fee = Base-Fee + Token-Fee * (tokens + words in the prompt); paying more moves a request up the queue.'
+    .. ' Invalid, underpaid, failed and expired requests are refunded in full.')
 end
 
 --------------------------------------------------------------------------------------------
@@ -750,6 +841,7 @@ local LIMIT_SETTINGS = {
   countSetting('Timeout-Base', 'timeoutBase'),
   countSetting('Timeout-Per-Token', 'timeoutPerToken'),
   countSetting('Max-Attempts', 'maxAttempts'),
+  countSetting('Max-Queue-Wait', 'maxQueueWait'),
 }
 
 -- Applies every present setting tag at once, or none of them.
@@ -785,8 +877,10 @@ local function addWorker(state, id)
   if #problems > 0 then return false, table.concat(problems, '; ') end
   local existing = state.herd.workers[id]
   if existing == nil then
-    state.herd:add(id)
-    return true
+    local worker = state.herd:add(id)
+    if not forgetUnready(state, id) then return true end
+    state.herd:setStatus(worker, 'failed')
+    return true, 'added as failed: it reported Worker-Error; it gets work after Worker-Initialized'
   end
   if existing.draining then
     existing.draining = false
@@ -803,6 +897,7 @@ local function removeWorker(state, id)
     worker.draining = true
     return true, 'draining: leaves when its request ends'
   end
+  if worker.status == 'failed' then rememberUnready(state, worker.id) end
   state.herd:remove(worker)
   return true
 end
@@ -868,6 +963,18 @@ local function expireDeadlines(state)
   end
 end
 
+-- Refunds every waiting request whose queue-wait deadline has passed, earliest first.
+local function expireWaits(state)
+  while true do
+    local expired = popExpired(state.waits, state.now)
+    if expired == nil then return end
+    -- Stale entry: the request has ended, is running, or entered the queue again since.
+    if liveWait(state, expired) then
+      refundRequest(state, state.requests[expired.request], REASON.QueueWait)
+    end
+  end
+end
+
 local function assign(state, record, worker)
   local config = state.config
   state.queue:dispatch(record)
@@ -911,6 +1018,7 @@ function HerderStep(msg)
   local timestamp = tonumber(msg.Timestamp)
   if timestamp ~= nil and timestamp > state.now then state.now = timestamp end
   expireDeadlines(state)
+  expireWaits(state)
   if msg.Id ~= nil and not state.seen[msg.Id] then
     state.seen[msg.Id] = true
     local action = tag(msg, 'Action')
@@ -940,8 +1048,17 @@ function HerderSummary()
     paused = state.paused, now = state.now }
 end
 
--- State survives re-evaluation of this file (e.g. an upgrade by Eval).
+-- State survives re-evaluation of this file (e.g. an upgrade by Eval). A state kept from a
+-- version without the queue-wait bound gets it: its waiting requests start their wait now.
 HerderState = HerderState or newState(HERDER_CONFIG)
+if HerderState.waits == nil then
+  HerderState.waits = {}
+  HerderState.unready = HerderState.unready or {}
+  HerderState.config.maxQueueWait = HerderState.config.maxQueueWait or HERDER_CONFIG.maxQueueWait
+  for _, record in pairs(HerderState.requests) do
+    if record.worker == nil then startWait(HerderState, record) end
+  end
+end
 
 Handlers.add('llama-herder',
   function(msg) return msg.Action ~= 'Eval' end,
