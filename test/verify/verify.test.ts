@@ -176,7 +176,7 @@ describe('herd verify: variants are caught', () => {
 });
 
 describe('herd verify on the command line', () => {
-  it('prints a replay command that reproduces the same violation', async () => {
+  it('prints for each violation a replay command that reproduces it', async () => {
     const first = await herd(
       'verify',
       ORIGINAL_HERDER_PATH,
@@ -207,32 +207,37 @@ describe('herd verify on the command line', () => {
         replay?: { seed: number; path: string };
       }[];
     };
-    const violation = report.results.find((r) => r.invariant === 'refund-to-payer' && r.violated)!;
-    expect(violation.replay).toBeDefined();
-    const human = await herd(
-      'verify',
-      ORIGINAL_HERDER_PATH,
-      '--token',
-      ORIGINAL_STATED.token,
-      '--workers',
-      ORIGINAL_STATED.workers.join(','),
-      '--base-fee',
-      String(ORIGINAL_STATED.baseFee),
-      '--token-fee',
-      String(ORIGINAL_STATED.tokenFee),
-      '--max-overtakes',
-      'unbounded',
-      '--runs',
-      '20',
-      '--seed',
-      String(violation.replay!.seed),
-      '--path',
-      violation.replay!.path,
-      '--json',
-    );
-    expect(human.code).toBe(1);
-    const replayed = JSON.parse(human.stdout) as typeof report;
-    expect(replayed.results.find((r) => r.invariant === 'refund-to-payer')?.detail).toBe(violation.detail);
+    const violations = report.results.filter((r) => r.violated);
+    expect(violations.map((r) => r.invariant)).toContain('refund-to-payer');
+    for (const violation of violations) {
+      expect(violation.replay, violation.invariant).toBeDefined();
+      const again = await herd(
+        'verify',
+        ORIGINAL_HERDER_PATH,
+        '--token',
+        ORIGINAL_STATED.token,
+        '--workers',
+        ORIGINAL_STATED.workers.join(','),
+        '--base-fee',
+        String(ORIGINAL_STATED.baseFee),
+        '--token-fee',
+        String(ORIGINAL_STATED.tokenFee),
+        '--max-overtakes',
+        'unbounded',
+        '--runs',
+        '20',
+        '--seed',
+        String(violation.replay!.seed),
+        '--path',
+        violation.replay!.path,
+        '--json',
+      );
+      expect(again.code, violation.invariant).toBe(1);
+      const replayed = JSON.parse(again.stdout) as typeof report;
+      expect(replayed.results.find((r) => r.invariant === violation.invariant)?.detail).toBe(
+        violation.detail,
+      );
+    }
   });
 
   it('bad input is one line and exit 2', async () => {
