@@ -6,15 +6,19 @@
  *
  *   npm run bench                 everything (several minutes)
  *   npm run bench -- --quick      fewer repetitions
+ *   npm run bench -- --only verify   only the sections whose name contains "verify"; their rows
+ *                                 replace the same rows of the results, the others are kept
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureNetworkOverhead } from '../src/ao/bench.ts';
 import type { SimulationBenchmark } from '../src/simulate/bench.ts';
 import { benchmarkWorkerOverhead, type HerdMemoryResult } from './llama.ts';
 import { benchmarkQueueScaling } from './lua-queue.ts';
 import { benchmarkModelStep } from './model-step.ts';
+import { benchmarkVerify, type VerifyBenchmark } from './verify.ts';
 
 interface Metric {
   name: string;
@@ -26,6 +30,8 @@ interface Metric {
 }
 
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const repeats = quick ? 1 : 3;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const metrics: Metric[] = [];
@@ -44,6 +50,7 @@ function formatValue(value: number): string {
 }
 
 async function section(name: string, run: () => Promise<void>): Promise<void> {
+  if (only !== undefined && !name.includes(only)) return;
   process.stderr.write(`… ${name}\n`);
   try {
     await run();
@@ -182,6 +189,44 @@ await section('herd memory', async () => {
     detail: r,
   });
 });
+
+await section('herd verify', async () => {
+  // The threaded and the single-threaded run alternate, so that both see the same load.
+  const threads = availableParallelism();
+  const many: VerifyBenchmark[] = [];
+  const one: VerifyBenchmark[] = [];
+  for (let i = 0; i < (quick ? 1 : 2); i++) {
+    many.push(benchmarkVerify(threads));
+    one.push(benchmarkVerify(1));
+  }
+  const pick = (runs: VerifyBenchmark[]) => runs.find((r) => r.wallMs === median(runs.map((x) => x.wallMs)))!;
+  const best = pick(many);
+  const single = pick(one);
+  const seconds = best.wallMs / 1000;
+  record({
+    name: 'herd verify: 100 traces against the 16-worker dialect herder',
+    value: seconds,
+    unit: `s on ${threads} threads, ${best.tracesPerSecond.toFixed(2)} traces/s, ${Math.round(best.messagesPerSecond)} messages/s (1 thread: ${(single.wallMs / 1000).toFixed(1)} s, ${single.tracesPerSecond.toFixed(2)} traces/s, ${Math.round(single.messagesPerSecond)} messages/s)`,
+    target: '≤ 60 s on 2 cores',
+    met: seconds <= 60,
+    detail: { threads: many, single: one },
+  });
+});
+
+if (only !== undefined) {
+  // Keep the rows not measured now, in their places; add the new ones at the end.
+  const path = new URL('./results.json', import.meta.url);
+  const before = existsSync(path)
+    ? (JSON.parse(readFileSync(path, 'utf8')) as { metrics: Metric[] })
+    : undefined;
+  const fresh = new Map(metrics.map((m) => [m.name, m]));
+  const kept = (before?.metrics ?? []).map((m) => {
+    const now = fresh.get(m.name);
+    fresh.delete(m.name);
+    return now ?? m;
+  });
+  metrics.splice(0, metrics.length, ...kept, ...fresh.values());
+}
 
 const results = { date: new Date().toISOString(), node: process.version, quick, metrics };
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);

@@ -41,8 +41,10 @@ for (const path of files(dist))
     declarations++;
   }
 
-// The model checker starts its threads on `./thread.ts` through tsx: give it the compiled code
-// under that name (an `import './thread.js'` would not do: tsx resolves it to thread.ts itself).
+// The model checker and `herd verify` start their threads on `./thread.ts` through tsx: give them
+// the compiled code under that name (an `import './thread.js'` would not do: tsx resolves it to
+// thread.ts itself).
 cpSync(join(dist, 'checker', 'thread.js'), join(dist, 'checker', 'thread.ts'));
+cpSync(join(dist, 'verify', 'thread.js'), join(dist, 'verify', 'thread.ts'));
 
 console.error(`dist/: ${declarations} declaration files, ${assets} assets`);

@@ -120,6 +120,11 @@ export interface SpawnOptions {
   data?: string;
   /** Passed to ao-loader as its `WeaveDrive` option. */
   weaveDrive?: WeaveDriveOption;
+  /**
+   * The process id (43 base64url characters, not already a process of this network), e.g. one
+   * that code written elsewhere hard-codes; fresh by default.
+   */
+  id?: string;
 }
 
 export interface SendInput {
@@ -202,6 +207,28 @@ export interface ProcessSnapshot {
   readonly memory: MemorySnapshot;
   /** Virtual time the snapshot was taken. */
   readonly takenAt: number;
+  /** The process's next Nonce and the last Timestamp / Block-Height it saw, then. */
+  readonly nonce: number;
+  readonly lastTimestamp: number;
+  readonly lastBlockHeight: number;
+  /** When its next cron tick was due (processes with a `Cron-Interval`). */
+  readonly nextCronAt?: number;
+}
+
+export interface RestoreOptions {
+  /**
+   * Write the snapshot back into the process's own instance (a copy of its live pages, a few ms
+   * for aos) instead of starting a fresh instance from it (tens to hundreds of ms, mostly
+   * instantiation). A broken instance is replaced by a fresh one either way.
+   */
+  readonly inPlace?: boolean;
+  /**
+   * Also wind the network back to when the snapshot was taken: the virtual clock, and the
+   * process's Nonce, last Timestamp and Block-Height. What follows then sees exactly what it
+   * would have seen right after the snapshot, whatever ran in between: for a network holding
+   * this one process (the clock is shared by all).
+   */
+  readonly rewind?: boolean;
 }
 
 export interface ProcessInfo {
@@ -545,7 +572,10 @@ export class LocalNetwork {
   async spawn(options: SpawnOptions): Promise<string> {
     this.assertOpen();
     const spec = moduleSpec(options.module);
-    const pid = this.newId();
+    if (options.id !== undefined && (!/^[A-Za-z0-9_-]{43}$/.test(options.id) || this.procs.has(options.id))) {
+      throw new Error(`spawn: id ${JSON.stringify(options.id)} is not a free 43-character process id`);
+    }
+    const pid = options.id ?? this.newId();
     const modId = moduleId(options.module);
     const userTags = toTags(options.tags);
     const onBoot = options.boot !== undefined && options.bootMode === 'on-boot';
@@ -892,21 +922,42 @@ export class LocalNetwork {
     this.assertOpen();
     const proc = this.proc(pid);
     const memory = this.checkpoint(proc);
-    return { pid, module: proc.module, memory, takenAt: this.clock };
+    return {
+      pid,
+      module: proc.module,
+      memory,
+      takenAt: this.clock,
+      nonce: proc.nonce,
+      lastTimestamp: proc.lastTimestamp,
+      lastBlockHeight: proc.lastBlockHeight,
+      ...(proc.nextCronAt !== undefined ? { nextCronAt: proc.nextCronAt } : {}),
+    };
   }
 
   /**
-   * Replaces the process's instance with a fresh one started from the snapshot. Pending
-   * messages stay queued; the scheduler's Nonce keeps counting.
+   * Replaces the process's instance with a fresh one started from the snapshot (or, with
+   * `inPlace`, writes the snapshot into its instance). Pending messages stay queued; the
+   * scheduler's Nonce keeps counting unless `rewind` is set.
    */
-  async restore(pid: string, snapshot: ProcessSnapshot): Promise<void> {
+  async restore(pid: string, snapshot: ProcessSnapshot, options: RestoreOptions = {}): Promise<void> {
     this.assertOpen();
     const proc = this.proc(pid);
     if (snapshot.module !== proc.module) {
       throw new Error(`restore: snapshot of a ${snapshot.module} process, ${pid} runs ${proc.module}`);
     }
-    proc.instance = await proc.instance.fork(snapshot.memory);
-    this.stats.freshInstances += 1;
+    if (options.inPlace && !proc.instance.broken) {
+      proc.instance.restore(snapshot.memory);
+    } else {
+      proc.instance = await proc.instance.fork(snapshot.memory);
+      this.stats.freshInstances += 1;
+    }
+    if (options.rewind) {
+      this.clock = snapshot.takenAt;
+      proc.nonce = snapshot.nonce;
+      proc.lastTimestamp = snapshot.lastTimestamp;
+      proc.lastBlockHeight = snapshot.lastBlockHeight;
+      if (snapshot.nextCronAt !== undefined) proc.nextCronAt = snapshot.nextCronAt;
+    }
     proc.checkpoint = snapshot.memory;
     proc.journal = [];
     proc.journalMs = 0;

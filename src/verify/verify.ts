@@ -8,14 +8,14 @@
  */
 import fc from 'fast-check';
 import type { ModuleKey } from '../ao/modules.ts';
-import { LocalNetwork, type ProcessSnapshot } from '../ao/network.ts';
 import { checkable } from '../audit/auditor.ts';
 import { INVARIANT_NAMES, INVARIANTS, type InvariantName, type Violation } from '../audit/invariants.ts';
 import { SETTING_FLAGS, type StatedSettings } from '../audit/settings.ts';
 import { DEFAULT_CONFIG, type HerdConfig, makeConfig } from '../model/config.ts';
-import { LuaHerder } from './lua-herder.ts';
-import { runTraceAsync, type TraceRun } from './run.ts';
+import { startExecutor } from './pool.ts';
+import type { TraceRun } from './run.ts';
 import { contendedEvents, hugeCredit, type TraceSpec, traceSpec, WORKER_POOL } from './scenario.ts';
+import type { TraceOutcome } from './session.ts';
 import { formatTrace, type TraceStep, traceSteps } from './trace.ts';
 import { type Cast, DEFAULT_CAST } from './world.ts';
 
@@ -36,13 +36,24 @@ export interface VerifyOptions {
   /** Replay one counterexample (with `seed` and the same `runs`), as printed by an earlier run. */
   path?: string;
   maxEvents?: number;
-  /** Upper bound on the time spent shrinking each violation (ms; default 60 s). */
+  /**
+   * Upper bound on the time spent shrinking each violation (ms; default 60 s). The violations
+   * are shrunk side by side, so this bounds the whole shrinking phase. A search stopped by it
+   * ends with the smallest counterexample found so far, which then depends on the speed.
+   */
   shrinkTimeMs?: number;
+  /**
+   * Worker threads running the traces, each with its own herder (default 1: in this thread).
+   * The report is the same for any number, only faster (unless shrinking runs out of time).
+   */
+  threads?: number;
   onProgress?: (event: {
     phase: 'explore' | 'shrink';
     done: number;
     total: number;
     invariant?: InvariantName;
+    /** Messages delivered so far by the traces explored (explore phase). */
+    messages?: number;
   }) => void;
 }
 
@@ -120,50 +131,39 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
     workers: [...config.workers, ...WORKER_POOL.filter((w) => !config.workers.includes(w))],
   };
   const { checked, notChecked } = checkable(stated);
-  const net = await LocalNetwork.create({ seed: 'verify', startTime: 0, startBlockHeight: 0 });
-  const herder = await LuaHerder.spawn(net, {
-    module,
-    owner: config.owner,
-    lua: options.lua,
-    ...(options.prelude ? { prelude: options.prelude } : {}),
-  });
-  const booted: ProcessSnapshot = await net.snapshot(herder.pid);
+  // A replay runs one trace: no thread would pay for its start.
+  const threads = options.path !== undefined ? 1 : Math.max(1, Math.floor(options.threads ?? 1));
+  const executor = await startExecutor(
+    {
+      lua: options.lua,
+      ...(options.prelude ? { prelude: options.prelude } : {}),
+      module,
+      owner: config.owner,
+      cast,
+      stated,
+    },
+    threads,
+  );
 
-  const cache = new Map<string, TraceRun>();
-  let messages = 0;
-  const errorCounts = new Map<string, number>();
-  const totals = { notices: 0, accepted: 0, dispatched: 0, forwarded: 0 };
-  const refundReasons = new Map<string, number>();
-  const unstatedWorkers = new Set<string>();
-  const runFresh = async (spec: TraceSpec): Promise<TraceRun> => {
-    await net.restore(herder.pid, booted);
-    herder.startTrace();
-    const errorsBefore = herder.errors.length;
-    const result = await runTraceAsync(herder, spec, { cast, stated });
-    for (const { error } of herder.errors.slice(errorsBefore)) {
-      const message = luaErrorLine(error);
-      errorCounts.set(message, (errorCounts.get(message) ?? 0) + 1);
-    }
-    messages += result.log.length;
-    const stats = result.stats;
-    if (stats) {
-      totals.notices += stats.notices;
-      totals.accepted += stats.accepted;
-      totals.dispatched += stats.dispatched;
-      totals.forwarded += stats.forwarded;
-      for (const [reason, n] of stats.refundReasons)
-        refundReasons.set(reason, (refundReasons.get(reason) ?? 0) + n);
-      for (const w of stats.unstatedWorkers) unstatedWorkers.add(w);
-    }
-    return result;
-  };
-  const run = async (spec: TraceSpec): Promise<TraceRun> => {
+  // Every trace is run once (cached by its content); a confirmation runs it again. What the runs
+  // add up to (messages, Lua errors, hints) is summed at the end in the order a single thread
+  // would have run them, so that the report does not depend on the number of threads.
+  const cache = new Map<string, Promise<TraceOutcome>>();
+  type Visit = { key: string; outcome: Promise<TraceOutcome> } | { outcome: Promise<TraceOutcome> };
+  const run = (spec: TraceSpec, visits: Visit[]): Promise<TraceOutcome> => {
     const key = JSON.stringify(spec, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
-    const known = cache.get(key);
-    if (known) return known;
-    const result = await runFresh(spec);
-    cache.set(key, result);
-    return result;
+    let outcome = cache.get(key);
+    if (outcome === undefined) {
+      outcome = executor.run(spec);
+      cache.set(key, outcome);
+    }
+    visits.push({ key, outcome });
+    return outcome;
+  };
+  const runFresh = (spec: TraceSpec, visits: Visit[]): Promise<TraceOutcome> => {
+    const outcome = executor.run(spec);
+    visits.push({ outcome });
+    return outcome;
   };
 
   const maxEvents = options.maxEvents ?? 40;
@@ -174,58 +174,111 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
 
   const found = new Map<InvariantName, { violation: Violation; run: TraceRun; seed: number; path: string }>();
   const unconfirmed = new Set<InvariantName>();
-  if (options.path !== undefined) {
-    // Replay: only the trace the path names.
-    let replayed: TraceRun | undefined;
-    await fc.check(
-      fc.asyncProperty(scenarios, async (spec) => {
-        replayed ??= await run(spec);
-        return true;
-      }),
-      { numRuns: runs, seed, path: options.path },
-    );
-    for (const violation of replayed?.violations ?? [])
-      if (!found.has(violation.invariant))
-        found.set(violation.invariant, { violation, run: replayed!, seed, path: options.path });
-  } else {
-    // Explore: every trace is audited for every checked invariant at once.
-    const violated = new Set<InvariantName>();
-    let done = 0;
-    await fc.check(
-      fc.asyncProperty(scenarios, async (spec) => {
-        for (const v of (await run(spec)).violations) violated.add(v.invariant);
-        options.onProgress?.({ phase: 'explore', done: ++done, total: runs });
-      }),
-      { numRuns: runs, seed },
-    );
-    // Shrink: one search per violated invariant, replaying the same traces (cached).
-    let shrunk = 0;
-    for (const invariant of checked) {
-      if (!violated.has(invariant)) continue;
-      options.onProgress?.({ phase: 'shrink', done: shrunk++, total: violated.size, invariant });
-      const details = await fc.check(
-        fc.asyncProperty(
-          scenarios,
-          async (spec) => !(await run(spec)).violations.some((v) => v.invariant === invariant),
-        ),
-        { numRuns: runs, seed, interruptAfterTimeLimit: options.shrinkTimeMs ?? 60_000 },
+  /** Runs in the order a single thread makes them: exploration, then each shrink and its confirmation. */
+  const ledger: Visit[][] = [];
+  try {
+    if (options.path !== undefined) {
+      // Replay: only the trace the path names.
+      const visits: Visit[] = [];
+      ledger.push(visits);
+      let replayed: TraceRun | undefined;
+      await fc.check(
+        fc.asyncProperty(scenarios, async (spec) => {
+          replayed ??= await run(spec, visits);
+          return true;
+        }),
+        { numRuns: runs, seed, path: options.path },
       );
-      const counterexample = details.counterexample?.[0];
-      if (counterexample === undefined) continue;
-      // Confirm: the shrunk trace, replayed from a fresh herder, shows the same violation.
-      const again = await runFresh(counterexample);
-      const violation = again.violations.find((v) => v.invariant === invariant);
-      if (violation)
-        found.set(invariant, {
-          violation,
-          run: again,
-          seed: details.seed,
-          path: details.counterexamplePath ?? '',
-        });
+      for (const violation of replayed?.violations ?? [])
+        if (!found.has(violation.invariant))
+          found.set(violation.invariant, { violation, run: replayed!, seed, path: options.path });
+    } else {
+      // Explore: the traces are generated here, as fast-check would generate them for a property
+      // that always holds, then run on every thread at once; each is audited for every invariant.
+      const specs: TraceSpec[] = [];
+      await fc.check(
+        fc.asyncProperty(scenarios, async (spec) => {
+          specs.push(spec);
+        }),
+        { numRuns: runs, seed },
+      );
+      const explored: Visit[] = [];
+      ledger.push(explored);
+      let done = 0;
+      let delivered = 0;
+      const outcomes = await Promise.all(
+        specs.map((spec) =>
+          run(spec, explored).then((outcome) => {
+            delivered += outcome.log.length;
+            options.onProgress?.({ phase: 'explore', done: ++done, total: runs, messages: delivered });
+            return outcome;
+          }),
+        ),
+      );
+      const violated = new Set<InvariantName>();
+      for (const outcome of outcomes) for (const v of outcome.violations) violated.add(v.invariant);
+      // Shrink: one search per violated invariant, replaying the same traces (cached). The
+      // searches run side by side (each is sequential in itself), on as many threads as there
+      // are, all within the one time limit: it bounds the whole phase.
+      const targets = checked.filter((invariant) => violated.has(invariant));
+      let started = 0;
+      const shrink = async (invariant: InvariantName, visits: Visit[]): Promise<void> => {
+        options.onProgress?.({ phase: 'shrink', done: started++, total: targets.length, invariant });
+        const details = await fc.check(
+          fc.asyncProperty(
+            scenarios,
+            async (spec) => !(await run(spec, visits)).violations.some((v) => v.invariant === invariant),
+          ),
+          { numRuns: runs, seed, interruptAfterTimeLimit: options.shrinkTimeMs ?? 60_000 },
+        );
+        const counterexample = details.counterexample?.[0];
+        if (counterexample === undefined) return;
+        // Confirm: the shrunk trace, run again from the booted herder, shows the same violation.
+        const again = await runFresh(counterexample, visits);
+        const violation = again.violations.find((v) => v.invariant === invariant);
+        if (violation)
+          found.set(invariant, {
+            violation,
+            run: again,
+            seed: details.seed,
+            path: details.counterexamplePath ?? '',
+          });
+      };
+      const searches = targets.map(() => [] as Visit[]);
+      ledger.push(...searches);
+      await Promise.all(targets.map((invariant, i) => shrink(invariant, searches[i]!)));
+      for (const invariant of violated) if (!found.has(invariant)) unconfirmed.add(invariant);
     }
-    for (const invariant of violated) if (!found.has(invariant)) unconfirmed.add(invariant);
+  } finally {
+    await executor.close();
   }
-  net.close();
+
+  let messages = 0;
+  const errorCounts = new Map<string, number>();
+  const totals = { notices: 0, accepted: 0, dispatched: 0, forwarded: 0 };
+  const refundReasons = new Map<string, number>();
+  const unstatedWorkers = new Set<string>();
+  const counted = new Set<string>();
+  for (const visits of ledger)
+    for (const visit of visits) {
+      if ('key' in visit) {
+        if (counted.has(visit.key)) continue;
+        counted.add(visit.key);
+      }
+      const result = await visit.outcome;
+      for (const message of result.luaErrors) errorCounts.set(message, (errorCounts.get(message) ?? 0) + 1);
+      messages += result.log.length;
+      const stats = result.stats;
+      if (stats) {
+        totals.notices += stats.notices;
+        totals.accepted += stats.accepted;
+        totals.dispatched += stats.dispatched;
+        totals.forwarded += stats.forwarded;
+        for (const [reason, n] of stats.refundReasons)
+          refundReasons.set(reason, (refundReasons.get(reason) ?? 0) + n);
+        for (const w of stats.unstatedWorkers) unstatedWorkers.add(w);
+      }
+    }
 
   const results: InvariantResult[] = INVARIANT_NAMES.map((invariant) => {
     const description = INVARIANTS[invariant];
@@ -266,16 +319,6 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
     luaErrors: [...errorCounts.entries()].slice(0, 5).map(([message, count]) => ({ message, count })),
     unconfirmed: [...unconfirmed],
   };
-}
-
-/** The Lua error itself ("[string ...]:N: ..."), not the warnings printed around it. */
-function luaErrorLine(error: string): string {
-  const lines = error.split('\n').map((line) => line.trim());
-  return (
-    lines.find((line) => line.startsWith('[string ')) ??
-    lines.find((line) => line !== '' && !line.startsWith('WARNING')) ??
-    lines[0]!
-  );
 }
 
 /** What the herder's behaviour over all traces says about the settings it was stated to have. */
