@@ -11,9 +11,9 @@
  *   stale heap entries, which the herder skips, are dropped. This is exact because the checker's
  *   herder gives both kinds of timer the same length (bounds.ts): a timer set later never fires
  *   earlier, so ranks are all the order there is;
- * - the set of message ids seen is emptied: every later message has a fresh id. When notices may
- *   be delivered again, it is kept instead (it then holds every id handled, whatever the path, so
- *   it still says nothing the key must tell apart).
+ * - the message ids remembered for de-duplication are forgotten, and the count of messages
+ *   handled reset: every later message has a fresh id. When notices may be delivered again (only
+ *   those of live requests are), the ids of live requests are kept, as the herder keeps them.
  *
  * `stateKey` then names the state by what the herder's behaviour depends on: requests in arrival
  * order (renamed by rank), their multiplier, place (with the rank of its queue-wait deadline while
@@ -48,7 +48,11 @@ export function normalize(
   clock: Clockwork & { readonly spacing: number },
   keepSeen = false,
 ): void {
-  if (!keepSeen) state.seen.clear();
+  state.seen.clear();
+  if (keepSeen) for (const id of state.requests.keys()) state.seen.set(id, Number.POSITIVE_INFINITY);
+  state.handled = 0;
+  state.forgetQueue.length = 0;
+  state.forgetHead = 0;
   const now = state.now;
   if (now === clock.now) return;
   const tie = now + clock.timeout;

@@ -38,6 +38,9 @@ export interface RequestRecord extends PaidRequest, QueueEntry {
   waitUntil: number;
 }
 
+/** Messages after which a handled id (or the notice id of an ended request) is forgotten. */
+export const DEDUP_WINDOW = 1_000;
+
 /** Most processes outside the herd whose failed initialisation the herder remembers. */
 export const MAX_UNREADY = 64;
 
@@ -47,8 +50,18 @@ export interface HerderState {
   paused: boolean;
   /** Latest Timestamp seen (ms); never goes back. */
   now: number;
-  /** Ids of every message handled: a redelivered message is ignored. */
-  readonly seen: Set<string>;
+  /**
+   * Ids remembered for de-duplication (a redelivered message is ignored), each with the number of
+   * handled messages after which it is forgotten: a live request's notice id is kept while the
+   * request lives (`Infinity`), and every id for the next {@link DEDUP_WINDOW} messages after it
+   * was handled or its request ended. Memory is bounded by live work, not by age.
+   */
+  readonly seen: Map<string, number>;
+  /** Messages handled so far (new ids only): the clock of the de-duplication window. */
+  handled: number;
+  /** Ids in the order their window ends: [id, ends after], oldest first, from `forgetHead`. */
+  forgetQueue: [string, number][];
+  forgetHead: number;
   arrivals: number;
   /** Requests that are queued or running, by id. */
   readonly requests: Map<string, RequestRecord>;
@@ -76,7 +89,10 @@ export function initialHerderState(
     config,
     paused: false,
     now: 0,
-    seen: new Set(),
+    seen: new Map(),
+    handled: 0,
+    forgetQueue: [],
+    forgetHead: 0,
     arrivals: 0,
     requests: new Map(),
     queue: new RequestQueue(order),
@@ -95,7 +111,9 @@ export function cloneHerderState(state: HerderState): HerderState {
   for (const [id, record] of state.requests) requests.set(id, { ...record, tried: [...record.tried] });
   return {
     ...state,
-    seen: new Set(state.seen),
+    seen: new Map(state.seen),
+    forgetQueue: state.forgetQueue.slice(state.forgetHead),
+    forgetHead: 0,
     requests,
     queue: state.queue.clone((entry) => requests.get(entry.id)!),
     herd: state.herd.clone(),
@@ -134,9 +152,12 @@ export function stepInPlace(
   expireDeadlines(state, outbox);
   expireWaits(state, outbox);
   // One lookup instead of has + add: the set holds every id handled, millions in a simulation.
-  const seenBefore = state.seen.size;
-  state.seen.add(msg.id);
-  if (state.seen.size > seenBefore) handleMessage(state, msg, outbox);
+  if (!state.seen.has(msg.id)) {
+    state.handled++;
+    remember(state, msg.id);
+    handleMessage(state, msg, outbox);
+    forgetOld(state);
+  }
   dispatcher(state, outbox);
   return outbox;
 }
@@ -203,6 +224,8 @@ function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]):
       };
       ledger.credited += record.multiplier.paid;
       ledger.escrow += record.multiplier.paid;
+      // Its notice id is remembered for as long as the request lives.
+      state.seen.set(record.id, Number.POSITIVE_INFINITY);
       state.requests.set(record.id, record);
       state.queue.enqueue(record);
       startWait(state, record);
@@ -359,6 +382,30 @@ function refund(state: HerderState, record: RequestRecord, reason: string, outbo
 function finish(state: HerderState, record: RequestRecord): void {
   state.queue.release(record);
   state.requests.delete(record.id);
+  remember(state, record.id);
+}
+
+/** Remembers `id` for the next {@link DEDUP_WINDOW} handled messages. */
+function remember(state: HerderState, id: string): void {
+  const until = state.handled + DEDUP_WINDOW;
+  state.seen.set(id, until);
+  state.forgetQueue.push([id, until]);
+}
+
+/** Forgets the ids whose window has ended (an id whose window was extended since is kept). */
+function forgetOld(state: HerderState): void {
+  const queue = state.forgetQueue;
+  while (state.forgetHead < queue.length) {
+    const [id, until] = queue[state.forgetHead]!;
+    if (until > state.handled) break;
+    if (state.seen.get(id) === until) state.seen.delete(id);
+    state.forgetHead++;
+  }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: when to compact is a cost choice only
+  if (state.forgetHead > 1024 && state.forgetHead * 2 > queue.length) {
+    state.forgetQueue = queue.slice(state.forgetHead);
+    state.forgetHead = 0;
+  }
 }
 
 /** A worker that answered is idle again, or leaves the herd if its removal was requested. */

@@ -7,7 +7,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../../src/model/config.ts';
-import { type HerderState, initialHerderState, MAX_UNREADY, stepInPlace } from '../../src/model/herder.ts';
+import {
+  DEDUP_WINDOW,
+  type HerderState,
+  initialHerderState,
+  MAX_UNREADY,
+  stepInPlace,
+} from '../../src/model/herder.ts';
 import { type AoMessage, type OutMessage, Reason } from '../../src/model/messages.ts';
 import { UNIT_RUNS } from '../properties/harness.ts';
 
@@ -256,5 +262,55 @@ describe('Info', () => {
     });
     expect(reply!.data).toMatch(/^Llama-Herder: /);
     expect(reply!.data).toContain('TOKEN');
+  });
+});
+
+describe('memory bounded by live work', () => {
+  it('over a long run the herder remembers only live requests and a bounded window of ids', () => {
+    const state = initialHerderState({ ...config, workers: ['W1', 'W2'], maxQueueWait: 600_000 });
+    let clock = 1_000;
+    const notices: AoMessage[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      clock += 7;
+      const k = i % 6;
+      if (k < 2) {
+        const c = credit(clock, `r${i}`);
+        notices.push(c);
+        stepInPlace(state, c);
+      } else if (k < 4) {
+        const w = k === 2 ? 'W1' : 'W2';
+        const held = state.herd.get(w)!.request;
+        stepInPlace(state, msg(w, clock, { Action: 'Inference-Response', 'X-Request': held ?? '' }, 'x'));
+      } else if (k === 4) stepInPlace(state, msg('ASKER', clock, { Action: 'Info' }));
+      else {
+        // A notice delivered again: within the window (or while its request lives) it is ignored.
+        const again = notices[Math.max(0, notices.length - 1 - (i % 50))]!;
+        const credited = state.ledger.credited;
+        expect(stepInPlace(state, { ...again, timestamp: clock })).toEqual([]);
+        expect(state.ledger.credited).toBe(credited);
+      }
+      if (i % 997 === 0) {
+        const live = state.requests.size;
+        expect(state.seen.size).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
+        expect(state.forgetQueue.length - state.forgetHead).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
+        expect(state.forgetQueue.length).toBeLessThanOrEqual(2 * (live + 2 * DEDUP_WINDOW) + 1_100);
+        expect(state.waits.size).toBeLessThanOrEqual(2 * live + 66);
+        expect(state.deadlines.size).toBeLessThanOrEqual(2 * state.herd.size + 66);
+      }
+    }
+    expect(state.ledger.revenue).toBeGreaterThan(0n);
+    // After the window, a notice of an ended request is no longer remembered: memory did not grow with age.
+    expect(state.seen.has(notices[0]!.id)).toBe(false);
+    expect(state.seen.size).toBeLessThanOrEqual(state.requests.size + 2 * DEDUP_WINDOW);
+  });
+
+  it('a live request keeps its notice id however many messages pass', () => {
+    const state = initialHerderState({ ...config, workers: [], maxQueueWait: 86_400_000 });
+    const paid = credit(100, 'kept');
+    stepInPlace(state, paid);
+    for (let i = 0; i < 3 * DEDUP_WINDOW; i++) stepInPlace(state, msg('ASKER', 200 + i, { Action: 'Info' }));
+    expect(stepInPlace(state, { ...paid, timestamp: 5_000 })).toEqual([]);
+    expect(state.requests.size).toBe(1);
+    expect(state.ledger.credited).toBe(1000n);
   });
 });

@@ -532,7 +532,12 @@ local function newState(config)
     config = settings,
     paused = false,
     now = 0,
+    -- Ids remembered for de-duplication, each with the count of handled messages after which it
+    -- is forgotten (math.huge while its request lives): memory bounded by live work, not by age.
     seen = {},
+    handled = 0,
+    -- Ids in the order their window ends: forgetIds[i] ends after forgetAt[i] handled messages.
+    forgetIds = {}, forgetAt = {}, forgetHead = 1, forgetTail = 0,
     arrivals = 0,
     requests = {},
     queue = newQueue(),
@@ -573,9 +578,36 @@ end
 -- Phase 2: the message
 --------------------------------------------------------------------------------------------
 
+-- Messages after which a handled id (or the notice id of an ended request) is forgotten.
+local DEDUP_WINDOW = 1000
+
+-- Remembers `id` for the next DEDUP_WINDOW handled messages.
+local function remember(state, id)
+  local untilCount = state.handled + DEDUP_WINDOW
+  state.seen[id] = untilCount
+  state.forgetTail = state.forgetTail + 1
+  state.forgetIds[state.forgetTail] = id
+  state.forgetAt[state.forgetTail] = untilCount
+end
+
+-- Forgets the ids whose window has ended (an id whose window was extended since is kept).
+local function forgetOld(state)
+  while state.forgetHead <= state.forgetTail do
+    local head = state.forgetHead
+    local untilCount = state.forgetAt[head]
+    if untilCount > state.handled then break end
+    local id = state.forgetIds[head]
+    if state.seen[id] == untilCount then state.seen[id] = nil end
+    state.forgetIds[head] = nil
+    state.forgetAt[head] = nil
+    state.forgetHead = head + 1
+  end
+end
+
 local function finish(state, record)
   state.queue:release(record)
   state.requests[record.id] = nil
+  remember(state, record.id)
 end
 
 -- Most processes outside the herd whose failed initialisation the herder remembers.
@@ -709,6 +741,8 @@ local function handleCredit(state, msg)
     record.worker = nil
     ledger.credited = ledger.credited + bint(record.paid)
     ledger.escrow = ledger.escrow + bint(record.paid)
+    -- Its notice id is remembered for as long as the request lives.
+    state.seen[record.id] = math.huge
     state.requests[record.id] = record
     state.queue:enqueue(record)
     startWait(state, record)
@@ -987,6 +1021,20 @@ local function assign(state, record, worker)
   worker.lastRequest = record.id
   worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens
   pushDeadline(state.deadlines, { at = worker.deadline, worker = worker.id, request = record.id })
+  -- Finished requests leave stale entries behind until their deadline; drop them in bulk once
+  -- they outnumber the herd, so that the heap stays small (this changes no expiry).
+  if #state.deadlines > 2 * state.herd.size + 64 then
+    local kept = {}
+    for _, deadline in ipairs(state.deadlines) do
+      local holder = state.herd.workers[deadline.worker]
+      if holder ~= nil and holder.status == 'busy' and holder.request == deadline.request
+        and holder.deadline == deadline.at then
+        kept[#kept + 1] = deadline
+      end
+    end
+    state.deadlines = {}
+    for _, deadline in ipairs(kept) do pushDeadline(state.deadlines, deadline) end
+  end
   state.lastMultiplier = { paid = record.paid, needed = record.needed }
   send(worker.id, { Action = 'Inference', Tokens = tostring(record.tokens), ['X-Request'] = record.id }, record.prompt)
 end
@@ -1019,14 +1067,16 @@ function HerderStep(msg)
   if timestamp ~= nil and timestamp > state.now then state.now = timestamp end
   expireDeadlines(state)
   expireWaits(state)
-  if msg.Id ~= nil and not state.seen[msg.Id] then
-    state.seen[msg.Id] = true
+  if msg.Id ~= nil and state.seen[msg.Id] == nil then
+    state.handled = state.handled + 1
+    remember(state, msg.Id)
     local action = tag(msg, 'Action')
     if HANDLE[action] ~= nil then
       HANDLE[action](state, msg, action)
     elseif ADMIN[action] ~= nil then
       handleAdmin(state, msg, action)
     end
+    forgetOld(state)
   end
   dispatch(state)
 end
@@ -1044,8 +1094,11 @@ function HerderSummary()
   for id, record in pairs(state.requests) do
     requests[id] = { worker = record.worker, attempts = record.attempts }
   end
+  local remembered = 0
+  for _ in pairs(state.seen) do remembered = remembered + 1 end
   return { ledger = ledger, workers = workers, requests = requests, queueLength = state.queue.waiting,
-    paused = state.paused, now = state.now }
+    paused = state.paused, now = state.now, remembered = remembered, waits = #state.waits,
+    deadlines = #state.deadlines }
 end
 
 -- State survives re-evaluation of this file (e.g. an upgrade by Eval). A state kept from a
@@ -1058,6 +1111,14 @@ if HerderState.waits == nil then
   for _, record in pairs(HerderState.requests) do
     if record.worker == nil then startWait(HerderState, record) end
   end
+end
+-- A state kept from a version that remembered every id forever keeps those of live requests.
+if HerderState.handled == nil then
+  HerderState.seen = {}
+  for id in pairs(HerderState.requests) do HerderState.seen[id] = math.huge end
+  HerderState.handled = 0
+  HerderState.forgetIds, HerderState.forgetAt = {}, {}
+  HerderState.forgetHead, HerderState.forgetTail = 1, 0
 end
 
 Handlers.add('llama-herder',
