@@ -15,10 +15,12 @@
  *   the count. Pointer and length arrive as BigInt in wasm64.
  * - `close(fd)` closes the host file and the FS stream.
  *
+ * With `fallbackId`, a transaction id with no file of its own is served from that file instead.
+ *
  * Nothing here throws into the WebAssembly side: errors become 0 (open/read) so the caller sees
  * an empty or missing file instead of a stuck promise.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The parts of the Emscripten `Module` object this drive uses. */
@@ -77,7 +79,16 @@ export interface WeaveDriveOptions {
   chunkSize?: number;
   /** Called for every open / read / close. */
   onEvent?: (event: WeaveDriveEvent) => void;
+  /**
+   * Serve this file of `modelsDir` for any 43-character id (an Arweave transaction id) that has
+   * no file of its own, e.g. so that worker code hard-coding some model id loads a local model.
+   * Other names (such as the paths Lua's `require` probes) are never redirected. Default: none.
+   */
+  fallbackId?: string;
 }
+
+/** An Arweave transaction id: what a model id is. */
+const TX_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** Names accepted after `/data/`: one path segment of id-like characters. */
 const ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
@@ -103,6 +114,15 @@ export function createWeaveDrive(options: WeaveDriveOptions): WeaveDrive {
     throw new Error(`chunkSize must be an integer in [1, 2^31), got ${chunkSize}`);
   }
   const emit = options.onEvent ?? (() => {});
+  const fallback = options.fallbackId;
+  if (fallback !== undefined && dataPathId(`/data/${fallback}`) === null) {
+    throw new Error(`fallbackId must be a file name of id characters, got ${JSON.stringify(fallback)}`);
+  }
+  /** The host file behind `/data/<id>`: its own, else the fallback for a transaction id. */
+  const hostName = (id: string): string => {
+    if (fallback === undefined || !TX_ID_PATTERN.test(id)) return id;
+    return existsSync(join(options.modelsDir, id)) ? id : fallback;
+  };
   /** Open host files per loader instance (each instance has its own FS and descriptors). */
   const openFiles = new WeakMap<object, Map<number, OpenFile>>();
 
@@ -127,7 +147,7 @@ export function createWeaveDrive(options: WeaveDriveOptions): WeaveDrive {
       let hostFd: number;
       let size: number;
       try {
-        hostFd = openSync(join(options.modelsDir, id), 'r');
+        hostFd = openSync(join(options.modelsDir, hostName(id)), 'r');
         const st = fstatSync(hostFd);
         if (!st.isFile()) {
           closeSync(hostFd);

@@ -3,7 +3,7 @@
  * bundled generated model and a client, pays for one prompt, runs the inference inside the WASM
  * and prints the answer, the fees, the balances and the message timeline.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_PROMPT,
@@ -13,6 +13,7 @@ import {
   formatDemo,
   runDemo,
 } from '../../demo/demo.ts';
+import { WorkerCodeError } from '../../demo/herd.ts';
 import { useBaselineWasmOnly } from '../../demo/wasm-tiering.ts';
 import { ggufProblem, linkModel } from '../../gguf/index.ts';
 import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
@@ -28,7 +29,37 @@ interface DemoFlags {
   wasmTierUp?: boolean;
   model?: string;
   log?: string;
+  worker?: string;
+  herderId?: string;
   json?: boolean;
+}
+
+/** Largest worker Lua file accepted (an aos Eval carries it as message data). */
+const MAX_WORKER_BYTES = 1024 * 1024;
+
+/** Reads `--worker FILE` as Lua source text; a problem is one line. */
+function readWorkerLua(path: string): { lua: string } | { problem: string } {
+  let bytes: Buffer;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) return { problem: `--worker ${path} is not a file` };
+    if (stat.size > MAX_WORKER_BYTES)
+      return {
+        problem: `--worker ${path} is ${stat.size} bytes; worker Lua must be at most ${MAX_WORKER_BYTES}`,
+      };
+    bytes = readFileSync(path);
+  } catch (err) {
+    return { problem: `cannot read --worker ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  let lua: string;
+  try {
+    lua = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { problem: `--worker ${path} is not Lua source: it is not UTF-8 text` };
+  }
+  if (lua.includes('\u0000')) return { problem: `--worker ${path} is not Lua source: it holds NUL bytes` };
+  if (lua.trim() === '') return { problem: `--worker ${path} is empty` };
+  return { lua };
 }
 
 function multiplierOption(raw: string): string {
@@ -89,8 +120,14 @@ async function demo(flags: DemoFlags): Promise<void> {
     ...(flags.multiplier !== undefined ? { multiplier: flags.multiplier } : {}),
     ...(flags.fee !== undefined ? { fee: flags.fee } : {}),
     ...(flags.fullTimeline ? { fullTimeline: true } : {}),
+    ...(flags.herderId !== undefined ? { herderId: flags.herderId } : {}),
   };
   const problems = demoProblems(options);
+  if (flags.worker !== undefined) {
+    const read = readWorkerLua(flags.worker);
+    if ('problem' in read) problems.push(read.problem);
+    else options.worker = { path: flags.worker, lua: read.lua };
+  }
   if (flags.model !== undefined) {
     const problem = ggufProblem(flags.model);
     if (problem !== undefined) problems.push(`--model: ${problem}`);
@@ -123,6 +160,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   try {
     result = await runDemo({ ...options, ...(progress ? { onStep: progress.onStep } : {}) });
   } catch (err) {
+    if (err instanceof WorkerCodeError) throw new UserError(`--worker ${flags.worker}: ${err.message}`);
     const message = err instanceof Error ? err.message : String(err);
     if (/memory64|wasm.*64|Compiling function/i.test(message))
       throw new UserError(
@@ -171,6 +209,14 @@ export function register(program: Command): void {
       '--log <file>',
       "write the herder's history (every message into or out of it) as JSON lines, for `herd verify --log`",
     )
+    .option(
+      '--worker <file.lua>',
+      "run this worker Lua on the demo's workers instead of the exported worker.lua (code written for the original Llama-Herder runs unchanged; a model id it hard-codes is served the demo's model)",
+    )
+    .option(
+      '--herder-id <id>',
+      "give the demo's herder this process id (43 characters), e.g. the one a --worker file hard-codes",
+    )
     .option('--json', 'print one JSON document')
     .addHelpText(
       'after',
@@ -185,7 +231,8 @@ Examples:
   $ herd demo --multiplier 1.5 --json
   $ herd demo --fee 10                  # below the needed fee: the refund is shown, exit 1
   $ herd demo --log herder.jsonl        # then check it with the herd verify command printed
-  $ herd demo --model ./tinyllama-1.1b-chat.Q4_K_M.gguf --tokens 16`,
+  $ herd demo --model ./tinyllama-1.1b-chat.Q4_K_M.gguf --tokens 16
+  $ herd demo --worker ./original-worker.lua --herder-id <the herder id it hard-codes>`,
     )
     .action(demo);
 }
