@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ModuleKey } from '../../ao/modules.ts';
@@ -13,6 +14,7 @@ import {
 } from '../../verify/verify.ts';
 import { readConfigFile, readTextFile } from '../config-file.ts';
 import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
+import { threadsProblem } from './check.ts';
 
 interface VerifyFlags {
   config?: string;
@@ -35,6 +37,7 @@ interface VerifyFlags {
   path?: string;
   maxEvents: number;
   shrinkTime: number;
+  threads?: number;
   log?: string;
   herder?: string;
   complete?: boolean;
@@ -307,6 +310,11 @@ export function register(program: Command): void {
       '--complete',
       'with --log: the history is complete, so a request still live at its end is lost (default: cut off, noted)',
     )
+    .option(
+      '--threads <n>',
+      'run the traces on n threads, at most the number of cores (default: that many)',
+      intOption(1),
+    )
     .option('--json', 'print one JSON document (traces as arrays of messages)')
     .addHelpText(
       'after',
@@ -343,6 +351,9 @@ Examples:
         throw new UserError(
           `--path ${flags.path} names trace ${replay.run}, but only ${flags.runs} are generated: give the --runs printed with it`,
         );
+      const threads = flags.threads ?? availableParallelism();
+      const tooMany = threadsProblem(threads);
+      if (tooMany !== undefined) throw new UserError(tooMany);
       const lua = readTextFile(file, 'herder');
       const prelude = flags.prelude ? readTextFile(flags.prelude, 'prelude') : undefined;
       const stated = statedSettings(flags);
@@ -361,6 +372,7 @@ Examples:
           ...(flags.path !== undefined ? { path: flags.path } : {}),
           maxEvents: flags.maxEvents,
           shrinkTimeMs: flags.shrinkTime,
+          threads,
           onProgress: (e) => {
             const status =
               e.phase === 'explore' ? `exploring ${e.done}/${e.total} traces` : `shrinking ${e.invariant}…`;
