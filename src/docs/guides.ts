@@ -6,7 +6,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INVARIANT_NAMES, INVARIANTS } from '../audit/invariants.ts';
-import { configToJson, DEFAULT_CONFIG, type HerdConfig } from '../model/config.ts';
+import {
+  type BoundedSetting,
+  configToJson,
+  DEFAULT_CONFIG,
+  type HerdConfig,
+  SETTING_BOUNDS,
+} from '../model/config.ts';
 import { formatMultiplier, neededFee, words } from '../model/fees.ts';
 import { Reason } from '../model/messages.ts';
 import { messageSpec, PROTOCOL, REASONS } from '../model/protocol.ts';
@@ -61,9 +67,11 @@ function configKeys(): string {
     ['key', 'meaning', 'default'],
     (Object.keys(CONFIG_KEYS) as (keyof HerdConfig)[]).map((key) => {
       const value = key === 'token' || key === 'owner' ? undefined : defaults[key];
+      const bound = key in SETTING_BOUNDS ? SETTING_BOUNDS[key as BoundedSetting] : undefined;
+      const range = bound === undefined ? '' : ` (${bound.min} to ${bound.max.toLocaleString('en-US')})`;
       return [
         code(key),
-        cell(CONFIG_KEYS[key]),
+        cell(CONFIG_KEYS[key] + range),
         value === undefined ? 'required' : code(JSON.stringify(value)),
       ];
     }),

@@ -136,7 +136,9 @@ export const PROTOCOL: readonly MessageSpec[] = [
     ],
     when: 'The token has credited the herder with a client’s Transfer.',
     effect:
-      'Ignored unless From is the configured token and the message id is new. Otherwise the request is ' +
+      'Ignored unless From is the configured token and the message id is new (ids are remembered for the ' +
+      '1,000 messages handled after them; a notice that paid for a request, while the request lives and for ' +
+      '1,000 messages after it ends). Otherwise the request is ' +
       'validated and its fee computed; an invalid or underpaid request is refunded in full with a reason, ' +
       'a valid one is queued with priority multiplier = Quantity / needed. A notice naming no Sender ' +
       'cannot be refunded: its Quantity is kept on record as unclaimed.',
