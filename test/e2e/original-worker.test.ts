@@ -35,7 +35,9 @@ function driver(herd: LocalHerd) {
   const { net } = herd;
   return {
     run: (prompt: string, tokens: number, reference: string) =>
-      herd.clientEval(`return Llama.run(${luaString(prompt)}, ${tokens}, Record, nil, ${luaString(reference)})`),
+      herd.clientEval(
+        `return Llama.run(${luaString(prompt)}, ${tokens}, Record, nil, ${luaString(reference)})`,
+      ),
     result: (reference: string) => herd.clientRead<ClientResult>(`Llama.result(${luaString(reference)})`),
     calls: (reference: string) =>
       herd.clientRead<number>(
