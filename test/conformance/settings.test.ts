@@ -78,6 +78,26 @@ const limitChanges = fc.array(
         }),
       },
       {
+        // X-Tokens at the edges of every accepted maxTokens: model and Lua read it alike.
+        weight: 2,
+        arbitrary: fc.record({
+          Action: fc.constant('Credit-Notice'),
+          Sender: fc.constant('CLIENT-X'),
+          Quantity: fc.constantFrom('1000000', '100000000000'),
+          'X-Prompt': fc.constant('tell me about llamas'),
+          'X-Tokens': fc.constantFrom(
+            '1',
+            '60',
+            '65536',
+            '0065536',
+            '65537',
+            '999999999999999',
+            '1000000000000000',
+            '9007199254740993',
+          ),
+        }),
+      },
+      {
         weight: 2,
         arbitrary: fc.record({
           Action: fc.constantFrom('Add-Worker', 'Remove-Worker'),
@@ -103,21 +123,30 @@ describe('herder.lua over the settings space (aos32)', () => {
           const herder = paired;
           const before = herder.delivered;
           let index = 0;
+          const injected: OutMessage[] = [];
           const withChanges = {
             deliver: async (msg: AoMessage): Promise<OutMessage[]> => {
               for (const [k, change] of changes.entries()) {
                 if (change.at !== index) continue;
-                const from = change.tags.Action.startsWith('Worker-') ? change.from : OWNER;
-                await herder.deliver({
-                  id: `change-${index}-${k}`,
-                  from,
-                  timestamp: msg.timestamp,
-                  tags: change.tags as Record<string, string>,
-                });
+                const action = change.tags.Action;
+                const from = action.startsWith('Worker-')
+                  ? change.from
+                  : action === 'Credit-Notice'
+                    ? TOKEN
+                    : OWNER;
+                injected.push(
+                  ...(await herder.deliver({
+                    id: `change-${index}-${k}`,
+                    from,
+                    timestamp: msg.timestamp,
+                    tags: change.tags as Record<string, string>,
+                  })),
+                );
                 counts.settings++;
               }
               index++;
-              const out = await herder.deliver(msg);
+              // What the injected messages caused is shown to the scenario's world too.
+              const out = [...injected.splice(0), ...(await herder.deliver(msg))];
               for (const o of out)
                 if (o.tags['X-Reason'] === 'Waited too long in the queue') counts.queueWaitRefunds++;
               return out;
