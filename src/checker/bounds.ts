@@ -15,7 +15,11 @@ export interface CheckBounds {
   readonly levels: number;
   /** Workers may answer Inference-Error, report Worker-Error, and report Worker-Initialized again. */
   readonly failures: boolean;
-  /** Time passes: deadlines expire; timed-out workers may report Worker-Initialized. */
+  /**
+   * Time passes while requests run: deadlines expire; timed-out workers may report
+   * Worker-Initialized. Without it workers answer in time, and time passes only while no request
+   * runs (queue waits expire then).
+   */
   readonly timeouts: boolean;
   /** A timed-out worker may still answer the request it was last given. */
   readonly lateAnswers: boolean;

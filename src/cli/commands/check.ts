@@ -169,7 +169,10 @@ export function register(program: Command): void {
       DEFAULT_BOUNDS.maxOvertakes,
     )
     .option('--failures', 'workers answer Inference-Error, report Worker-Error and recover')
-    .option('--timeouts', 'time passes: deadlines expire, timed-out workers recover')
+    .option(
+      '--timeouts',
+      'time passes while requests run: deadlines expire, timed-out workers recover (without it, time passes only while none runs, so queue waits expire)',
+    )
     .option('--late-answers', 'timed-out workers answer late (needs --timeouts)')
     .option('--no-recovery', 'failed and timed-out workers never report Worker-Initialized again')
     .option('--spoofs', 'forged credits, answers from the wrong sender, administration by a stranger')
