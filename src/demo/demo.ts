@@ -275,6 +275,29 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const needed = neededFee(herd.config, tokens, prompt);
     const paid = BigInt((transfer && tagValue(transfer.tags, 'Quantity')) ?? '0');
     const status = (r.status as DemoResult['outcome']['status'] | undefined) ?? 'unfinished';
+    // Worker code of one's own that stayed silent: most likely it obeys another herder id.
+    const silent =
+      status === 'unfinished' && options.worker !== undefined
+        ? requestLog.find(
+            (e) =>
+              herd.workers.includes(e.to) &&
+              tagValue(e.tags, 'Action') === 'Inference' &&
+              e.sent.length === 0,
+          )
+        : undefined;
+    if (silent !== undefined && typeof r.reason !== 'string') {
+      r.reason =
+        `${herd.names[silent.to] ?? silent.to} sent nothing back for its Inference` +
+        (silent.error !== undefined
+          ? `: ${silent.error
+              .split('\n')
+              .map((l) => l.trim())
+              .filter((l) => l !== '')
+              .join(' ')}`
+          : options.herderId === undefined
+            ? '; worker code that obeys only a hard-coded herder id needs --herder-id <that id>'
+            : '');
+    }
     let written: DemoResult['log'];
     if (options.log !== undefined) {
       const history = herderHistory(herd.net.log, herd.herder, herd.net.pending);

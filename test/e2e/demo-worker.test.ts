@@ -54,6 +54,17 @@ describe('herd demo --worker', () => {
     expect(result.balances.after.herder).toBe(result.fees.paid);
   });
 
+  it('without --herder-id the herder id is generated: a worker obeying another herder stays silent, exit 1', async () => {
+    const r = await herd('demo', '--worker', ORIGINAL_WORKER_PATH, '--tokens', '4', '--json');
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout) as DemoResult;
+    expect(result.processes.herder).not.toBe(ORIGINAL_WORKER_HERDER);
+    expect(result.outcome.status).toBe('unfinished');
+    expect(result.outcome.reason).toMatch(
+      /worker-\d sent nothing back for its Inference; .* needs --herder-id/,
+    );
+  });
+
   it('refuses a missing file, a file that is not Lua, one that does not load, and a bad herder id', async () => {
     expectUsageError(
       await herd('demo', '--worker', join(dir, 'missing.lua'), '--json'),
