@@ -17,8 +17,10 @@
  *
  * `stateKey` then names the state by what the herder's behaviour depends on: requests in arrival
  * order (renamed by rank), their multiplier, place (with the rank of its queue-wait deadline while
- * waiting), attempts, the workers they were tried on and their overtake count; each worker's status, drain flag, request, deadline rank and, when timed
- * out, which request a late answer must name (-1: one that has ended); the idle order; pause; and,
+ * waiting), attempts, the workers they were tried on and their overtake count; each worker's
+ * status, drain flag, request, deadline rank and, when timed out, which request a late answer
+ * must name (-1: one that has ended); the idle order; which
+ * workers out of the herd are remembered as failed (added again, they join failed); pause; and,
  * when the owner may withdraw, the withdrawable revenue. The running totals of the books are left
  * out: nothing the herder decides reads them (their balance is checked on every transition).
  */
@@ -167,6 +169,12 @@ export function stateKey(state: HerderState, context: KeyContext): string {
   }
   key += `${state.herd.size}/`;
   for (const worker of state.herd.idleInOrder()) key += workers.indexOf(worker.id);
+  // Workers out of the herd known to have failed: added again, they join failed (readiness).
+  if (state.unready.length > 0) {
+    let unready = 0;
+    for (const id of state.unready) if (workers.includes(id)) unready |= 1 << workers.indexOf(id);
+    key += `/U${unready}`;
+  }
   return key;
 }
 

@@ -76,6 +76,18 @@ describe('the model under exhaustive checking', () => {
     });
   });
 
+  it('readiness: a worker removed while failed and added again joins failed, and every request still ends', () => {
+    const result = expectClean({
+      ...DEFAULT_BOUNDS,
+      workers: 2,
+      requests: 2,
+      failures: true,
+      ownerActions: true,
+      recovery: false,
+    });
+    expect(result.states).toBeGreaterThan(100);
+  });
+
   it('the counts do not depend on anything but the bounds', () => {
     const bounds = { ...DEFAULT_BOUNDS, workers: 2, requests: 2, failures: true, timeouts: true };
     const a = check(bounds);
