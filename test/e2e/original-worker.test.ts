@@ -220,3 +220,73 @@ describe('a herd mixing original and exported workers', () => {
     for (const worker of herd.workers) expect(summary.workers[worker]?.status).toBe('idle');
   });
 });
+
+describe('a herd of original workers that all go silent', () => {
+  let herd: LocalHerd;
+  let d: ReturnType<typeof driver>;
+  const settings = { timeoutBase: 10_000, timeoutPerToken: 100, maxAttempts: 2, maxQueueWait: 20_000 };
+
+  beforeAll(async () => {
+    herd = await bootLocalHerd({
+      seed: 'e2e-silent-original-workers',
+      workers: 2,
+      workerLua: originalWorkerLua,
+      herderId: ORIGINAL_WORKER_HERDER,
+      serveAnyModelId: true,
+      config: settings,
+      clientBoot: CALLBACKS,
+    });
+    d = driver(herd);
+  });
+  afterAll(() => herd?.close());
+
+  it('refunds every running and queued request within the bound, to the payer, in full', async () => {
+    const tokens = 4;
+    const bound =
+      settings.maxAttempts *
+      (settings.maxQueueWait + settings.timeoutBase + settings.timeoutPerToken * tokens);
+    // Their answers never arrive: every answer of a worker to the herder is held back.
+    const silent = (m: PendingMessage) => herd.workers.includes(m.from) && m.target === herd.herder;
+    const references = ['s1', 's2', 's3', 's4'];
+    const paidAt = new Map<string, number>();
+    for (const reference of references) {
+      await d.run(`Silent ${reference}`, tokens, reference);
+      paidAt.set(reference, herd.net.now);
+      await d.deliverExcept(silent);
+    }
+    const summary = await herd.summary();
+    expect(Object.keys(summary.requests)).toHaveLength(4);
+    expect(summary.queueLength).toBe(2);
+    const refundedAt = new Map<string, number>();
+    const start = herd.net.now;
+    while (refundedAt.size < references.length && herd.net.now - start <= bound + 5_000) {
+      herd.net.advanceTime(1_000);
+      await herd.net.cron(herd.herder);
+      await d.deliverExcept(silent);
+      for (const reference of references) {
+        if (refundedAt.has(reference)) continue;
+        const result = await d.result(reference);
+        if (result.status === 'refunded') refundedAt.set(reference, herd.net.now);
+      }
+    }
+    expect([...refundedAt.keys()].sort()).toEqual(references);
+    let total = 0n;
+    for (const reference of references) {
+      expect(refundedAt.get(reference)! - paidAt.get(reference)!).toBeLessThanOrEqual(bound);
+      const result = await d.result(reference);
+      const fee = neededFee(herd.config, tokens, `Silent ${reference}`);
+      expect(result.refunded).toBe(fee.toString());
+      // Timed out on a silent worker, then no worker left to take it: refunded from the queue.
+      expect(result.reason).toMatch(/Waited too long in the queue|timed out/);
+      expect(d.answersTo(reference)).toHaveLength(0);
+      total += fee;
+    }
+    // Every refund went back to the payer: the client has all of it, the herder nothing.
+    expect(total).toBeGreaterThan(0n);
+    expect(await herd.balance(herd.client)).toBe(DEFAULT_MINT);
+    expect(await herd.balance(herd.herder)).toBe(0n);
+    const after = await herd.summary();
+    expect(Object.keys(after.requests)).toHaveLength(0);
+    expect(after.queueLength).toBe(0);
+  });
+});
