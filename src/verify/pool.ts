@@ -25,8 +25,8 @@ import(workerData.loader)
   .catch((err) => { setTimeout(() => { throw err; }); });
 `;
 
-/** Traces sent ahead to a thread: one running, one waiting there. */
-const AHEAD = 2;
+/** Traces sent ahead to a thread at most: one running, the others waiting there. */
+const AHEAD = 4;
 
 interface Job {
   readonly id: number;
@@ -112,19 +112,13 @@ export class TracePool implements TraceExecutor {
   }
 
   /**
-   * Hands out waiting traces: to this thread's herder when it is free, and to each thread up to
-   * {@link AHEAD} at a time, so that a thread never waits while this one runs a trace (a trace
-   * here holds this thread: the threads' answers are read only between two traces).
+   * Hands out waiting traces: to this thread's herder when it is free, else to the thread with
+   * the fewest, up to {@link AHEAD} each, so that a thread rarely waits while this one runs a
+   * trace (a trace here holds this thread: the threads' answers are read only between two).
    */
   private pump(): void {
     while (this.queue.length > 0) {
-      const worker = this.ready.find((w) => this.running.get(w)!.length < AHEAD);
-      if (worker) {
-        const job = this.queue.shift()!;
-        this.running.get(worker)!.push(job);
-        const message: ToVerifyThread = { type: 'run', id: job.id, spec: job.spec };
-        worker.postMessage(message);
-      } else if (this.local && !this.localBusy) {
+      if (this.local && !this.localBusy) {
         const job = this.queue.shift()!;
         const local = this.local;
         this.localBusy = true;
@@ -136,7 +130,16 @@ export class TracePool implements TraceExecutor {
             // Let the threads' answers in before the next trace here.
             setImmediate(() => this.pump());
           });
-      } else return;
+        continue;
+      }
+      let worker: Worker | undefined;
+      for (const w of this.ready)
+        if (this.running.get(w)!.length < (worker ? this.running.get(worker)!.length : AHEAD)) worker = w;
+      if (!worker) return;
+      const job = this.queue.shift()!;
+      this.running.get(worker)!.push(job);
+      const message: ToVerifyThread = { type: 'run', id: job.id, spec: job.spec };
+      worker.postMessage(message);
     }
   }
 

@@ -11,7 +11,13 @@ import type { ModuleKey } from '../ao/modules.ts';
 import { checkable } from '../audit/auditor.ts';
 import { INVARIANT_NAMES, INVARIANTS, type InvariantName, type Violation } from '../audit/invariants.ts';
 import { SETTING_FLAGS, type StatedSettings } from '../audit/settings.ts';
-import { DEFAULT_CONFIG, type HerdConfig, makeConfig } from '../model/config.ts';
+import {
+  type BoundedSetting,
+  DEFAULT_CONFIG,
+  type HerdConfig,
+  makeConfig,
+  SETTING_BOUNDS,
+} from '../model/config.ts';
 import { startExecutor } from './pool.ts';
 import type { TraceRun } from './run.ts';
 import { contendedEvents, hugeCredit, type TraceSpec, traceSpec, WORKER_POOL } from './scenario.ts';
@@ -91,11 +97,15 @@ export interface VerifyReport {
   readonly unconfirmed: InvariantName[];
 }
 
-/** The config scenarios are generated from: the stated settings, defaults for the rest. */
+/**
+ * The config scenarios are generated from: the stated settings, defaults for the rest. Another's
+ * herder may have limits our protocol would not take (no limit at all, stated as a huge one):
+ * the stated values are kept as they are; everything else is validated.
+ */
 export function scenarioConfig(stated: StatedSettings): HerdConfig {
   const pick = <K extends keyof HerdConfig>(key: K, value: HerdConfig[K] | undefined) =>
     value === undefined ? {} : { [key]: value };
-  return makeConfig({
+  const fields = {
     token: stated.token,
     owner: stated.owner ?? DEFAULT_CAST.owner,
     workers: [...stated.workers],
@@ -108,7 +118,17 @@ export function scenarioConfig(stated: StatedSettings): HerdConfig {
     timeoutBase: stated.timeoutBase ?? 3_000,
     timeoutPerToken: stated.timeoutPerToken ?? 100,
     ...pick('maxAttempts', stated.maxAttempts),
-  });
+  };
+  const within = Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => {
+      const bounds = SETTING_BOUNDS[key as BoundedSetting];
+      return [
+        key,
+        bounds && typeof value === 'number' ? Math.min(bounds.max, Math.max(bounds.min, value)) : value,
+      ];
+    }),
+  ) as typeof fields;
+  return { ...makeConfig(within), ...fields };
 }
 
 /** Parses a `--path` as printed by a run; undefined when it is not one. */
