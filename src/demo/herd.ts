@@ -249,10 +249,12 @@ export async function bootLocalHerd(options: LocalHerdOptions = {}): Promise<Loc
         const why = error
           ? (tagValue(error.tags, 'X-Reason') ?? 'Worker-Error')
           : failed
-            ? (failed
+            ? failed
                 .error!.split('\n')
-                .find((l) => l.trim() !== '')
-                ?.trim() ?? 'an error')
+                .map((l) => l.trim())
+                .filter((l) => l !== '')
+                .join(' ')
+                .slice(0, 300)
             : 'no answer';
         if (ownCode(i) === undefined) throw new Error(`worker ${worker} did not load the model: ${why}`);
         throw new WorkerCodeError(
