@@ -4,6 +4,7 @@
  * in full, with its reference, exactly as the model does, message for message.
  */
 import { describe, expect, it } from 'vitest';
+import { herderLua } from '../../src/lua-export/herder.ts';
 import { makeConfig } from '../../src/model/config.ts';
 import type { AoMessage, OutMessage } from '../../src/model/messages.ts';
 import { PairedHerder } from './paired.ts';
@@ -77,5 +78,42 @@ describe('a herd whose every worker goes silent (aos32)', () => {
       await paired.lua.eval("return require('json').encode(HerderSummary().ledger)"),
     ) as Record<string, string>;
     expect(ledger).toMatchObject({ escrow: '0', revenue: '0', refunded: String(8 * 1_000 + 28) });
+  });
+});
+
+describe('re-evaluating herder.lua over a running herder (aos32)', () => {
+  it('keeps its state, queue waits and remembered ids, and carries on as the model does', async () => {
+    const paired = await PairedHerder.create('aos32', config);
+    let n = 0;
+    const deliver = (from: string, timestamp: number, tags: Record<string, string>) =>
+      paired.deliver({ id: `re-${++n}`, from, timestamp, tags });
+    const notice = (at: number, i: number) =>
+      deliver('TOKEN', at, {
+        Action: 'Credit-Notice',
+        Sender: `CLIENT-${i}`,
+        Quantity: '1000',
+        'X-Prompt': 'tell me about llamas',
+        'X-Tokens': '4',
+      });
+    for (let i = 0; i < 5; i++) await notice(1_000 + i, i);
+    await paired.lua.eval(herderLua(config));
+    // The same notice again is still remembered; the queued requests still wait out their bound.
+    expect(
+      await paired.deliver({
+        id: 're-1',
+        from: 'TOKEN',
+        timestamp: 1_100,
+        tags: {
+          Action: 'Credit-Notice',
+          Sender: 'CLIENT-0',
+          Quantity: '1000',
+          'X-Prompt': 'tell me about llamas',
+          'X-Tokens': '4',
+        },
+      }),
+    ).toEqual([]);
+    const out = await deliver('OWNER', 1_000 + 2 * (10_000 + 3_400) + 1_000, { Action: 'Cron' });
+    expect(out.filter((o) => o.tags.Action === 'Transfer').length).toBeGreaterThan(0);
+    await paired.compareState();
   });
 });

@@ -520,6 +520,56 @@ local function popExpired(heap, now)
   return top
 end
 
+-- Queue-wait deadlines of waiting requests: the same min-heap order (time, then arrival), kept in
+-- three arrays rather than a table per entry, since aos collects garbage after every message and
+-- a long queue would otherwise cost a table per waiting request.
+local function newWaits()
+  return { at = {}, request = {}, arrival = {}, n = 0 }
+end
+
+local function waitEarlier(w, i, j)
+  if w.at[i] ~= w.at[j] then return w.at[i] < w.at[j] end
+  return w.arrival[i] < w.arrival[j]
+end
+
+local function waitSwap(w, i, j)
+  w.at[i], w.at[j] = w.at[j], w.at[i]
+  w.request[i], w.request[j] = w.request[j], w.request[i]
+  w.arrival[i], w.arrival[j] = w.arrival[j], w.arrival[i]
+end
+
+local function pushWait(w, at, request, arrival)
+  local i = w.n + 1
+  w.n = i
+  w.at[i], w.request[i], w.arrival[i] = at, request, arrival
+  while i > 1 do
+    local parent = i // 2
+    if not waitEarlier(w, i, parent) then break end
+    waitSwap(w, i, parent)
+    i = parent
+  end
+end
+
+-- Removes the earliest entry if it is strictly before `now`; returns its request and time.
+local function popExpiredWait(w, now)
+  if w.n == 0 or w.at[1] >= now then return nil end
+  local request, at = w.request[1], w.at[1]
+  local last = w.n
+  waitSwap(w, 1, last)
+  w.at[last], w.request[last], w.arrival[last] = nil, nil, nil
+  w.n = last - 1
+  local i = 1
+  while true do
+    local left, right, least = 2 * i, 2 * i + 1, i
+    if left <= w.n and waitEarlier(w, left, least) then least = left end
+    if right <= w.n and waitEarlier(w, right, least) then least = right end
+    if least == i then break end
+    waitSwap(w, i, least)
+    i = least
+  end
+  return request, at
+end
+
 --------------------------------------------------------------------------------------------
 -- State
 --------------------------------------------------------------------------------------------
@@ -543,7 +593,7 @@ local function newState(config)
     queue = newQueue(),
     herd = newHerd(),
     deadlines = {},
-    waits = {},
+    waits = newWaits(),
     -- Processes outside the herd whose last initialisation report was Worker-Error (or that
     -- left the herd failed), oldest first, at most MAX_UNREADY: added, they join failed.
     unready = {},
@@ -630,9 +680,9 @@ local function rememberUnready(state, id)
 end
 
 -- Whether a queue-wait entry is still the deadline of a waiting request.
-local function liveWait(state, wait)
-  local record = state.requests[wait.request]
-  return record ~= nil and record.worker == nil and record.waitUntil == wait.at
+local function liveWait(state, request, at)
+  local record = state.requests[request]
+  return record ~= nil and record.worker == nil and record.waitUntil == at
 end
 
 -- The request (re-)enters the queue now: its queue-wait deadline starts. Entries of requests
@@ -640,14 +690,16 @@ end
 -- outnumber the live ones, so that the heap stays within a small multiple of the queue.
 local function startWait(state, record)
   record.waitUntil = state.now + state.config.maxQueueWait
-  pushDeadline(state.waits, { at = record.waitUntil, worker = '', request = record.id, arrival = record.arrival })
-  if #state.waits > 2 * state.queue.waiting + 64 then
-    local kept = {}
-    for _, wait in ipairs(state.waits) do
-      if liveWait(state, wait) then kept[#kept + 1] = wait end
+  pushWait(state.waits, record.waitUntil, record.id, record.arrival)
+  local waits = state.waits
+  if waits.n > 2 * state.queue.waiting + 64 then
+    local kept = newWaits()
+    for i = 1, waits.n do
+      if liveWait(state, waits.request[i], waits.at[i]) then
+        pushWait(kept, waits.at[i], waits.request[i], waits.arrival[i])
+      end
     end
-    state.waits = {}
-    for _, wait in ipairs(kept) do pushDeadline(state.waits, wait) end
+    state.waits = kept
   end
 end
 
@@ -1000,11 +1052,11 @@ end
 -- Refunds every waiting request whose queue-wait deadline has passed, earliest first.
 local function expireWaits(state)
   while true do
-    local expired = popExpired(state.waits, state.now)
-    if expired == nil then return end
+    local request, at = popExpiredWait(state.waits, state.now)
+    if request == nil then return end
     -- Stale entry: the request has ended, is running, or entered the queue again since.
-    if liveWait(state, expired) then
-      refundRequest(state, state.requests[expired.request], REASON.QueueWait)
+    if liveWait(state, request, at) then
+      refundRequest(state, state.requests[request], REASON.QueueWait)
     end
   end
 end
@@ -1097,15 +1149,15 @@ function HerderSummary()
   local remembered = 0
   for _ in pairs(state.seen) do remembered = remembered + 1 end
   return { ledger = ledger, workers = workers, requests = requests, queueLength = state.queue.waiting,
-    paused = state.paused, now = state.now, remembered = remembered, waits = #state.waits,
+    paused = state.paused, now = state.now, remembered = remembered, waits = state.waits.n,
     deadlines = #state.deadlines }
 end
 
 -- State survives re-evaluation of this file (e.g. an upgrade by Eval). A state kept from a
 -- version without the queue-wait bound gets it: its waiting requests start their wait now.
 HerderState = HerderState or newState(HERDER_CONFIG)
-if HerderState.waits == nil then
-  HerderState.waits = {}
+if HerderState.waits == nil or HerderState.waits.n == nil then
+  HerderState.waits = newWaits()
   HerderState.unready = HerderState.unready or {}
   HerderState.config.maxQueueWait = HerderState.config.maxQueueWait or HERDER_CONFIG.maxQueueWait
   for _, record in pairs(HerderState.requests) do
