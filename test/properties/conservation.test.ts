@@ -24,7 +24,8 @@ describe('conservation', () => {
         const ends = outcomes(log);
         const answered = paid.filter((p) => ends.get(p.id)?.some((o) => o.kind === 'answer'));
         const unclaimed = paid.filter((p) => p.sender === undefined || p.sender === '');
-        const total = (list: readonly { quantity: bigint }[]) => list.reduce((sum, p) => sum + p.quantity, 0n);
+        const total = (list: readonly { quantity: bigint }[]) =>
+          list.reduce((sum, p) => sum + p.quantity, 0n);
         const withdrawn = sent
           .filter((t) => t.out.tags['X-Reason'] === 'Withdrawal')
           .reduce((sum, t) => sum + BigInt(t.out.tags.Quantity!), 0n);

@@ -55,7 +55,9 @@ export function outcomes(log: readonly { outbox: readonly OutMessage[] }[]): Map
 }
 
 /** Every Transfer the herder sent to the token, with the step it was sent in. */
-export function transfers(log: readonly { outbox: readonly OutMessage[] }[]): { step: number; out: OutMessage }[] {
+export function transfers(
+  log: readonly { outbox: readonly OutMessage[] }[],
+): { step: number; out: OutMessage }[] {
   return log.flatMap(({ outbox }, step) =>
     outbox.filter((o) => o.target === TOKEN && o.tags.Action === 'Transfer').map((out) => ({ step, out })),
   );
