@@ -180,6 +180,8 @@ export class Observer {
   private readonly byPrompt = new Map<string, ObservedRequest[]>();
   /** Prompts of notices that carried no valid, accepted payment, and why. */
   private readonly unpaidPrompts = new Map<string, string>();
+  /** Processes that reported Worker-Error while outside the herd (our protocol's readiness). */
+  private readonly reportedFailed = new Set<string>();
   private readonly answers = new Map<string, AnswerRecord>();
   private lastTime: number | undefined;
 
@@ -302,6 +304,15 @@ export class Observer {
       this.answers.set(msg.data, { from: msg.from, request: undefined, genuine: false });
       return {};
     }
+    if (action === 'Worker-Error' && !worker && s.workerReports) {
+      // Our protocol remembers it: added later, it joins failed until it reports itself ready.
+      this.reportedFailed.add(msg.from);
+      return {};
+    }
+    if (action === 'Worker-Initialized' && !worker) {
+      this.reportedFailed.delete(msg.from);
+      return {};
+    }
     if (action === 'Worker-Error' && worker) {
       // A report of our protocol that a herder may ignore: the worker is no longer counted as fit
       // for work, and the attempt it holds has failed; whether that request goes back to the
@@ -310,12 +321,16 @@ export class Observer {
       worker.status = 'failed';
       if (s.workerReports) {
         worker.holds = undefined;
-        if (worker.draining) this.workers.delete(msg.from);
+        if (worker.draining) {
+          this.workers.delete(msg.from);
+          this.reportedFailed.add(msg.from);
+        }
         if (held && held.status === 'running') this.requeue(held);
       } else if (held && held.status === 'running') held.failures++;
       return {};
     }
     if (action === 'Worker-Initialized' && worker) {
+      this.reportedFailed.delete(msg.from);
       // Fit again, unless it still holds a request (a herder that ignored its failure still waits on it).
       if ((worker.status === 'failed' && worker.holds === undefined) || worker.status === 'timed-out')
         this.release(msg.from, worker);
@@ -333,15 +348,6 @@ export class Observer {
   private readAnswer(msg: AoMessage, action: string, worker: ObservedWorker): Incoming {
     const tagged = tagOf(msg.tags, 'X-Request');
     const held = worker.holds === undefined ? undefined : this.requests.get(worker.holds);
-    // A worker re-sending, word for word, what it answered for another request answers nothing new.
-    const before = msg.data === undefined ? undefined : this.answers.get(msg.data);
-    if (
-      action === 'Inference-Response' &&
-      before?.from === msg.from &&
-      worker.status === 'busy' &&
-      before.request !== worker.holds
-    )
-      return {};
     if (worker.status === 'busy' && worker.holds === UNPAID) {
       // The answer to a dispatch no payment backed: where it goes was judged at the dispatch.
       if (msg.data !== undefined)
@@ -672,7 +678,11 @@ export class Observer {
         const id = t('Worker');
         if (id === undefined) break;
         const w = this.workers.get(id);
-        if (!w) this.workers.set(id, freshWorker());
+        if (!w)
+          this.workers.set(
+            id,
+            this.reportedFailed.has(id) ? { ...freshWorker(), status: 'failed' } : freshWorker(),
+          );
         else w.draining = false;
         break;
       }
@@ -680,7 +690,10 @@ export class Observer {
         const id = t('Worker');
         const w = id === undefined ? undefined : this.workers.get(id);
         if (w?.status === 'busy') w.draining = true;
-        else if (id !== undefined) this.workers.delete(id);
+        else if (id !== undefined) {
+          if (w?.status === 'failed' && s.workerReports) this.reportedFailed.add(id);
+          this.workers.delete(id);
+        }
         break;
       }
       case 'Set-Fees':
