@@ -122,14 +122,17 @@ export class TracePool implements TraceExecutor {
         const job = this.queue.shift()!;
         const local = this.local;
         this.localBusy = true;
-        local
-          .run(job.spec)
-          .then(job.resolve, job.reject)
-          .finally(() => {
-            this.localBusy = false;
-            // Let the threads' answers in before the next trace here.
-            setImmediate(() => this.pump());
-          });
+        // Not at once: a trace here never yields to the event loop (its awaits are all settled
+        // at once), so without this a search running here would starve the threads' answers.
+        setImmediate(() =>
+          local
+            .run(job.spec)
+            .then(job.resolve, job.reject)
+            .finally(() => {
+              this.localBusy = false;
+              this.pump();
+            }),
+        );
         continue;
       }
       let worker: Worker | undefined;

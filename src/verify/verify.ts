@@ -44,8 +44,9 @@ export interface VerifyOptions {
   maxEvents?: number;
   /**
    * Upper bound on the time spent shrinking each violation (ms; default 60 s). The violations
-   * are shrunk side by side, so this bounds the whole shrinking phase. A search stopped by it
-   * ends with the smallest counterexample found so far, which then depends on the speed.
+   * are shrunk side by side, sharing the threads, so this bounds the whole shrinking phase. A
+   * search stopped by it ends with the smallest counterexample found so far, which then depends
+   * on the speed of the machine.
    */
   shrinkTimeMs?: number;
   /**
@@ -238,8 +239,8 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
       const violated = new Set<InvariantName>();
       for (const outcome of outcomes) for (const v of outcome.violations) violated.add(v.invariant);
       // Shrink: one search per violated invariant, replaying the same traces (cached). The
-      // searches run side by side (each is sequential in itself), on as many threads as there
-      // are, all within the one time limit: it bounds the whole phase.
+      // searches run side by side (each is sequential in itself), sharing the threads, all within
+      // the one time limit: it bounds the whole phase.
       const targets = checked.filter((invariant) => violated.has(invariant));
       let started = 0;
       const shrink = async (invariant: InvariantName, visits: Visit[]): Promise<void> => {
@@ -285,7 +286,9 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
         if (counted.has(visit.key)) continue;
         counted.add(visit.key);
       }
-      const result = await visit.outcome;
+      // A run that threw (fast-check took it for a failure while shrinking) added nothing.
+      const result = await visit.outcome.catch(() => undefined);
+      if (result === undefined) continue;
       for (const message of result.luaErrors) errorCounts.set(message, (errorCounts.get(message) ?? 0) + 1);
       messages += result.log.length;
       const stats = result.stats;
