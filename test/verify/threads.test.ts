@@ -2,11 +2,13 @@
  * `herd verify` on worker threads reports exactly what it reports on one: the same traces are
  * generated here and only run elsewhere, and a trace's outcome depends on the trace alone.
  */
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { AoEvalError } from '../../src/ao/network.ts';
 import type { StatedSettings } from '../../src/audit/settings.ts';
 import { verifyHerder } from '../../src/verify/verify.ts';
-import { ORIGINAL_STATED, originalHerderLua } from '../fixtures/original.ts';
+import { herd } from '../cli-harness.ts';
+import { ORIGINAL_HERDER_PATH, ORIGINAL_STATED, originalHerderLua } from '../fixtures/original.ts';
 
 const stated: StatedSettings = { ...ORIGINAL_STATED, maxOvertakes: null };
 
@@ -28,4 +30,18 @@ describe('herd verify on several threads', () => {
       verifyHerder({ lua: 'this is not Lua (', stated, runs: 2, seed: 1, threads: 2 }),
     ).rejects.toBeInstanceOf(AoEvalError);
   }, 60_000);
+
+  it('takes at most as many threads as there are cores', async () => {
+    const cores = availableParallelism();
+    const result = await herd(
+      'verify',
+      ORIGINAL_HERDER_PATH,
+      '--token',
+      ORIGINAL_STATED.token,
+      '--threads',
+      String(cores + 1),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`--threads ${cores + 1} is more than the ${cores} core(s)`);
+  });
 });
