@@ -12,8 +12,13 @@ import { HerderSession, type SessionSetup, type TraceOutcome } from './session.t
 import type { FromVerifyThread, ThreadError, ToVerifyThread } from './thread.ts';
 
 export interface TraceExecutor {
-  /** Runs a trace from the booted herder; calls may overlap (they are queued). */
-  run(spec: TraceSpec): Promise<TraceOutcome>;
+  /**
+   * Runs a trace from the booted herder; calls may overlap (they are queued). A speculative run
+   * (one that may turn out not to be needed) waits until no other is waiting.
+   */
+  run(spec: TraceSpec, speculative?: boolean): Promise<TraceOutcome>;
+  /** A speculative run of this very spec object turned out to be needed: it goes first. */
+  promote(spec: TraceSpec): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +47,7 @@ interface Job {
  */
 export class TracePool implements TraceExecutor {
   private readonly queue: Job[] = [];
+  private readonly speculative: Job[] = [];
   /** Threads ready for work, and the traces sent to each, oldest first. */
   private readonly ready: Worker[] = [];
   private readonly running = new Map<Worker, Job[]>();
@@ -103,12 +109,22 @@ export class TracePool implements TraceExecutor {
     });
   }
 
-  run(spec: TraceSpec): Promise<TraceOutcome> {
+  run(spec: TraceSpec, speculative = false): Promise<TraceOutcome> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
-      this.queue.push({ id: this.nextId++, spec, resolve, reject });
+      (speculative ? this.speculative : this.queue).push({ id: this.nextId++, spec, resolve, reject });
       this.pump();
     });
+  }
+
+  promote(spec: TraceSpec): void {
+    const at = this.speculative.findIndex((job) => job.spec === spec);
+    if (at >= 0) this.queue.push(...this.speculative.splice(at, 1));
+  }
+
+  /** The next trace to hand out: the oldest one needed, else the oldest speculative one. */
+  private next(): Job | undefined {
+    return this.queue.shift() ?? this.speculative.shift();
   }
 
   /**
@@ -117,9 +133,9 @@ export class TracePool implements TraceExecutor {
    * trace (a trace here holds this thread: the threads' answers are read only between two).
    */
   private pump(): void {
-    while (this.queue.length > 0) {
+    while (this.queue.length + this.speculative.length > 0) {
       if (this.local && !this.localBusy) {
-        const job = this.queue.shift()!;
+        const job = this.next()!;
         const local = this.local;
         this.localBusy = true;
         // Not at once: a trace here never yields to the event loop (its awaits are all settled
@@ -139,7 +155,7 @@ export class TracePool implements TraceExecutor {
       for (const w of this.ready)
         if (this.running.get(w)!.length < (worker ? this.running.get(worker)!.length : AHEAD)) worker = w;
       if (!worker) return;
-      const job = this.queue.shift()!;
+      const job = this.next()!;
       this.running.get(worker)!.push(job);
       const message: ToVerifyThread = { type: 'run', id: job.id, spec: job.spec };
       worker.postMessage(message);
@@ -150,7 +166,8 @@ export class TracePool implements TraceExecutor {
   private fail(err: Error): void {
     if (this.closing) return;
     this.failure ??= err;
-    for (const job of [...[...this.running.values()].flat(), ...this.queue.splice(0)]) job.reject(err);
+    const waiting = [...this.queue.splice(0), ...this.speculative.splice(0)];
+    for (const job of [...[...this.running.values()].flat(), ...waiting]) job.reject(err);
     this.running.clear();
     this.ready.length = 0;
   }

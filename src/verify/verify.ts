@@ -132,6 +132,49 @@ export function scenarioConfig(stated: StatedSettings): HerdConfig {
   return { ...makeConfig(within), ...fields };
 }
 
+/**
+ * The same arbitrary, whose shrink candidates are handed to `prefetch` a few before fast-check
+ * asks for them: the same values in the same order, so the same search, only sooner.
+ */
+class RunAhead<T> extends fc.Arbitrary<T> {
+  constructor(
+    private readonly inner: fc.Arbitrary<T>,
+    private readonly ahead: number,
+    private readonly prefetch: (value: T) => void,
+  ) {
+    super();
+  }
+
+  generate(mrng: fc.Random, biasFactor: number | undefined): fc.Value<T> {
+    return this.inner.generate(mrng, biasFactor);
+  }
+
+  canShrinkWithoutContext(value: unknown): value is T {
+    return this.inner.canShrinkWithoutContext(value);
+  }
+
+  shrink(value: T, context: unknown): fc.Stream<fc.Value<T>> {
+    const source = this.inner.shrink(value, context)[Symbol.iterator]();
+    const { ahead, prefetch } = this;
+    const buffer: fc.Value<T>[] = [];
+    return new fc.Stream(
+      (function* () {
+        for (;;) {
+          while (buffer.length < ahead) {
+            const next = source.next();
+            if (next.done) break;
+            buffer.push(next.value);
+            prefetch(next.value.value_);
+          }
+          const candidate = buffer.shift();
+          if (candidate === undefined) return;
+          yield candidate;
+        }
+      })(),
+    );
+  }
+}
+
 /** Parses a `--path` as printed by a run; undefined when it is not one. */
 export function parseReplayPath(path: string): { run: number } | undefined {
   if (!/^[0-9]+(:[0-9]+)*$/.test(path)) return undefined;
@@ -170,16 +213,32 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
   // add up to (messages, Lua errors, hints) is summed at the end in the order a single thread
   // would have run them, so that the report does not depend on the number of threads.
   const cache = new Map<string, Promise<TraceOutcome>>();
+  /** Specs run ahead of being asked for (see RunAhead), by key. */
+  const ahead = new Map<string, TraceSpec>();
   type Visit = { key: string; outcome: Promise<TraceOutcome> } | { outcome: Promise<TraceOutcome> };
   const run = (spec: TraceSpec, visits: Visit[]): Promise<TraceOutcome> => {
     const key = JSON.stringify(spec, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
     let outcome = cache.get(key);
+    const early = ahead.get(key);
+    if (early !== undefined) {
+      ahead.delete(key);
+      executor.promote(early);
+    }
     if (outcome === undefined) {
       outcome = executor.run(spec);
       cache.set(key, outcome);
     }
     visits.push({ key, outcome });
     return outcome;
+  };
+  /** Starts a trace that a search may ask for next; counted only if one does. */
+  const prefetch = (spec: TraceSpec): void => {
+    const key = JSON.stringify(spec, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+    if (cache.has(key)) return;
+    const outcome = executor.run(spec, true);
+    outcome.catch(() => undefined);
+    cache.set(key, outcome);
+    ahead.set(key, spec);
   };
   const runFresh = (spec: TraceSpec, visits: Visit[]): Promise<TraceOutcome> => {
     const outcome = executor.run(spec);
@@ -242,12 +301,14 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
       // searches run side by side (each is sequential in itself), sharing the threads, all within
       // the one time limit: it bounds the whole phase.
       const targets = checked.filter((invariant) => violated.has(invariant));
+      // A search tries one candidate at a time; on several threads, the next few are run ahead.
+      const shrinkScenarios = threads > 1 ? new RunAhead(scenarios, threads, prefetch) : scenarios;
       let started = 0;
       const shrink = async (invariant: InvariantName, visits: Visit[]): Promise<void> => {
         options.onProgress?.({ phase: 'shrink', done: started++, total: targets.length, invariant });
         const details = await fc.check(
           fc.asyncProperty(
-            scenarios,
+            shrinkScenarios,
             async (spec) => !(await run(spec, visits)).violations.some((v) => v.invariant === invariant),
           ),
           { numRuns: runs, seed, interruptAfterTimeLimit: options.shrinkTimeMs ?? 60_000 },
