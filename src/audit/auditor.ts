@@ -26,11 +26,17 @@ export function checkable(settings: StatedSettings): {
   return { checked, notChecked };
 }
 
+/** A herd config, as opposed to settings stated one by one (which say whether workerReports hold). */
 function isConfig(settings: HerdConfig | StatedSettings): settings is HerdConfig {
   return (
-    'maxAttempts' in settings &&
-    typeof (settings as HerdConfig).baseFee === 'bigint' &&
-    'timeoutBase' in settings
+    !('workerReports' in settings) &&
+    typeof settings.baseFee === 'bigint' &&
+    typeof settings.tokenFee === 'bigint' &&
+    typeof settings.maxTokens === 'number' &&
+    typeof settings.maxPromptBytes === 'number' &&
+    typeof settings.timeoutBase === 'number' &&
+    typeof settings.timeoutPerToken === 'number' &&
+    typeof settings.maxAttempts === 'number'
   );
 }
 

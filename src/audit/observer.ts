@@ -508,8 +508,15 @@ export class Observer {
     if (tagged !== undefined) return tagged === msg.id;
     const reference = tagOf(out.tags, 'X-Reference');
     const sameReference = reference === undefined || reference === notice.reference;
-    if (t.recipient === notice.sender && t.quantity === notice.quantity && sameReference) return true;
-    if (this.refundedRequest(out, t) !== undefined) return false;
+    const matchesNotice = t.recipient === notice.sender && t.quantity === notice.quantity;
+    // The notice's own reference names it; so does an invalid notice that must go back anyway.
+    if (matchesNotice && reference !== undefined && reference === notice.reference) return true;
+    if (matchesNotice && sameReference && notice.judgement === 'invalid') return true;
+    // Otherwise a live request of the same payer, amount and reference (none on both counts).
+    const live = this.refundedRequest(out, t);
+    if (live !== undefined && live.reference === reference) return false;
+    if (matchesNotice && sameReference) return true;
+    if (live !== undefined) return false;
     return (
       t.quantity === notice.quantity ||
       t.recipient === notice.sender ||
@@ -532,9 +539,36 @@ export class Observer {
     // The same reference (or none on both) first; a herder that drops references still matches.
     const exact = payer.filter((r) => reference === r.reference);
     const candidates = exact.length > 0 ? exact : payer.filter((_r) => reference === undefined);
-    // The most plausibly due: most failures, then longest waiting.
-    candidates.sort((a, b) => b.failures - a.failures || a.queuedSince - b.queuedSince);
+    // Among payments alike in payer and amount, the one a refund is due for now: out of attempts
+    // or past the queue-wait bound; then the most failures, then the longest waiting.
+    const due = (r: ObservedRequest) => (this.refundDue(r) ? 1 : 0);
+    candidates.sort((a, b) => due(b) - due(a) || b.failures - a.failures || a.queuedSince - b.queuedSince);
     return candidates[0];
+  }
+
+  /**
+   * An untagged refund of one of several payments alike in payer, amount and reference was
+   * taken for one of them; an answer now forwarded for that one shows it was another's. Swap.
+   */
+  private untangle(r: ObservedRequest): void {
+    if (r.outcome !== 'refund') return;
+    const twin = this.live().find(
+      (t) => t !== r && t.client === r.client && t.paid === r.paid && t.reference === r.reference,
+    );
+    if (twin === undefined) return;
+    twin.status = 'ended';
+    twin.outcome = 'refund';
+    r.status = 'running';
+    r.outcome = undefined;
+  }
+
+  /** Whether a refund of `r` now would be justified by the stated settings. */
+  private refundDue(r: ObservedRequest): boolean {
+    const s = this.settings;
+    if (s.maxAttempts !== undefined && r.failures >= s.maxAttempts) return true;
+    return (
+      r.status === 'waiting' && s.maxQueueWait !== undefined && this.now - r.queuedSince >= s.maxQueueWait
+    );
   }
 
   private accept(notice: ObservedNotice): void {
@@ -632,6 +666,7 @@ export class Observer {
     const request =
       (tagged !== undefined ? this.requests.get(tagged) : undefined) ??
       (record?.request !== undefined ? this.requests.get(record.request) : undefined);
+    if (tagged === undefined && request !== undefined && answer?.request === request) this.untangle(request);
     const genuine =
       answer !== undefined &&
       request === answer.request &&

@@ -26,12 +26,13 @@ import {
 /** Long runs (the acceptance figures: 200 traces, two seeds) with HERD_VERIFY_FULL=1. */
 const FULL = process.env.HERD_VERIFY_FULL === '1';
 
-const originalStated: StatedSettings = { ...ORIGINAL_STATED, maxOvertakes: null };
+const originalStated: StatedSettings = { ...ORIGINAL_STATED, maxOvertakes: null, workerReports: false };
 /** It has no limits: stating generous ones says which payments it must serve. */
 const dialectStated: StatedSettings = {
   ...DIALECT_SETTINGS,
   maxTokens: 1_000_000,
   maxPromptBytes: 1_000_000,
+  workerReports: false,
 };
 
 /** The flags that state the correct dialect herder's settings. */

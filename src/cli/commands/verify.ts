@@ -114,6 +114,8 @@ function statedSettings(flags: VerifyFlags): StatedSettings {
     timeoutPerToken: over(flags.timeoutPerToken, base.timeoutPerToken),
     maxAttempts: over(flags.maxAttempts, base.maxAttempts),
     maxQueueWait: over(flags.maxQueueWait, base.maxQueueWait),
+    // A herd config states a herder of our protocol, which acts on worker reports.
+    workerReports: flags.config !== undefined,
   };
 }
 
