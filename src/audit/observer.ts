@@ -332,7 +332,11 @@ export class Observer {
     if (action === 'Worker-Initialized' && worker) {
       this.reportedFailed.delete(msg.from);
       // Fit again, unless it still holds a request (a herder that ignored its failure still waits on it).
-      if ((worker.status === 'failed' && worker.holds === undefined) || worker.status === 'timed-out')
+      // A timed-out worker, only for a herder of our protocol: others wait for its answer.
+      if (
+        (worker.status === 'failed' && worker.holds === undefined) ||
+        (worker.status === 'timed-out' && s.workerReports)
+      )
         this.release(msg.from, worker);
       return {};
     }

@@ -193,6 +193,7 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
     token: config.token,
     owner: config.owner,
     workers: [...config.workers, ...WORKER_POOL.filter((w) => !config.workers.includes(w))],
+    referenceEvery: true,
   };
   const { checked, notChecked } = checkable(stated);
   // A replay runs one trace: no thread would pay for its start.

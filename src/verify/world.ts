@@ -27,6 +27,11 @@ export interface Cast {
   readonly workers: readonly string[];
   /** A worker the owner adds when the trace ends, so that everything left can drain. */
   readonly drainWorker: string;
+  /**
+   * Every payment names its own X-Reference, so that an untagged refund that echoes it names
+   * its payment even among payments alike in payer and amount.
+   */
+  readonly referenceEvery?: boolean;
 }
 
 export const DEFAULT_CAST: Cast = {
@@ -326,7 +331,7 @@ export class World {
     if (!event.noSender) tags.Sender = this.cast.clients[event.client]!;
     if (prompt !== undefined) tags['X-Prompt'] = prompt;
     if (tokens !== undefined) tags['X-Tokens'] = tokens;
-    if (event.reference) tags['X-Reference'] = `ref-${this.nextId}`;
+    if (event.reference || this.cast.referenceEvery) tags['X-Reference'] = `ref-${this.nextId}`;
     return this.message(event.spoofed ? this.cast.stranger : this.cast.token, tags);
   }
 }

@@ -104,7 +104,7 @@ describe('herd verify: correct herders pass', () => {
       const report = await verifyHerder({
         lua: originalDialectHerderLua,
         stated: dialectStated,
-        runs: FULL ? 200 : 30,
+        runs: 200,
         seed,
       });
       expect(report.results.filter((r) => r.violated).map((r) => `${r.invariant}: ${r.detail}`)).toEqual([]);
