@@ -4,10 +4,12 @@
  * (sorted-list insertion by linear scan, float multipliers). Two processes per herder, one per
  * queue size, are measured alternately with identical messages; medians are compared.
  */
+
 import { readFileSync } from 'node:fs';
 import { LocalNetwork } from '../src/ao/network.ts';
 import { herderLua } from '../src/lua-export/herder.ts';
 import { makeConfig } from '../src/model/config.ts';
+import { ORIGINAL_TOKEN } from '../test/fixtures/original.ts';
 
 export interface QueueScalingResult {
   herder: 'exported' | 'original-fixture';
@@ -61,6 +63,8 @@ export async function benchmarkQueueScaling(
       ? herderLua(config)
       : readFileSync(new URL('../test/fixtures/original-herder.lua', import.meta.url), 'utf8');
   const preload = herder === 'exported' ? preloadExported : preloadOriginal;
+  // The original-like fixture takes Credit-Notices only from the token id its source hard-codes.
+  const token = herder === 'exported' ? 'TOKEN' : ORIGINAL_TOKEN;
   const pids: string[] = [];
   for (const size of [small, large]) {
     const pid = await net.spawn({ module: 'aos32', owner: 'OWNER', boot: lua });
@@ -71,7 +75,7 @@ export async function benchmarkQueueScaling(
   for (let i = 0; i < samples + 5; i++) {
     for (const [k, pid] of pids.entries()) {
       net.send({
-        from: 'TOKEN',
+        from: token,
         target: pid,
         tags: {
           Action: 'Credit-Notice',
