@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { cloneHerderState, type HerderState } from '../../src/model/herder.ts';
 import { initialState, type ModelVariant, SEEDED_DEFECTS, type SeededDefect } from '../defects/catalogue.ts';
-import { contendedEvents, hugeCredit, traceSpec } from './arbitraries.ts';
+import { contendedEvents, herdConfig, hugeCredit, traceSpec } from './arbitraries.ts';
 import { findViolation, type HerderUnderTest, modelHerder } from './harness.ts';
 
 /** A catalogue variant as the properties run it: stepped purely (the input state is never modified). */
@@ -22,9 +22,12 @@ function underTest(v: ModelVariant): HerderUnderTest<HerderState> {
 }
 
 function scenarios({ properties }: SeededDefect) {
-  return properties.contended
-    ? traceSpec({ events: contendedEvents(properties.huge ? hugeCredit : undefined) })
-    : traceSpec();
+  const config =
+    properties.queueWait === undefined
+      ? undefined
+      : herdConfig.map((c) => ({ ...c, maxQueueWait: properties.queueWait! }));
+  const events = properties.contended ? contendedEvents(properties.huge ? hugeCredit : undefined) : undefined;
+  return traceSpec({ ...(events ? { events } : {}), ...(config ? { config } : {}) });
 }
 
 describe('seeded defects are caught', () => {
