@@ -240,10 +240,12 @@ export const RULES: Readonly<Record<InvariantName, Rule>> = {
       if (!fact.request) flag(`forwarded ${fact.source} to ${fact.target}: it answers no paid request`);
       else if (!fact.genuine && !fact.endedBefore)
         flag(`forwarded ${fact.source} as the answer for ${fact.request.id}`, [fact.request.id]);
-      else if (fact.endedBefore && fact.target !== fact.request.client)
-        flag(`forwarded ${fact.source}, already the outcome of ${fact.request.id}, to ${fact.target}`, [
-          fact.request.id,
-        ]);
+      else if (fact.endedBefore)
+        // Once a request has ended no worker holds it: an answer forwarded then is no one's.
+        flag(
+          `forwarded ${fact.source} for ${fact.request.id} after it had ended (${fact.request.outcome}), to ${fact.target}`,
+          [fact.request.id],
+        );
       else if (fact.genuine && fact.target !== fact.request.client)
         flag(`answer for ${fact.request.id} sent to ${fact.target}, not its payer ${fact.request.client}`, [
           fact.request.id,

@@ -80,7 +80,13 @@ describe('herd verify: the original, in its own dialect', () => {
       shrinkTimeMs: 3_000,
     });
     expect(report.violated).toEqual(
-      expect.arrayContaining(['refund-to-payer', 'priority-order', 'no-lost-request', 'bad-input-safe']),
+      expect.arrayContaining([
+        'refund-to-payer',
+        'priority-order',
+        'no-lost-request',
+        'authority',
+        'bad-input-safe',
+      ]),
     );
     expect(report.violated).not.toContain('work-conserving');
     for (const r of report.results.filter((x) => x.violated)) {
