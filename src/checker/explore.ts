@@ -38,6 +38,7 @@ import {
   deadlineFinding,
   expandLayer,
   type FrontierNode,
+  type Explorer as LayerExplorer,
   type LayerSink,
   type PendingViolation,
   timeStands,
@@ -124,7 +125,7 @@ export interface CheckResult {
 }
 
 /** Everything needed to step one node, shared by exploration and trace replay. */
-export class Explorer {
+export class Explorer implements LayerExplorer {
   readonly config: HerdConfig;
   readonly table: EventTable;
   readonly clock: ReturnType<typeof clockwork>;

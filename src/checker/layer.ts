@@ -4,11 +4,23 @@
  * checker and the worker threads of the parallel one, which differ only in how visited states
  * are remembered (`Visited`) and where findings go (`LayerSink`).
  */
+
+import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { AbstractionError } from './abstraction.ts';
 import { deadlineGroups, type Node } from './environment.ts';
-import type { Explorer } from './explore.ts';
 import { encodeTarget } from './liveness.ts';
 import { type Finding, stateFindings } from './predicates.ts';
+
+/** What a layer needs of the explorer: its events, successors and keys (explore.ts implements it). */
+export interface Explorer {
+  enabled(node: Node): number[];
+  successor(
+    node: Node,
+    index: number,
+  ): { node: Node; msg?: AoMessage; outbox: OutMessage[]; findings: Finding[] };
+  key(node: Node): string;
+  advancesTime(index: number): boolean;
+}
 
 /** Growable typed column for per-state and per-edge data. */
 export class Column {

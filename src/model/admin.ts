@@ -5,9 +5,9 @@
  */
 import { parseDecimal, parsePositiveAmount } from './amount.ts';
 import { configProblems, type HerdConfig, isProcessId } from './config.ts';
-import { forgetUnready, type HerderState, rememberUnready } from './herder.ts';
 import { withdrawable } from './ledger.ts';
 import { Action, ADMIN_ACTIONS, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
+import { forgetUnready, type HerderState, rememberUnready } from './state.ts';
 
 export function isAdminAction(action: string): boolean {
   return ADMIN_ACTIONS.includes(action);

@@ -15,71 +15,30 @@
 
 import { handleAdmin, isAdminAction } from './admin.ts';
 import type { HerdConfig, ProcessId } from './config.ts';
-import { judgeCredit, type PaidRequest } from './credit.ts';
+import { judgeCredit } from './credit.ts';
 import { type Deadline, DeadlineHeap } from './deadlines.ts';
 import { compareMultipliers, formatMultiplier, type Multiplier } from './fees.ts';
 import { Herd, type WorkerRecord } from './herd.ts';
-import { emptyLedger, type Ledger } from './ledger.ts';
+import { emptyLedger } from './ledger.ts';
 import { Action, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
-import { type QueueEntry, RequestQueue } from './queue.ts';
+import { RequestQueue } from './queue.ts';
+import {
+  DEDUP_WINDOW,
+  forgetUnready,
+  type HerderState,
+  type RequestRecord,
+  rememberUnready,
+} from './state.ts';
 import { MODEL_VERSION } from './version.ts';
 
-/** A paid request from acceptance to its one terminal outcome. */
-export interface RequestRecord extends PaidRequest, QueueEntry {
-  /** Arrival number (1, 2, …) among accepted requests. */
-  readonly arrival: number;
-  /** Dispatches so far. */
-  attempts: number;
-  /** Workers it was dispatched to, in order. */
-  tried: ProcessId[];
-  /** The worker holding it, while running. */
-  worker: ProcessId | undefined;
-  /** While waiting: when it has waited `maxQueueWait` since it last entered the queue (ms). */
-  waitUntil: number;
-}
-
-/** Messages after which a handled id (or the notice id of an ended request) is forgotten. */
-export const DEDUP_WINDOW = 1_000;
-
-/** Most processes outside the herd whose failed initialisation the herder remembers. */
-export const MAX_UNREADY = 64;
-
-export interface HerderState {
-  /** Current settings: the config, as changed since by the owner. */
-  config: HerdConfig;
-  paused: boolean;
-  /** Latest Timestamp seen (ms); never goes back. */
-  now: number;
-  /**
-   * Ids remembered for de-duplication (a redelivered message is ignored), each with the number of
-   * handled messages after which it is forgotten: a live request's notice id is kept while the
-   * request lives (`Infinity`), and every id for the next {@link DEDUP_WINDOW} messages after it
-   * was handled or its request ended. Memory is bounded by live work, not by age.
-   */
-  readonly seen: Map<string, number>;
-  /** Messages handled so far (new ids only): the clock of the de-duplication window. */
-  handled: number;
-  /** Ids in the order their window ends: [id, ends after], oldest first, from `forgetHead`. */
-  forgetQueue: [string, number][];
-  forgetHead: number;
-  arrivals: number;
-  /** Requests that are queued or running, by id. */
-  readonly requests: Map<string, RequestRecord>;
-  readonly queue: RequestQueue<RequestRecord>;
-  readonly herd: Herd;
-  readonly deadlines: DeadlineHeap;
-  /** Queue-wait deadlines of waiting requests (stale entries are skipped like deadlines). */
-  readonly waits: DeadlineHeap;
-  /**
-   * Processes outside the herd whose last initialisation report was Worker-Error (or that left
-   * the herd failed), oldest first, at most {@link MAX_UNREADY}: added by the owner, they join
-   * the herd failed and get work only after Worker-Initialized.
-   */
-  readonly unready: ProcessId[];
-  readonly ledger: Ledger;
-  /** Multiplier of the last dispatched request. */
-  lastMultiplier: Multiplier | undefined;
-}
+export {
+  DEDUP_WINDOW,
+  forgetUnready,
+  type HerderState,
+  MAX_UNREADY,
+  type RequestRecord,
+  rememberUnready,
+} from './state.ts';
 
 export function initialHerderState(
   config: HerdConfig,
@@ -292,21 +251,6 @@ function handleWorkerReport(state: HerderState, msg: AoMessage, action: string, 
   } else if (worker.status === 'failed' || worker.status === 'timed-out') {
     freeWorker(state, worker);
   }
-}
-
-/** Remembers that `id` (outside the herd) cannot work yet, as the newest entry. */
-export function rememberUnready(state: HerderState, id: ProcessId): void {
-  forgetUnready(state, id);
-  state.unready.push(id);
-  if (state.unready.length > MAX_UNREADY) state.unready.shift();
-}
-
-/** Forgets `id`'s failed initialisation; whether it was remembered. */
-export function forgetUnready(state: HerderState, id: ProcessId): boolean {
-  const index = state.unready.indexOf(id);
-  if (index < 0) return false;
-  state.unready.splice(index, 1);
-  return true;
 }
 
 function expireDeadlines(state: HerderState, outbox: OutMessage[]): void {
