@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/replay.ts'],
     pool: 'forks',
     // llama.wasm and aos2_0_6.wasm are wasm64 modules; Node 20 runs them only with the first
     // flag. The second keeps V8 on its baseline WebAssembly compiler: results are identical and

@@ -4,7 +4,7 @@
  * sent (first delivery only), and each outcome the herder sent for it (a forwarded answer or a
  * Transfer back, both naming the notice by `X-Request`).
  */
-import type { AoMessage, OutMessage } from '../../src/model/messages.ts';
+import { type AoMessage, type OutMessage, tag } from '../../src/model/messages.ts';
 import { TOKEN } from './arbitraries.ts';
 
 export interface Payment {
@@ -25,11 +25,12 @@ export function payments(log: readonly { msg: AoMessage }[]): Payment[] {
   const seen = new Set<string>();
   const found: Payment[] = [];
   log.forEach(({ msg }, step) => {
-    if (msg.from !== TOKEN || msg.tags.Action !== 'Credit-Notice' || seen.has(msg.id)) return;
+    // Tag names are read ignoring case, as AO delivers them (a lower-case `action` still names one).
+    if (msg.from !== TOKEN || tag(msg, 'Action') !== 'Credit-Notice' || seen.has(msg.id)) return;
     seen.add(msg.id);
-    const raw = msg.tags.Quantity;
+    const raw = tag(msg, 'Quantity');
     if (raw === undefined || !/^[0-9]{1,1000}$/.test(raw) || BigInt(raw) === 0n) return;
-    found.push({ id: msg.id, step, sender: msg.tags.Sender, quantity: BigInt(raw) });
+    found.push({ id: msg.id, step, sender: tag(msg, 'Sender'), quantity: BigInt(raw) });
   });
   return found;
 }
