@@ -9,12 +9,11 @@
  * and judged (no-lost-request) only when the user says the history is complete.
  */
 import type { MessageRecord } from '../ao/message-log.ts';
-import { Auditor, checkable } from '../audit/auditor.ts';
-import { INVARIANT_NAMES, INVARIANTS, type InvariantName, type Violation } from '../audit/invariants.ts';
-import { SETTING_FLAGS, type StatedSettings } from '../audit/settings.ts';
+import { Auditor } from '../audit/auditor.ts';
+import type { InvariantName, Violation } from '../audit/invariants.ts';
+import type { StatedSettings } from '../audit/settings.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
-import { formatTrace, traceSteps } from './trace.ts';
-import type { InvariantResult } from './verify.ts';
+import { type InvariantResult, invariantResults, withStatus } from './results.ts';
 
 /** A history line that cannot be read; `line` counts from 1. */
 export class LogFormatError extends Error {
@@ -269,33 +268,11 @@ export function checkHistory(
   for (const { msg, outbox } of steps) auditor.observe(msg, outbox);
   const live = auditor.liveRequests();
   if (complete) auditor.finish();
-  const { notChecked } = checkable(stated);
   const first = new Map<InvariantName, Violation>();
   for (const v of auditor.violations) if (!first.has(v.invariant)) first.set(v.invariant, v);
-  const results: InvariantResult[] = INVARIANT_NAMES.map((invariant) => {
-    const description = INVARIANTS[invariant];
-    const missing = notChecked.find((n) => n.invariant === invariant);
-    if (missing)
-      return {
-        invariant,
-        description,
-        status: 'not-checked',
-        violated: false,
-        needs: missing.needs.map((name) => SETTING_FLAGS[name]),
-      };
+  const results = invariantResults(stated, (invariant) => {
     const violation = first.get(invariant);
-    if (!violation) return { invariant, description, status: 'held', violated: false };
-    const trace = traceSteps(violation, steps as HistoryStep[]);
-    return {
-      invariant,
-      description,
-      status: 'violated',
-      violated: true,
-      detail: violation.detail,
-      trace,
-      traceText: formatTrace(trace, violation.requests),
-      traceLength: trace.length,
-    };
+    return violation && { violation, log: steps };
   });
   return {
     log: options.log ?? '(history)',
@@ -305,8 +282,8 @@ export function checkHistory(
     complete,
     durationMs: Math.round(performance.now() - started),
     results,
-    violated: results.filter((r) => r.status === 'violated').map((r) => r.invariant),
-    notChecked: results.filter((r) => r.status === 'not-checked').map((r) => r.invariant),
+    violated: withStatus(results, 'violated'),
+    notChecked: withStatus(results, 'not-checked'),
     live: live.map((r) => ({ id: r.id, status: r.status, ...(r.worker ? { worker: r.worker } : {}) })),
     hints: historyHints(stated, auditor.stats, steps),
   };

@@ -9,8 +9,8 @@
 import fc from 'fast-check';
 import type { ModuleKey } from '../ao/modules.ts';
 import { checkable } from '../audit/auditor.ts';
-import { INVARIANT_NAMES, INVARIANTS, type InvariantName, type Violation } from '../audit/invariants.ts';
-import { SETTING_FLAGS, type StatedSettings } from '../audit/settings.ts';
+import { INVARIANT_NAMES, type InvariantName, type Violation } from '../audit/invariants.ts';
+import type { StatedSettings } from '../audit/settings.ts';
 import {
   type BoundedSetting,
   DEFAULT_CONFIG,
@@ -19,10 +19,10 @@ import {
   SETTING_BOUNDS,
 } from '../model/config.ts';
 import { startExecutor } from './pool.ts';
+import { type InvariantResult, invariantResults, withStatus } from './results.ts';
 import type { TraceRun } from './run.ts';
 import { contendedEvents, hugeCredit, type TraceSpec, traceSpec, WORKER_POOL } from './scenario.ts';
 import type { TraceOutcome } from './session.ts';
-import { formatTrace, type TraceStep, traceSteps } from './trace.ts';
 import { type Cast, DEFAULT_CAST } from './world.ts';
 
 /** Every invariant `herd verify` knows; which are checked depends on the settings stated. */
@@ -43,7 +43,7 @@ export interface VerifyOptions {
   path?: string;
   maxEvents?: number;
   /**
-   * Upper bound on the time spent shrinking each violation (ms; default 60 s). The violations
+   * Upper bound on the time spent shrinking (ms; default 60 s). The violations
    * are shrunk side by side, sharing the threads, so this bounds the whole shrinking phase. A
    * search stopped by it ends with the smallest counterexample found so far, which then depends
    * on the speed of the machine.
@@ -64,22 +64,7 @@ export interface VerifyOptions {
   }) => void;
 }
 
-export interface InvariantResult {
-  readonly invariant: InvariantName;
-  readonly description: string;
-  readonly status: 'held' | 'violated' | 'not-checked';
-  /** For a violated invariant. */
-  readonly violated: boolean;
-  /** Flags that would let it be checked (when not checked). */
-  readonly needs?: readonly string[];
-  /** For a violation: what broke, the shrunk trace, and how to replay it. */
-  readonly detail?: string;
-  readonly trace?: readonly TraceStep[];
-  /** The trace as text, elisions marked. */
-  readonly traceText?: string;
-  readonly traceLength?: number;
-  readonly replay?: { seed: number; path: string };
-}
+export type { InvariantResult } from './results.ts';
 
 export interface VerifyReport {
   readonly module: ModuleKey;
@@ -195,7 +180,7 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
     workers: [...config.workers, ...WORKER_POOL.filter((w) => !config.workers.includes(w))],
     referenceEvery: true,
   };
-  const { checked, notChecked } = checkable(stated);
+  const { checked } = checkable(stated);
   // A replay runs one trace: no thread would pay for its start.
   const threads = options.path !== undefined ? 1 : Math.max(1, Math.floor(options.threads ?? 1));
   const executor = await startExecutor(
@@ -365,31 +350,9 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
       }
     }
 
-  const results: InvariantResult[] = INVARIANT_NAMES.map((invariant) => {
-    const description = INVARIANTS[invariant];
-    const missing = notChecked.find((n) => n.invariant === invariant);
-    if (missing)
-      return {
-        invariant,
-        description,
-        status: 'not-checked',
-        violated: false,
-        needs: missing.needs.map((name) => SETTING_FLAGS[name]),
-      };
+  const results = invariantResults(stated, (invariant) => {
     const hit = found.get(invariant);
-    if (!hit) return { invariant, description, status: 'held', violated: false };
-    const trace = traceSteps(hit.violation, hit.run.log);
-    return {
-      invariant,
-      description,
-      status: 'violated',
-      violated: true,
-      detail: hit.violation.detail,
-      trace,
-      traceText: formatTrace(trace, hit.violation.requests),
-      traceLength: trace.length,
-      replay: { seed: hit.seed, path: hit.path },
-    };
+    return hit && { violation: hit.violation, log: hit.run.log, replay: { seed: hit.seed, path: hit.path } };
   });
   return {
     module,
@@ -398,8 +361,8 @@ export async function verifyHerder(options: VerifyOptions): Promise<VerifyReport
     messages,
     durationMs: Math.round(performance.now() - started),
     results,
-    violated: results.filter((r) => r.status === 'violated').map((r) => r.invariant),
-    notChecked: results.filter((r) => r.status === 'not-checked').map((r) => r.invariant),
+    violated: withStatus(results, 'violated'),
+    notChecked: withStatus(results, 'not-checked'),
     hints: hints(stated, totals, refundReasons, unstatedWorkers, errorCounts),
     luaErrors: [...errorCounts.entries()].slice(0, 5).map(([message, count]) => ({ message, count })),
     unconfirmed: [...unconfirmed],
