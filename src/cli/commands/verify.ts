@@ -302,7 +302,12 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (printed; replays a run)', intOption(0))
     .option('--path <path>', 'replay one counterexample (with --seed), as printed by a failing run')
     .option('--max-events <n>', 'events per scenario trace', intOption(1), 40)
-    .option('--shrink-time <ms>', 'time limit for shrinking each violation', intOption(0), 60_000)
+    .option(
+      '--shrink-time <ms>',
+      'time limit for the whole shrinking phase (all violations, shrunk side by side)',
+      intOption(0),
+      60_000,
+    )
     .option(
       '--log <file>',
       'check a recorded history of a herder instead (JSON lines, one message into or out of it each; no Lua file)',
