@@ -91,6 +91,11 @@ export interface SimulationResult {
 export interface SimulationHooks {
   /** Called now and then with the number of requests ended so far. */
   onProgress?(ended: number, total: number): void;
+  /**
+   * Called after every herder step with the message handled and what the herder sent (for
+   * tests that pin a run message by message). Both may be reused once the call returns.
+   */
+  onStep?(msg: AoMessage, outbox: readonly OutMessage[]): void;
 }
 
 const ANSWERED = 1;
@@ -274,6 +279,7 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
   const progressEvery = 1 << 14;
   let nextProgress = progressEvery;
   const onProgress = hooks.onProgress;
+  const onStep = hooks.onStep;
 
   const neededFor = (units: number): bigint => {
     let needed = neededByUnits[units];
@@ -468,6 +474,7 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
     messages++;
     const outbox = stepInPlace(state, msg);
     if (outbox.length > 0) handleOutbox(outbox, t);
+    if (onStep !== undefined) onStep(msg, outbox);
     if (state.queue.length > maxWaiting) maxWaiting = state.queue.length;
     if (onProgress !== undefined && ended >= nextProgress) {
       nextProgress = ended + progressEvery;
