@@ -3,10 +3,11 @@
  * and limits, pause/resume intake, withdraw revenue. Anyone else gets a refusal and nothing
  * changes; so does the owner when a value is invalid.
  */
-import { parseDecimal, parsePositiveAmount } from './amount.ts';
+import { parsePositiveAmount } from './amount.ts';
 import { configProblems, type HerdConfig, isProcessId } from './config.ts';
 import { withdrawable } from './ledger.ts';
 import { Action, ADMIN_ACTIONS, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
+import { parseSettingTag, type SettingAction, settingsOf } from './settings.ts';
 import { forgetUnready, type HerderState, rememberUnready } from './state.ts';
 
 export function isAdminAction(action: string): boolean {
@@ -36,9 +37,8 @@ function apply(state: HerderState, msg: AoMessage, action: string, outbox: OutMe
     case Action.RemoveWorker:
       return removeWorker(state, tag(msg, 'Worker'));
     case Action.SetFees:
-      return reconfigure(state, msg, FEE_TAGS);
     case Action.SetLimits:
-      return reconfigure(state, msg, LIMIT_TAGS);
+      return reconfigure(state, msg, action);
     case Action.Pause:
       state.paused = true;
       return { ok: true };
@@ -85,57 +85,17 @@ function removeWorker(state: HerderState, id: string | undefined): Outcome {
 export const UNREADY_NOTE =
   'added as failed: it reported Worker-Error; it gets work after Worker-Initialized';
 
-/** A settable field: its tag, and how a tag value becomes the config value (or a reason). */
-interface Setting {
-  readonly tag: string;
-  readonly field: keyof HerdConfig;
-  readonly parse: (raw: string) => { ok: true; value: unknown } | { ok: false; reason: string };
-}
-
-const amountSetting = (tagName: string, field: keyof HerdConfig): Setting => ({
-  tag: tagName,
-  field,
-  parse: (raw) => parseDecimal(raw, tagName),
-});
-
-const countSetting = (tagName: string, field: keyof HerdConfig, unbounded = false): Setting => ({
-  tag: tagName,
-  field,
-  parse: (raw) => {
-    if (unbounded && raw.toLowerCase() === 'unbounded') return { ok: true, value: null };
-    const parsed = parseDecimal(raw, tagName);
-    if (!parsed.ok) return parsed;
-    if (parsed.value > BigInt(Number.MAX_SAFE_INTEGER))
-      return { ok: false, reason: `${tagName} is too large` };
-    return { ok: true, value: Number(parsed.value) };
-  },
-});
-
-const FEE_TAGS: readonly Setting[] = [
-  amountSetting('Base-Fee', 'baseFee'),
-  amountSetting('Token-Fee', 'tokenFee'),
-];
-
-const LIMIT_TAGS: readonly Setting[] = [
-  countSetting('Max-Tokens', 'maxTokens'),
-  countSetting('Max-Prompt-Bytes', 'maxPromptBytes'),
-  countSetting('Max-Overtakes', 'maxOvertakes', true),
-  countSetting('Timeout-Base', 'timeoutBase'),
-  countSetting('Timeout-Per-Token', 'timeoutPerToken'),
-  countSetting('Max-Attempts', 'maxAttempts'),
-  countSetting('Max-Queue-Wait', 'maxQueueWait'),
-];
-
-/** Applies every present setting tag at once, or none of them. */
-function reconfigure(state: HerderState, msg: AoMessage, settings: readonly Setting[]): Outcome {
+/** Applies every present setting tag of `action` (Set-Fees, Set-Limits) at once, or none of them. */
+function reconfigure(state: HerderState, msg: AoMessage, action: SettingAction): Outcome {
+  const settings = settingsOf(action);
   const next: Record<string, unknown> = { ...state.config };
   let present = false;
   for (const setting of settings) {
     const raw = tag(msg, setting.tag);
     if (raw === undefined) continue;
-    const parsed = setting.parse(raw);
+    const parsed = parseSettingTag(setting, raw);
     if (!parsed.ok) return { ok: false, reason: parsed.reason };
-    next[setting.field] = parsed.value;
+    next[setting.name] = parsed.value;
     present = true;
   }
   if (!present) return { ok: false, reason: `expected one of ${settings.map((s) => s.tag).join(', ')}` };
