@@ -1,5 +1,5 @@
 /**
- * The herder's step function: `step(state, message) → { state, outbox }` (DESIGN §2).
+ * The herder's step function: `step(state, message) → { state, outbox, events }` (DESIGN §2).
  *
  * Every message is handled in three phases, always in this order:
  *   1. time: `now` advances to the message's Timestamp and every passed deadline is handled
@@ -9,16 +9,19 @@
  *   3. dispatch: while a worker is idle and the queue is non-empty, the queue's next request goes
  *      to the longest-idle worker.
  *
- * `stepInPlace` mutates the state and returns the outbox (what the simulator and benchmarks
- * use); `step` leaves its input untouched (what the model checker and the properties use).
+ * `stepInPlace` mutates the state and returns the outbox, and reports what happened to an events
+ * array when given one (what the simulator, the checker and the properties use); `step` leaves its
+ * input untouched and always reports events.
  */
 
 import { handleAdmin, isAdminAction } from './admin.ts';
-import type { HerdConfig, ProcessId } from './config.ts';
+import type { HerdConfig } from './config.ts';
 import { judgeCredit } from './credit.ts';
 import { type Deadline, DeadlineHeap } from './deadlines.ts';
-import { compareMultipliers, formatMultiplier, type Multiplier } from './fees.ts';
+import type { Cause, StepEvent } from './events.ts';
+import { compareMultipliers, type Multiplier } from './fees.ts';
 import { Herd, type WorkerRecord } from './herd.ts';
+import { infoResponse } from './info.ts';
 import { emptyLedger } from './ledger.ts';
 import { Action, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
 import { RequestQueue } from './queue.ts';
@@ -26,11 +29,12 @@ import {
   DEDUP_WINDOW,
   forgetUnready,
   type HerderState,
+  moveWorker,
   type RequestRecord,
   rememberUnready,
 } from './state.ts';
-import { MODEL_VERSION } from './version.ts';
 
+export { infoDescription, infoResponse } from './info.ts';
 export {
   DEDUP_WINDOW,
   forgetUnready,
@@ -86,64 +90,98 @@ export function cloneHerderState(state: HerderState): HerderState {
 export interface StepResult {
   readonly state: HerderState;
   readonly outbox: OutMessage[];
+  /** What the step did, in order. */
+  readonly events: StepEvent[];
 }
 
-/** Pure step: returns the next state and the messages to send; `state` is not modified. */
+/** Pure step: returns the next state, the messages to send and the events; `state` is not modified. */
 export function step(state: HerderState, msg: AoMessage): StepResult {
   const next = cloneHerderState(state);
-  return { state: next, outbox: stepInPlace(next, msg) };
+  const events: StepEvent[] = [];
+  return { state: next, outbox: stepInPlace(next, msg, events), events };
 }
 
-/** Phase 3 of a step: hands waiting requests to idle workers. */
-export type Dispatcher = (state: HerderState, outbox: OutMessage[]) => void;
+/**
+ * A herder stepped from an explicit state: the model, or the model with a defect seeded to show
+ * that the properties, the model checker and the machines catch it. What every tool that runs a
+ * herder in TypeScript takes.
+ */
+export interface HerderStepper {
+  readonly name: string;
+  init(config: HerdConfig): HerderState;
+  /** Handles one message, updating `state` in place; returns the outbox; appends to `events` what happened. */
+  step(state: HerderState, msg: AoMessage, events?: StepEvent[]): OutMessage[];
+}
+
+/** The model itself. */
+export const MODEL_STEPPER: HerderStepper = {
+  name: 'model',
+  init: (config) => initialHerderState(config),
+  step: (state, msg, events) => stepInPlace(state, msg, events),
+};
 
 /**
- * Step that updates `state` in place and returns the outbox. `dispatcher` is the protocol's
- * {@link dispatch} unless a test substitutes a faulty one to show the properties catch it.
+ * Step that updates `state` in place and returns the outbox; what happened is appended to
+ * `events` when given (and costs nothing otherwise).
  */
-export function stepInPlace(
-  state: HerderState,
-  msg: AoMessage,
-  dispatcher: Dispatcher = dispatch,
-): OutMessage[] {
+export function stepInPlace(state: HerderState, msg: AoMessage, events?: StepEvent[]): OutMessage[] {
+  const outbox = receive(state, msg, events);
+  dispatch(state, outbox, events);
+  return outbox;
+}
+
+/**
+ * Phases 1 and 2 of a step: time, then the message; returns the outbox so far. A variant with a
+ * seeded dispatch defect runs this, then its own phase 3.
+ */
+export function receive(state: HerderState, msg: AoMessage, events?: StepEvent[]): OutMessage[] {
   const outbox: OutMessage[] = [];
   if (msg.timestamp > state.now) state.now = msg.timestamp;
-  expireDeadlines(state, outbox);
-  expireWaits(state, outbox);
+  expireDeadlines(state, outbox, events);
+  expireWaits(state, outbox, events);
   // One lookup instead of has + add: the set holds every id handled, millions in a simulation.
   if (!state.seen.has(msg.id)) {
     state.handled++;
     remember(state, msg.id);
-    handleMessage(state, msg, outbox);
+    handleMessage(state, msg, outbox, events);
     forgetOld(state);
   }
-  dispatcher(state, outbox);
   return outbox;
 }
 
-function handleMessage(state: HerderState, msg: AoMessage, outbox: OutMessage[]): void {
+function handleMessage(
+  state: HerderState,
+  msg: AoMessage,
+  outbox: OutMessage[],
+  events: StepEvent[] | undefined,
+): void {
   const action = tag(msg, 'Action');
   switch (action) {
     case Action.CreditNotice:
-      handleCredit(state, msg, outbox);
+      handleCredit(state, msg, outbox, events);
       return;
     case Action.InferenceResponse:
     case Action.InferenceError:
-      handleAnswer(state, msg, action, outbox);
+      handleAnswer(state, msg, action, outbox, events);
       return;
     case Action.WorkerError:
     case Action.WorkerInitialized:
-      handleWorkerReport(state, msg, action, outbox);
+      handleWorkerReport(state, msg, action, outbox, events);
       return;
     case Action.Info:
       outbox.push(infoResponse(state, msg.from));
       return;
     default:
-      if (action !== undefined && isAdminAction(action)) handleAdmin(state, msg, action, outbox);
+      if (action !== undefined && isAdminAction(action)) handleAdmin(state, msg, action, outbox, events);
   }
 }
 
-function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]): void {
+function handleCredit(
+  state: HerderState,
+  msg: AoMessage,
+  outbox: OutMessage[],
+  events: StepEvent[] | undefined,
+): void {
   const verdict = judgeCredit(state.config, state.paused, msg);
   const { ledger, config } = state;
   switch (verdict.kind) {
@@ -162,6 +200,14 @@ function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]):
       if (verdict.reference !== undefined) tags['X-Reference'] = verdict.reference;
       if (verdict.needed !== undefined) tags['X-Needed'] = verdict.needed.toString();
       outbox.push(transfer(config.token, verdict.sender, verdict.quantity, tags));
+      events?.push({
+        type: 'refused',
+        request: msg.id,
+        client: verdict.sender,
+        paid: verdict.quantity,
+        reason: verdict.reason,
+        cause: Action.CreditNotice,
+      });
       return;
     }
     case 'accept': {
@@ -188,6 +234,11 @@ function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]):
       state.requests.set(record.id, record);
       state.queue.enqueue(record);
       startWait(state, record);
+      if (events !== undefined) {
+        const cause = Action.CreditNotice;
+        events.push({ type: 'accepted', request: record.id, client: record.client, paid: record.multiplier.paid, cause });
+        events.push({ type: 'queued', request: record.id, cause });
+      }
     }
   }
 }
@@ -197,7 +248,13 @@ function handleCredit(state: HerderState, msg: AoMessage, outbox: OutMessage[]):
  * Without `X-Request` (as workers written for the original answer) an answer is for the one
  * request the worker holds, or, from a timed-out worker, its late answer to the last one.
  */
-function handleAnswer(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): void {
+function handleAnswer(
+  state: HerderState,
+  msg: AoMessage,
+  action: typeof Action.InferenceResponse | typeof Action.InferenceError,
+  outbox: OutMessage[],
+  events: StepEvent[] | undefined,
+): void {
   const worker = state.herd.get(msg.from);
   if (worker === undefined) return;
   const requestId =
@@ -217,15 +274,17 @@ function handleAnswer(state: HerderState, msg: AoMessage, action: string, outbox
       state.ledger.escrow -= record.multiplier.paid;
       state.ledger.revenue += record.multiplier.paid;
       finish(state, record);
+      events?.push({ type: 'answered', request: record.id, worker: worker.id, cause: action });
     } else {
       const detail = tag(msg, 'X-Reason');
-      retryOrRefund(state, record, detail ? `worker error: ${detail}` : 'worker error', outbox);
+      const why = detail ? `worker error: ${detail}` : 'worker error';
+      retryOrRefund(state, record, worker.id, why, action, outbox, events);
     }
-    freeWorker(state, worker);
+    freeWorker(state, worker, action, events);
   } else if (worker.status === 'timed-out' && worker.lastRequest === requestId) {
     // A late answer: its request was already retried or refunded, so it is dropped, but the
     // worker has shown it is alive again.
-    freeWorker(state, worker);
+    freeWorker(state, worker, action, events);
   }
 }
 
@@ -233,7 +292,13 @@ function handleAnswer(state: HerderState, msg: AoMessage, action: string, outbox
  * Worker-Error marks a worker failed (its request is retried); Worker-Initialized revives it. From
  * a process outside the herd, the report is remembered for when the owner adds it (readiness).
  */
-function handleWorkerReport(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): void {
+function handleWorkerReport(
+  state: HerderState,
+  msg: AoMessage,
+  action: typeof Action.WorkerError | typeof Action.WorkerInitialized,
+  outbox: OutMessage[],
+  events: StepEvent[] | undefined,
+): void {
   const worker = state.herd.get(msg.from);
   if (worker === undefined) {
     if (action === Action.WorkerError) rememberUnready(state, msg.from);
@@ -244,16 +309,16 @@ function handleWorkerReport(state: HerderState, msg: AoMessage, action: string, 
     const held = worker.status === 'busy' ? state.requests.get(worker.request!) : undefined;
     worker.request = undefined;
     if (worker.draining) {
-      state.herd.remove(worker);
+      moveWorker(state, worker, 'absent', action, events);
       rememberUnready(state, worker.id);
-    } else state.herd.setStatus(worker, 'failed');
-    if (held !== undefined) retryOrRefund(state, held, 'worker failed', outbox);
+    } else moveWorker(state, worker, 'failed', action, events);
+    if (held !== undefined) retryOrRefund(state, held, worker.id, 'worker failed', action, outbox, events);
   } else if (worker.status === 'failed' || worker.status === 'timed-out') {
-    freeWorker(state, worker);
+    freeWorker(state, worker, action, events);
   }
 }
 
-function expireDeadlines(state: HerderState, outbox: OutMessage[]): void {
+function expireDeadlines(state: HerderState, outbox: OutMessage[], events: StepEvent[] | undefined): void {
   for (;;) {
     const expired = state.deadlines.popExpired(state.now);
     if (expired === undefined) return;
@@ -261,21 +326,20 @@ function expireDeadlines(state: HerderState, outbox: OutMessage[]): void {
     if (worker === undefined || !isLive(worker, expired)) continue;
     const record = state.requests.get(expired.request)!;
     worker.request = undefined;
-    if (worker.draining) state.herd.remove(worker);
-    else state.herd.setStatus(worker, 'timed-out');
-    retryOrRefund(state, record, 'worker timed out', outbox);
+    moveWorker(state, worker, worker.draining ? 'absent' : 'timed-out', 'deadline', events);
+    retryOrRefund(state, record, worker.id, 'worker timed out', 'deadline', outbox, events);
   }
 }
 
 /** Refunds every waiting request whose queue-wait deadline has passed, earliest first. */
-function expireWaits(state: HerderState, outbox: OutMessage[]): void {
+function expireWaits(state: HerderState, outbox: OutMessage[], events: StepEvent[] | undefined): void {
   for (;;) {
     const expired = state.waits.popExpired(state.now);
     if (expired === undefined) return;
     const record = state.requests.get(expired.request);
     // Stale: the request has ended, is running, or entered the queue again since.
     if (record === undefined || record.worker !== undefined || record.waitUntil !== expired.at) continue;
-    refund(state, record, Reason.QueueWait, outbox);
+    refund(state, record, Reason.QueueWait, 'queue-wait', outbox, events);
   }
 }
 
@@ -302,25 +366,49 @@ function isLive(worker: WorkerRecord, deadline: Deadline): boolean {
   return worker.status === 'busy' && worker.request === deadline.request && worker.deadline === deadline.at;
 }
 
-/** After a failed attempt: back in the queue at its arrival place, or refunded if out of attempts. */
-function retryOrRefund(state: HerderState, record: RequestRecord, why: string, outbox: OutMessage[]): void {
+/** What ends an attempt on a worker without an answer. */
+type FailedAttempt = typeof Action.InferenceError | typeof Action.WorkerError | 'deadline';
+
+/**
+ * After a failed attempt on `worker`: back in the queue at its arrival place, or refunded if out
+ * of attempts.
+ */
+function retryOrRefund(
+  state: HerderState,
+  record: RequestRecord,
+  worker: string,
+  why: string,
+  cause: FailedAttempt,
+  outbox: OutMessage[],
+  events: StepEvent[] | undefined,
+): void {
   record.worker = undefined;
   if (record.attempts < state.config.maxAttempts) {
     state.queue.requeue(record);
     startWait(state, record);
+    events?.push({ type: 'retried', request: record.id, worker, cause });
     return;
   }
-  refund(state, record, `${Reason.AttemptsExhausted} after ${record.attempts} attempt(s): ${why}`, outbox);
+  const reason = `${Reason.AttemptsExhausted} after ${record.attempts} attempt(s): ${why}`;
+  refund(state, record, reason, cause, outbox, events);
 }
 
 /** Ends an accepted request with a refund of its whole payment to the payer. */
-function refund(state: HerderState, record: RequestRecord, reason: string, outbox: OutMessage[]): void {
+function refund(
+  state: HerderState,
+  record: RequestRecord,
+  reason: string,
+  cause: FailedAttempt | 'queue-wait',
+  outbox: OutMessage[],
+  events: StepEvent[] | undefined,
+): void {
   state.ledger.escrow -= record.multiplier.paid;
   state.ledger.refunded += record.multiplier.paid;
   const tags: Record<string, string> = { 'X-Reason': reason, 'X-Request': record.id };
   if (record.reference !== undefined) tags['X-Reference'] = record.reference;
   outbox.push(transfer(state.config.token, record.client, record.multiplier.paid, tags));
   finish(state, record);
+  events?.push({ type: 'refunded', request: record.id, reason, cause });
 }
 
 function finish(state: HerderState, record: RequestRecord): void {
@@ -353,18 +441,17 @@ function forgetOld(state: HerderState): void {
 }
 
 /** A worker that answered is idle again, or leaves the herd if its removal was requested. */
-function freeWorker(state: HerderState, worker: WorkerRecord): void {
+function freeWorker(state: HerderState, worker: WorkerRecord, cause: Cause, events: StepEvent[] | undefined): void {
   worker.request = undefined;
-  if (worker.draining) state.herd.remove(worker);
-  else state.herd.setStatus(worker, 'idle');
+  moveWorker(state, worker, worker.draining ? 'absent' : 'idle', cause, events);
 }
 
-/** Work conservation: never an idle worker and a waiting request after a step. */
-export function dispatch(state: HerderState, outbox: OutMessage[]): void {
+/** Phase 3, work conservation: never an idle worker and a waiting request after a step. */
+export function dispatch(state: HerderState, outbox: OutMessage[], events?: StepEvent[]): void {
   const { queue, herd, config } = state;
   while (queue.length > 0 && herd.idleCount > 0) {
     const record = queue.peek(config.maxOvertakes)!;
-    assign(state, record, herd.pickIdle(record.tried)!, outbox);
+    assign(state, record, herd.pickIdle(record.tried)!, outbox, events);
   }
 }
 
@@ -374,13 +461,15 @@ export function assign(
   record: RequestRecord,
   worker: WorkerRecord,
   outbox: OutMessage[],
+  events?: StepEvent[],
 ): void {
   const { queue, herd, config } = state;
   queue.dispatch(record);
   record.attempts++;
   record.tried.push(worker.id);
   record.worker = worker.id;
-  herd.setStatus(worker, 'busy');
+  moveWorker(state, worker, 'busy', 'dispatch', events);
+  events?.push({ type: 'dispatched', request: record.id, worker: worker.id, attempt: record.attempts, cause: 'dispatch' });
   worker.request = record.id;
   worker.lastRequest = record.id;
   worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens;
@@ -400,50 +489,4 @@ export function assign(
     tags: { Action: Action.Inference, Tokens: String(record.tokens), 'X-Request': record.id },
     data: record.prompt,
   });
-}
-
-/** What Info-Response carries in Data, as the original's did: what the herder is and how to pay it. */
-export function infoDescription(token: ProcessId): string {
-  return (
-    `Llama-Herder: LLM inference on AO. Pay the herder in the token ${token} with X-Prompt and X-Tokens ` +
-    '(and X-Reference to recognise the answer). Fee = Base-Fee + Token-Fee * (tokens + words in the prompt); ' +
-    'paying more moves a request up the queue. Invalid, underpaid, failed and expired requests are refunded in full.'
-  );
-}
-
-/** Info-Response: name, prices, queue, herd and limits, and a description in Data. */
-export function infoResponse(state: HerderState, target: ProcessId): OutMessage {
-  const { config } = state;
-  let busy = 0;
-  let unavailable = 0;
-  for (const worker of state.herd.all()) {
-    if (worker.status === 'busy') busy++;
-    else if (worker.status !== 'idle') unavailable++;
-  }
-  return {
-    target,
-    tags: {
-      Action: Action.InfoResponse,
-      Name: 'Llama-Herder',
-      'Base-Fee': config.baseFee.toString(),
-      'Token-Fee': config.tokenFee.toString(),
-      'Last-Multiplier': state.lastMultiplier === undefined ? '1' : formatMultiplier(state.lastMultiplier),
-      'Queue-Length': String(state.queue.length),
-      Workers: String(state.herd.size),
-      'Idle-Workers': String(state.herd.idleCount),
-      'Busy-Workers': String(busy),
-      'Unavailable-Workers': String(unavailable),
-      'Max-Tokens': String(config.maxTokens),
-      'Max-Prompt-Bytes': String(config.maxPromptBytes),
-      'Max-Overtakes': config.maxOvertakes === null ? 'unbounded' : String(config.maxOvertakes),
-      'Timeout-Base': String(config.timeoutBase),
-      'Timeout-Per-Token': String(config.timeoutPerToken),
-      'Max-Attempts': String(config.maxAttempts),
-      'Max-Queue-Wait': String(config.maxQueueWait),
-      Paused: String(state.paused),
-      Token: config.token,
-      Version: MODEL_VERSION,
-    },
-    data: infoDescription(config.token),
-  };
 }

@@ -1,0 +1,56 @@
+/**
+ * Info → Info-Response (docs/design.md §2.8): the herder's name, prices, queue, herd and every
+ * setting under its tag, and in Data a description of how to pay it, as the original sends.
+ */
+import type { ProcessId } from './config.ts';
+import { formatMultiplier } from './fees.ts';
+import { Action, type OutMessage } from './messages.ts';
+import { type SettingAction, settingsOf, settingTagValue } from './settings.ts';
+import type { HerderState } from './state.ts';
+import { MODEL_VERSION } from './version.ts';
+
+/** What Info-Response carries in Data, as the original's did: what the herder is and how to pay it. */
+export function infoDescription(token: ProcessId): string {
+  return (
+    `Llama-Herder: LLM inference on AO. Pay the herder in the token ${token} with X-Prompt and X-Tokens ` +
+    '(and X-Reference to recognise the answer). Fee = Base-Fee + Token-Fee * (tokens + words in the prompt); ' +
+    'paying more moves a request up the queue. Invalid, underpaid, failed and expired requests are refunded in full.'
+  );
+}
+
+/** The tags of the settings `action` changes, each with its current value. */
+function settingTags(state: HerderState, action: SettingAction): Record<string, string> {
+  return Object.fromEntries(settingsOf(action).map((s) => [s.tag, settingTagValue(state.config[s.name])]));
+}
+
+/**
+ * Info-Response: name, prices, queue, herd and limits, and a description in Data. The tags keep
+ * the order the original's clients saw: the fees first, the limits after the herd's counts.
+ */
+export function infoResponse(state: HerderState, target: ProcessId): OutMessage {
+  let busy = 0;
+  let unavailable = 0;
+  for (const worker of state.herd.all()) {
+    if (worker.status === 'busy') busy++;
+    else if (worker.status !== 'idle') unavailable++;
+  }
+  return {
+    target,
+    tags: {
+      Action: Action.InfoResponse,
+      Name: 'Llama-Herder',
+      ...settingTags(state, 'Set-Fees'),
+      'Last-Multiplier': state.lastMultiplier === undefined ? '1' : formatMultiplier(state.lastMultiplier),
+      'Queue-Length': String(state.queue.length),
+      Workers: String(state.herd.size),
+      'Idle-Workers': String(state.herd.idleCount),
+      'Busy-Workers': String(busy),
+      'Unavailable-Workers': String(unavailable),
+      ...settingTags(state, 'Set-Limits'),
+      Paused: String(state.paused),
+      Token: state.config.token,
+      Version: MODEL_VERSION,
+    },
+    data: infoDescription(state.config.token),
+  };
+}
