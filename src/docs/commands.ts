@@ -1,40 +1,34 @@
 /**
- * What the `herd` command line offers in this build, read from the registered commands
- * themselves: which of DESIGN §5's commands exist, and each one's arguments and options.
+ * What the `herd` command line offers, read from the registered commands themselves: the
+ * synopsis of each command (docs/design.md §5), and each one's description, arguments and options.
  */
 import type { Command } from 'commander';
 import { buildProgram } from '../cli/main.ts';
 import { cell, code, codeCell, table } from './markdown.ts';
 
-/** DESIGN §5's commands and the interface it gives them. */
-export const DESIGNED_COMMANDS: readonly { name: string; usage: string; purpose: string }[] = [
+/**
+ * A synopsis of each command: its usual invocation, shorter than commander's `[options]` usage.
+ * Every registered command has one and every flag it names is one of the command's options
+ * ({@link synopsisProblems}); what each command does is its own description.
+ */
+export const DESIGNED_COMMANDS: readonly { name: string; usage: string }[] = [
   {
     name: 'demo',
-    usage: 'herd demo',
-    purpose:
-      'boots a local AO network (token, herder, two AOS-Llama workers with a bundled tiny model, a client), pays, runs a real inference inside the WASM, prints the answer, fees, balances and the message timeline',
+    usage: 'herd demo [--prompt TEXT --tokens N] [--model FILE.gguf] [--worker FILE.lua --herder-id ID]',
   },
-  {
-    name: 'export',
-    usage: 'herd export [--config herd.json] --out DIR',
-    purpose: 'writes herder.lua, worker.lua and the client package for a herd configuration',
-  },
+  { name: 'export', usage: 'herd export --config herd.json --out DIR' },
   {
     name: 'verify',
-    usage: 'herd verify HERDER.lua [--runs N] [--seed S]',
-    purpose: 'black-box property checking of any Lua herder',
+    usage: 'herd verify HERDER.lua [--config herd.json | --token ID --workers A,B ...] [--runs N --seed S]',
   },
+  { name: 'check', usage: 'herd check [--workers N --requests N] [--failures --timeouts ...]' },
+  { name: 'simulate', usage: 'herd simulate [--workers N --requests N ...] [--sweep-workers FROM:TO:STEP]' },
   {
-    name: 'check',
-    usage: 'herd check [--workers W --requests R ...]',
-    purpose: 'bounded exhaustive model checking',
+    name: 'deploy',
+    usage:
+      'herd deploy --config herd.json --wallet wallet.json --herder-module ID --worker-module ID --model ID [--dry-run]',
   },
-  {
-    name: 'simulate',
-    usage: 'herd simulate [...]',
-    purpose: 'discrete-event simulation at scale with metrics and charts',
-  },
-  { name: 'docs', usage: 'herd docs', purpose: 'regenerates docs/ from the model' },
+  { name: 'docs', usage: 'herd docs [--check]' },
 ];
 
 let program: Promise<Command> | undefined;
@@ -67,41 +61,42 @@ export function optionsTable(command: Command): string {
   return table(['option', 'meaning', 'default'], rows);
 }
 
-/** Which of DESIGN §5's commands this build has. */
-export async function commandStatus(): Promise<string> {
-  const rows: string[][] = [];
-  for (const designed of DESIGNED_COMMANDS) {
-    const command = await findCommand(designed.name);
-    rows.push([
-      codeCell(designed.usage),
-      cell(designed.purpose),
-      command === undefined ? 'not in this build yet: described as DESIGN §5 specifies' : 'available',
-    ]);
+/** Why `synopses` do not match the registered commands; empty when they do. */
+export async function synopsisProblems(
+  synopses: readonly { name: string; usage: string }[] = DESIGNED_COMMANDS,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const commands = (await herdProgram()).commands;
+  for (const command of commands)
+    if (!synopses.some((d) => d.name === command.name()))
+      problems.push(`herd ${command.name()} has no synopsis in DESIGNED_COMMANDS`);
+  for (const { name, usage } of synopses) {
+    const command = commands.find((c) => c.name() === name);
+    if (command === undefined) {
+      problems.push(`DESIGNED_COMMANDS names herd ${name}, which is not a command`);
+      continue;
+    }
+    for (const [flag] of usage.matchAll(/--[a-z][a-z0-9-]*/g))
+      if (!command.options.some((o) => o.long === flag)) problems.push(`herd ${name} has no option ${flag}`);
   }
-  for (const command of (await herdProgram()).commands)
-    if (!DESIGNED_COMMANDS.some((d) => d.name === command.name()))
-      rows.push([
-        codeCell(usage(command)),
-        cell(command.summary() || command.description()),
-        'available (an addition to DESIGN §5)',
-      ]);
-  return table(['command', 'what it does', 'in this build'], rows);
+  return problems;
 }
 
-/**
- * A command's reference: usage and options when it exists, otherwise the interface the guide
- * assumes (from DESIGN §5), clearly marked.
- */
+/** The commands as a Markdown table: synopsis and what each does, in the order of the synopses. */
+export async function commandTable(): Promise<string> {
+  const problems = await synopsisProblems();
+  if (problems.length > 0) throw new Error(`command synopses are out of date: ${problems.join('; ')}`);
+  const rows: string[][] = [];
+  for (const { name, usage } of DESIGNED_COMMANDS) {
+    const command = (await findCommand(name))!;
+    rows.push([codeCell(usage), cell(command.summary() || command.description())]);
+  }
+  return table(['command', 'what it does'], rows);
+}
+
+/** A command's reference: usage, description and options. */
 export async function commandReference(name: string): Promise<string> {
   const command = await findCommand(name);
-  const designed = DESIGNED_COMMANDS.find((c) => c.name === name);
-  if (command === undefined && designed === undefined)
-    return `> \`herd ${name}\` is not in this build: do it by hand as described here.`;
-  if (command === undefined)
-    return (
-      `> **Assumed interface.** \`herd ${name}\` is not in this build yet; this guide follows DESIGN §5: ` +
-      `${code(designed?.usage ?? `herd ${name}`)} — ${designed?.purpose ?? ''}. Check \`herd ${name} --help\` ` +
-      'once it is available.'
-    );
+  if (command === undefined) throw new Error(`a guide refers to herd ${name}, which is not a command`);
   return [`${code(usage(command))}`, '', command.description(), '', optionsTable(command)].join('\n');
 }

@@ -24,12 +24,12 @@ export interface Diagram {
   readonly content: string;
 }
 
-/** The state diagrams, when the machines module is in this build; undefined otherwise. */
-export async function diagrams(root: string): Promise<readonly Diagram[] | undefined> {
+/** The state diagrams, drawn from the machine definitions (src/machines/diagrams.ts). */
+export async function diagrams(root: string): Promise<readonly Diagram[]> {
   const path = join(root, 'src/machines/diagrams.ts');
-  if (!existsSync(path)) return undefined;
   const module = (await import(path)) as { renderDiagrams?: () => Diagram[] | Promise<Diagram[]> };
-  if (typeof module.renderDiagrams !== 'function') return undefined;
+  if (typeof module.renderDiagrams !== 'function')
+    throw new Error(`${path} no longer exports renderDiagrams, which docs/diagrams/ is drawn by`);
   return module.renderDiagrams();
 }
 
@@ -47,14 +47,15 @@ function otherGuides(root: string): { file: string; title: string }[] {
     });
 }
 
-function index(rendered: readonly Diagram[] | undefined, others: { file: string; title: string }[]): string {
+function index(rendered: readonly Diagram[], others: { file: string; title: string }[]): string {
   const lines = [
     generatedHeader('src/docs/generate.ts'),
     '',
     '# llama-herder documentation',
     '',
-    `Model version ${MODEL_VERSION}. Everything here is generated from the code by \`npm run docs\` ` +
-      '(`herd docs`), and a test fails when a committed page is out of date.',
+    `Model version ${MODEL_VERSION}. The pages here are generated from the code by \`npm run docs\` ` +
+      '(`herd docs`), and a test fails when a committed page is out of date; the design document and ' +
+      'the guides not generated here are written by hand.',
     '',
     '## Guides',
     '',
@@ -65,13 +66,13 @@ function index(rendered: readonly Diagram[] | undefined, others: { file: string;
     '',
     '## Reference',
     '',
+    '- [Design](design.md): how the project is laid out, the protocol’s rules, the original’s dialect and ' +
+      'defects, the command line and the targets (written by hand; the code cites its sections).',
     '- [Protocol](protocol.md): every message, tag, format and refund reason.',
     '- [Invariants](invariants.md): each invariant and where it is checked.',
   ];
-  if (rendered !== undefined && rendered.length > 0) {
-    lines.push('- State diagrams:');
-    for (const d of rendered) lines.push(`  - [${d.path.replace(/^diagrams\//, '')}](${d.path})`);
-  } else lines.push('- State diagrams: not in this build yet (src/machines/diagrams.ts).');
+  lines.push('- State diagrams:');
+  for (const d of rendered) lines.push(`  - [${d.path.replace(/^diagrams\//, '')}](${d.path})`);
   lines.push(
     '- API reference: `docs/api/index.html`, built by typedoc on `npm run docs` (not committed; ' +
       'run `npm run docs` to build it locally).',
@@ -90,7 +91,7 @@ export async function generateDocs(root: string): Promise<GeneratedFile[]> {
   ];
   for (const guide of GUIDES)
     files.push({ path: `docs/guides/${guide}.md`, content: await guidePage(guide, root) });
-  for (const d of rendered ?? []) files.push({ path: `docs/${d.path}`, content: d.content });
+  for (const d of rendered) files.push({ path: `docs/${d.path}`, content: d.content });
   return files;
 }
 

@@ -19,10 +19,10 @@ export interface InvariantCoverage {
   readonly whiteBox: boolean;
   /** Checked by the black-box auditor (properties, conformance in WASM, `herd verify`). */
   readonly auditor: boolean;
-  /** Reported by `herd verify` (undefined: verify is not in this build). */
-  readonly verify: boolean | undefined;
-  /** Files of the model checker that name it (undefined: no model checker in this build). */
-  readonly checker: readonly string[] | undefined;
+  /** Reported by `herd verify`. */
+  readonly verify: boolean;
+  /** Files of the model checker that name it. */
+  readonly checker: readonly string[];
   /** Seeded defects (the shared catalogue, test/defects/catalogue.ts) that this invariant catches. */
   readonly defects: readonly string[];
 }
@@ -59,37 +59,22 @@ function sourceFiles(root: string, dir: string): string[] {
   return files;
 }
 
-/**
- * The invariants the black-box auditor has a rule for (src/audit/rules.ts), or, in a build without
- * that table, those src/audit/auditor.ts names.
- */
+/** The invariants the black-box auditor has a rule for (src/audit/rules.ts). */
 async function auditedInvariants(root: string): Promise<(name: string) => boolean> {
   const path = join(root, 'src/audit/rules.ts');
-  if (existsSync(path)) {
-    try {
-      const module = (await import(path)) as { RULES?: Readonly<Record<string, unknown>> };
-      if (module.RULES !== undefined) {
-        const rules = module.RULES;
-        return (name) => rules[name] !== undefined;
-      }
-    } catch {
-      // fall back to the auditor's source
-    }
-  }
-  const auditor = read(root, 'src/audit/auditor.ts');
-  return (name) => mentions(auditor, name);
+  const module = (await import(path)) as { RULES?: Readonly<Record<string, unknown>> };
+  const rules = module.RULES;
+  if (rules === undefined) throw new Error(`${path} no longer exports RULES, which docs/invariants.md shows`);
+  return (name) => rules[name] !== undefined;
 }
 
-/** The invariants `herd verify` reports, or undefined when verify is not in this build. */
-async function verifiedInvariants(root: string): Promise<readonly string[] | undefined> {
+/** The invariants `herd verify` reports. */
+async function verifiedInvariants(root: string): Promise<readonly string[]> {
   const path = join(root, 'src/verify/verify.ts');
-  if (!existsSync(path)) return undefined;
-  try {
-    const module = (await import(path)) as { OBSERVABLE_INVARIANTS?: readonly string[] };
-    return module.OBSERVABLE_INVARIANTS;
-  } catch {
-    return undefined;
-  }
+  const module = (await import(path)) as { OBSERVABLE_INVARIANTS?: readonly string[] };
+  if (module.OBSERVABLE_INVARIANTS === undefined)
+    throw new Error(`${path} no longer exports OBSERVABLE_INVARIANTS, which docs/invariants.md shows`);
+  return module.OBSERVABLE_INVARIANTS;
 }
 
 export async function invariantCoverage(root: string): Promise<InvariantCoverage[]> {
@@ -115,22 +100,17 @@ export async function invariantCoverage(root: string): Promise<InvariantCoverage
       properties: property === undefined ? [] : testTitles(property),
       whiteBox: mentions(inspect, name),
       auditor: audited(name),
-      verify: verified === undefined ? undefined : verified.includes(name),
-      checker:
-        checkerFiles.length === 0
-          ? undefined
-          : checkerSources.filter((f) => mentions(f.source, name)).map((f) => f.path),
+      verify: verified.includes(name),
+      checker: checkerSources.filter((f) => mentions(f.source, name)).map((f) => f.path),
       defects: defects.filter((d) => d.invariant === name).map((d) => d.defect),
     };
   });
 }
 
-const yes = (b: boolean | undefined, none = 'n/a') => (b === undefined ? none : b ? 'yes' : '—');
+const yes = (b: boolean) => (b ? 'yes' : '—');
 
 export async function invariantsPage(root: string): Promise<string> {
   const coverage = await invariantCoverage(root);
-  const checkerPresent = coverage.some((c) => c.checker !== undefined);
-  const verifyPresent = coverage.some((c) => c.verify !== undefined);
   const out: string[] = [];
   out.push(
     generatedHeader(
@@ -156,8 +136,8 @@ export async function invariantsPage(root: string): Promise<string> {
         c.propertyFile === undefined ? '—' : `[${c.name}.test.ts](../${c.propertyFile})`,
         yes(c.whiteBox),
         yes(c.auditor),
-        yes(c.verify, 'not in this build'),
-        c.checker === undefined ? 'not in this build' : c.checker.length > 0 ? 'yes' : '—',
+        yes(c.verify),
+        yes(c.checker.length > 0),
       ]),
     ),
   );
@@ -174,15 +154,11 @@ export async function invariantsPage(root: string): Promise<string> {
       'property tests, in the conformance tests of the Lua herder inside WebAssembly, and in `herd verify`.',
   );
   out.push(
-    verifyPresent
-      ? '- **`herd verify`**: black-box checking of any Lua herder (src/verify/); invariants that need the ' +
-          'herder’s inside are not reported there.'
-      : '- **`herd verify`**: not in this build; DESIGN §5 describes it as black-box checking of any herder.',
+    '- **`herd verify`**: black-box checking of any Lua herder (src/verify/); invariants that need the ' +
+      'herder’s inside are not reported there.',
   );
   out.push(
-    checkerPresent
-      ? '- **model checker**: bounded exhaustive exploration (`herd check`, src/checker/); “yes” where its sources name the invariant.'
-      : '- **model checker**: not in this build (`herd check`, DESIGN §5: bounded exhaustive model checking).',
+    '- **model checker**: bounded exhaustive exploration (`herd check`, src/checker/); “yes” where its sources name the invariant.',
   );
   for (const c of coverage) {
     out.push('');
@@ -193,13 +169,12 @@ export async function invariantsPage(root: string): Promise<string> {
     if (c.propertyFile !== undefined) {
       out.push(`Property test: [${c.propertyFile}](../${c.propertyFile})`);
       for (const title of c.properties) out.push(`- ${cell(title)}`);
-    } else out.push('Property test: none named after it in this build.');
+    } else out.push('Property test: none named after it.');
     const where: string[] = [];
     if (c.whiteBox) where.push('on the model’s state after every step');
     if (c.auditor) where.push('by the black-box auditor');
     if (c.verify) where.push('by `herd verify`');
-    if (c.checker !== undefined && c.checker.length > 0)
-      where.push(`by the model checker (${c.checker.map(code).join(', ')})`);
+    if (c.checker.length > 0) where.push(`by the model checker (${c.checker.map(code).join(', ')})`);
     if (where.length > 0) {
       out.push('');
       out.push(`Also checked ${where.join(', ')}.`);

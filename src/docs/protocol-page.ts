@@ -33,7 +33,7 @@ function heading(m: MessageSpec): string {
 function messageSection(m: MessageSpec): string {
   const lines = [`### ${heading(m)}`, ''];
   lines.push(
-    `**${parties(m.from)} → ${parties(m.to)}**, ${code(`Action=${m.action}`)} (DESIGN ${m.section})`,
+    `**${parties(m.from)} → ${parties(m.to)}**, ${code(`Action=${m.action}`)} ([docs/design.md ${m.section}](design.md))`,
   );
   lines.push('');
   lines.push(`**When:** ${m.when}`);
