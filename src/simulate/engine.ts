@@ -9,19 +9,16 @@
  * happened to a request: the Inference-Response it forwards or the refund it sends.
  */
 import { type HerdConfig, makeConfig } from '../model/config.ts';
-import { formatMultiplier, type Multiplier } from '../model/fees.ts';
 import { type HerderState, initialHerderState, stepInPlace } from '../model/herder.ts';
 import { Action, type AoMessage, type OutMessage } from '../model/messages.ts';
 import { EventKind, EventQueue } from './events.ts';
-import {
-  describePayment,
-  paymentRatios,
-  type Ratio,
-  type SimulationOptions,
-  simulationProblems,
-} from './options.ts';
+import { Inbox } from './inbox.ts';
+import { describePayment, type SimulationOptions, simulationProblems } from './options.ts';
+import { ANSWERED, classOutcomes, REFUNDED, RequestLog } from './outcomes.ts';
+import { Payments } from './payments.ts';
+import { PromptBook } from './prompts.ts';
 import { Random, sampleInt } from './random.ts';
-import { cdfPoints, type Percentiles, percentiles, type QueueSample, round, Sampler } from './stats.ts';
+import { type Percentiles, type QueueSample, round, Sampler } from './stats.ts';
 
 export const SIM_TOKEN = 'TOKEN';
 export const SIM_OWNER = 'OWNER';
@@ -98,8 +95,6 @@ export interface SimulationHooks {
   onStep?(msg: AoMessage, outbox: readonly OutMessage[]): void;
 }
 
-const ANSWERED = 1;
-const REFUNDED = 2;
 const STEADY_STREAM = 1;
 const BURST_STREAM = 2;
 const REQUEST_STREAM = 3;
@@ -138,46 +133,6 @@ export function simulatedConfig(o: SimulationOptions): HerdConfig {
 }
 
 /**
- * Prompts by word count, as prefixes of one long text: building a Credit-Notice copies no text,
- * and a prompt of n words is made once, when first drawn.
- */
-class PromptBook {
-  private readonly text: string;
-  /** End offset of the n-th word's prompt (index 0 unused). */
-  private readonly ends: number[] = [0];
-  private readonly made: string[] = [];
-
-  constructor(maxPromptBytes: number) {
-    const vocabulary = ['tell', 'me', 'a', 'story', 'about', 'the', 'llamas', 'of', 'high', 'andes'];
-    const limit = Math.min(maxPromptBytes, 1 << 20);
-    const parts: string[] = [];
-    let length = -1;
-    for (let n = 0; ; n++) {
-      const word = vocabulary[n % vocabulary.length]!;
-      if (length + 1 + word.length > limit) break;
-      length += 1 + word.length;
-      parts.push(word);
-      this.ends.push(length);
-    }
-    this.text = parts.join(' ');
-  }
-
-  /** The longest prompt, in words, that fits maxPromptBytes. */
-  get maxWords(): number {
-    return this.ends.length - 1;
-  }
-
-  prompt(words: number): string {
-    let text = this.made[words];
-    if (text === undefined) {
-      text = this.text.slice(0, this.ends[words]);
-      this.made[words] = text;
-    }
-    return text;
-  }
-}
-
-/**
  * The number after the one-letter prefix of a simulated id (no string allocation): the request
  * of a Credit-Notice id `c<number>`, or the worker of an id `W<number>` (counted from 1).
  */
@@ -185,14 +140,6 @@ function idNumber(id: string): number {
   let n = 0;
   for (let i = 1; i < id.length; i++) n = n * 10 + id.charCodeAt(i) - 48;
   return n;
-}
-
-/** A multiplier as decimal text ("1.333333") back to an exact ratio. */
-function ratioOfDecimal(text: string): Ratio {
-  const dot = text.indexOf('.');
-  if (dot < 0) return { num: BigInt(text), den: 1n };
-  const fraction = text.slice(dot + 1);
-  return { num: BigInt(text.slice(0, dot) + fraction), den: 10n ** BigInt(fraction.length) };
 }
 
 /** Runs one simulation to the end: every request answered or refunded. */
@@ -220,30 +167,17 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
     thresholds[i] = cumulative;
   });
   thresholds[classCount - 1] = 2;
-  const rules = o.classes.map((c) => paymentRatios(c.pays));
-  // Fixed payers' multiplier for reporting (0 = computed per request); rounding up is ignored here.
-  const fixedMultiplier = rules.map((r) =>
-    r.multiplier ? Number(r.multiplier.num) / Number(r.multiplier.den) : 0,
-  );
 
-  // Fees by (tokens + words): `needed` and, for fixed payers, the Quantity text, computed once.
   const book = new PromptBook(config.maxPromptBytes);
   const maxWords = book.maxWords;
   if (maxWords < 1) throw new Error('maxPromptBytes is too small for a one-word prompt');
-  const maxUnits = config.maxTokens + maxWords + 1;
-  const neededByUnits: bigint[] = new Array(maxUnits);
-  const fixedQuantity: (string | undefined)[][] = rules.map(() => new Array(maxUnits));
+  const payments = new Payments(config, o.classes, book, state);
   const tokenText: string[] = [];
+  const inbox = new Inbox(SIM_TOKEN, SIM_OWNER);
 
-  // Per-request records (typed arrays: no object per request on the simulator's side).
-  const requestClass = new Uint8Array(N);
-  const requestTokens = new Int32Array(N);
-  const multiplierPaid = new Float64Array(N);
-  const firstDispatch = new Float64Array(N).fill(-1);
-  const endedAt = new Float64Array(N);
-  const outcome = new Uint8Array(N);
-  const attempts = new Uint8Array(N);
-  const overtakesByClass = new Int32Array(classCount);
+  const log = new RequestLog(N, classCount);
+  const { requestClass, firstDispatch, endedAt, outcome, attempts, overtakesByClass } = log;
+  const requestTokens = log.tokens;
   const refundReasons: Record<string, number> = {};
 
   // Workers.
@@ -257,8 +191,6 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
   const events = new EventQueue(Math.max(1024, 2 * W + 8));
   const cronMs = o.cronMs;
   events.push(origin + cronMs, EventKind.Cron, -1);
-  const deadlineBase = config.timeoutBase;
-  const deadlinePerToken = config.timeoutPerToken;
   const { msPerToken, overheadMs, jitter, failRate, timeoutRate, recoverMs } = o.worker;
   const silentBelow = failRate + timeoutRate;
 
@@ -266,9 +198,6 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
   let maxWaiting = 0;
   let waitingArea = 0;
   let lastAreaTime = origin;
-
-  let lastMultiplierSeen: Multiplier | undefined;
-  let lastRatio: Ratio = { num: 1n, den: 1n };
 
   let nextArrival = 0;
   let ended = 0;
@@ -281,109 +210,56 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
   const onProgress = hooks.onProgress;
   const onStep = hooks.onStep;
 
-  const neededFor = (units: number): bigint => {
-    let needed = neededByUnits[units];
-    if (needed === undefined) {
-      needed = config.baseFee + config.tokenFee * BigInt(units);
-      neededByUnits[units] = needed;
+  /** The herder sent Inference: the worker's fate and its answer's time are drawn now. */
+  const dispatched = (out: OutMessage, t: number): void => {
+    const requestId = out.tags['X-Request']!;
+    const r = idNumber(requestId);
+    const w = idNumber(out.target) - 1;
+    if (workerRequestId[w] !== '') throw new Error(`worker ${out.target} was sent work while still working`);
+    if (firstDispatch[r]! < 0) firstDispatch[r] = t;
+    attempts[r]!++;
+    const cls = requestClass[r]!;
+    const record = state.requests.get(requestId);
+    if (record !== undefined && record.overtakes > overtakesByClass[cls]!)
+      overtakesByClass[cls] = record.overtakes;
+    workerRequestId[w] = requestId;
+    jobStart[w] = t;
+    const tokens = requestTokens[r]!;
+    const fate = workerRandom.uniform();
+    const scale = 1 + jitter * (2 * workerRandom.uniform() - 1);
+    const duration = (overheadMs + tokens * msPerToken) * scale;
+    if (fate < failRate) {
+      busyNow++;
+      events.push(t + duration * workerRandom.uniform(), EventKind.Error, w);
+    } else if (fate < silentBelow) {
+      // Silent until `recoverMs` after the deadline the herder has just set for this request.
+      silentNow++;
+      events.push(state.herd.get(out.target)!.deadline + recoverMs, EventKind.LateResponse, w);
+    } else {
+      busyNow++;
+      events.push(t + duration, EventKind.Response, w);
     }
-    return needed;
-  };
-  const tokensText = (tokens: number): string => {
-    let text = tokenText[tokens];
-    if (text === undefined) {
-      text = String(tokens);
-      tokenText[tokens] = text;
-    }
-    return text;
-  };
-
-  const quantityFor = (cls: number, units: number): string => {
-    const rule = rules[cls]!;
-    const needed = neededFor(units);
-    if (rule.multiplier !== undefined) {
-      const cached = fixedQuantity[cls]![units];
-      if (cached !== undefined) return cached;
-      const { num, den } = rule.multiplier;
-      const text = ((needed * num + den - 1n) / den).toString();
-      fixedQuantity[cls]![units] = text;
-      return text;
-    }
-    // The original client: Info's Last-Multiplier, bumped when the queue is not empty, capped.
-    const last = state.lastMultiplier;
-    if (last !== lastMultiplierSeen) {
-      lastMultiplierSeen = last;
-      lastRatio = last === undefined ? { num: 1n, den: 1n } : ratioOfDecimal(formatMultiplier(last));
-    }
-    let num = lastRatio.num;
-    let den = lastRatio.den;
-    if (state.queue.length > 0) {
-      num *= rule.bump!.num;
-      den *= rule.bump!.den;
-    }
-    const cap = rule.cap!;
-    if (num * cap.den > cap.num * den) {
-      num = cap.num;
-      den = cap.den;
-    }
-    if (num < den) {
-      num = 1n;
-      den = 1n;
-    }
-    return ((needed * num + den - 1n) / den).toString();
   };
 
-  const handleOutbox = (outbox: OutMessage[], t: number): void => {
+  /** The herder answered or refunded request `r`. */
+  const ends = (r: number, how: number, t: number): void => {
+    if (outcome[r] !== 0) throw new Error(`request c${r} ended twice`);
+    outcome[r] = how;
+    endedAt[r] = t;
+    ended++;
+    lastEnd = t;
+  };
+
+  const handleOutbox = (outbox: readonly OutMessage[], t: number): void => {
     for (let k = 0; k < outbox.length; k++) {
       const out = outbox[k]!;
       const action = out.tags.Action;
-      if (action === Action.Inference) {
-        const requestId = out.tags['X-Request']!;
-        const r = idNumber(requestId);
-        const w = idNumber(out.target) - 1;
-        if (workerRequestId[w] !== '')
-          throw new Error(`worker ${out.target} was sent work while still working`);
-        if (firstDispatch[r]! < 0) firstDispatch[r] = t;
-        attempts[r]!++;
-        const record = state.requests.get(requestId);
-        if (record !== undefined && record.overtakes > overtakesByClass[requestClass[r]!]!)
-          overtakesByClass[requestClass[r]!] = record.overtakes;
-        workerRequestId[w] = requestId;
-        jobStart[w] = t;
-        const tokens = requestTokens[r]!;
-        const fate = workerRandom.uniform();
-        const scale = 1 + jitter * (2 * workerRandom.uniform() - 1);
-        const duration = (overheadMs + tokens * msPerToken) * scale;
-        if (fate < failRate) {
-          busyNow++;
-          events.push(t + duration * workerRandom.uniform(), EventKind.Error, w);
-        } else if (fate < silentBelow) {
-          silentNow++;
-          events.push(
-            Math.floor(t) + deadlineBase + deadlinePerToken * tokens + recoverMs,
-            EventKind.LateResponse,
-            w,
-          );
-        } else {
-          busyNow++;
-          events.push(t + duration, EventKind.Response, w);
-        }
-      } else if (action === Action.InferenceResponse) {
-        const r = idNumber(out.tags['X-Request']!);
-        if (outcome[r] !== 0) throw new Error(`request c${r} ended twice`);
-        outcome[r] = ANSWERED;
-        endedAt[r] = t;
-        ended++;
-        lastEnd = t;
-      } else if (action === Action.Transfer) {
+      if (action === Action.Inference) dispatched(out, t);
+      else if (action === Action.InferenceResponse) ends(idNumber(out.tags['X-Request']!), ANSWERED, t);
+      else if (action === Action.Transfer) {
         const requestId = out.tags['X-Request'];
         if (requestId === undefined) continue;
-        const r = idNumber(requestId);
-        if (outcome[r] !== 0) throw new Error(`request ${requestId} ended twice`);
-        outcome[r] = REFUNDED;
-        endedAt[r] = t;
-        ended++;
-        lastEnd = t;
+        ends(idNumber(requestId), REFUNDED, t);
         const reason = (out.tags['X-Reason'] ?? '').replace(/ after [0-9]+ attempt\(s\)/, '');
         refundReasons[reason] = (refundReasons[reason] ?? 0) + 1;
       }
@@ -414,29 +290,27 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
       const words = sampleInt(o.promptWords, requestRandom, maxWords);
       requestClass[r] = cls;
       requestTokens[r] = tokens;
-      const quantity = quantityFor(cls, tokens + words);
-      multiplierPaid[r] =
-        fixedMultiplier[cls]! > 0
-          ? fixedMultiplier[cls]!
-          : Number(quantity) / Number(neededFor(tokens + words));
-      msg = {
-        id: `c${r}`,
-        from: SIM_TOKEN,
+      payments.quote(cls, tokens, words);
+      log.multiplierPaid[r] = payments.multiplier;
+      let tokensText = tokenText[tokens];
+      if (tokensText === undefined) {
+        tokensText = String(tokens);
+        tokenText[tokens] = tokensText;
+      }
+      msg = inbox.credit(
+        `c${r}`,
         timestamp,
-        tags: {
-          Action: Action.CreditNotice,
-          Sender: clients[cls]!,
-          Quantity: quantity,
-          'X-Prompt': book.prompt(words),
-          'X-Tokens': tokensText(tokens),
-        },
-      };
+        clients[cls]!,
+        payments.quantity,
+        book.prompt(words),
+        tokensText,
+      );
     } else {
       const kind = events.peekKind();
       const w = events.peekSubject();
       events.pop();
       if (kind === EventKind.Cron) {
-        msg = { id: `t${++ticks}`, from: SIM_OWNER, timestamp, tags: { Action: 'Cron' } };
+        msg = inbox.cron(`t${++ticks}`, timestamp);
         events.push(t + cronMs, EventKind.Cron, -1);
       } else {
         const elapsed = t - jobStart[w]!;
@@ -452,23 +326,8 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
         workerRequestId[w] = '';
         msg =
           kind === EventKind.Error
-            ? {
-                id: `a${++answers}`,
-                from,
-                timestamp,
-                tags: {
-                  Action: Action.InferenceError,
-                  'X-Request': requestId,
-                  'X-Reason': 'simulated failure',
-                },
-              }
-            : {
-                id: `a${++answers}`,
-                from,
-                timestamp,
-                tags: { Action: Action.InferenceResponse, 'X-Request': requestId },
-                data: 'simulated answer',
-              };
+            ? inbox.error(`a${++answers}`, from, timestamp, requestId)
+            : inbox.answer(`a${++answers}`, from, timestamp, requestId);
       }
     }
     messages++;
@@ -483,6 +342,16 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
   }
   onProgress?.(ended, N);
   const span = Math.max(1, lastEnd - origin);
+  const answered = log.count(ANSWERED);
+  const outcomes = classOutcomes(o.classes, log, arrivals);
+  const classes = o.classes.map(
+    (c, i): ClassResult => ({
+      name: c.name,
+      pays: describePayment(c.pays),
+      share: round(c.share / shareTotal),
+      ...outcomes.classes[i]!,
+    }),
+  );
 
   return {
     seed: o.seed,
@@ -492,23 +361,15 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
     // One arrival spans no time: its rate is the one asked for.
     offeredRate: N === 1 ? round(o.rate) : round(N / (Math.max(1, arrivals[N - 1]! - origin) / 1000)),
     simulatedSeconds: round(span / 1000),
-    throughput: round(countOutcome(outcome, ANSWERED) / (span / 1000)),
-    answered: countOutcome(outcome, ANSWERED),
-    refunded: countOutcome(outcome, REFUNDED),
+    throughput: round(answered / (span / 1000)),
+    answered,
+    refunded: log.count(REFUNDED),
     utilisation: round(busyMs / (W * span)),
     unavailable: round(silentMs / (W * span)),
-    maxOvertakes: Math.max(0, ...overtakesByClass),
+    maxOvertakes: log.maxOvertakes,
     overtakeBound: config.maxOvertakes,
-    ...classResults(o, {
-      requestClass,
-      arrivals,
-      firstDispatch,
-      endedAt,
-      outcome,
-      attempts,
-      multiplierPaid,
-      overtakesByClass,
-    }),
+    classes,
+    overall: { name: 'all', pays: 'any', share: 1, ...outcomes.overall },
     revenue: state.ledger.revenue,
     refundedAmount: state.ledger.refunded,
     escrowLeft: state.ledger.escrow,
@@ -521,135 +382,4 @@ export function runSimulation(o: SimulationOptions, hooks: SimulationHooks = {})
     messages,
     wallMs: round(performance.now() - started),
   };
-}
-
-function countOutcome(outcome: Uint8Array, which: number): number {
-  let n = 0;
-  for (let i = 0; i < outcome.length; i++) if (outcome[i] === which) n++;
-  return n;
-}
-
-interface RequestColumns {
-  requestClass: Uint8Array;
-  arrivals: Float64Array;
-  firstDispatch: Float64Array;
-  endedAt: Float64Array;
-  outcome: Uint8Array;
-  attempts: Uint8Array;
-  multiplierPaid: Float64Array;
-  overtakesByClass: Int32Array;
-}
-
-function classResults(
-  o: SimulationOptions,
-  columns: RequestColumns,
-): { classes: ClassResult[]; overall: ClassResult } {
-  const shareTotal = o.classes.reduce((sum, c) => sum + c.share, 0);
-  const tallies = o.classes.map((_, i) => tally(columns, i));
-  const classes = o.classes.map((c, i) =>
-    summary(
-      c.name,
-      describePayment(c.pays),
-      round(c.share / shareTotal),
-      tallies[i]!,
-      columns.overtakesByClass[i]!,
-    ),
-  );
-  const overall: Tally = {
-    requests: 0,
-    answered: 0,
-    refunded: 0,
-    retried: 0,
-    multiplierSum: 0,
-    queueing: mergeSorted(tallies.map((t) => t.queueing)),
-    total: mergeSorted(tallies.map((t) => t.total)),
-  };
-  for (const t of tallies) {
-    overall.requests += t.requests;
-    overall.answered += t.answered;
-    overall.refunded += t.refunded;
-    overall.retried += t.retried;
-    overall.multiplierSum += t.multiplierSum;
-  }
-  return { classes, overall: summary('all', 'any', 1, overall, Math.max(0, ...columns.overtakesByClass)) };
-}
-
-/** What one class's requests came to; latencies (ms) sorted ascending. */
-interface Tally {
-  requests: number;
-  answered: number;
-  refunded: number;
-  retried: number;
-  multiplierSum: number;
-  queueing: Float64Array;
-  total: Float64Array;
-}
-
-function tally(columns: RequestColumns, cls: number): Tally {
-  const { requestClass, arrivals, firstDispatch, endedAt, outcome, attempts, multiplierPaid } = columns;
-  const t: Tally = {
-    requests: 0,
-    answered: 0,
-    refunded: 0,
-    retried: 0,
-    multiplierSum: 0,
-    queueing: new Float64Array(0),
-    total: new Float64Array(0),
-  };
-  let dispatched = 0;
-  for (let r = 0; r < requestClass.length; r++) {
-    if (requestClass[r] !== cls) continue;
-    t.requests++;
-    t.multiplierSum += multiplierPaid[r]!;
-    if (outcome[r] === ANSWERED) t.answered++;
-    else if (outcome[r] === REFUNDED) t.refunded++;
-    if (firstDispatch[r]! >= 0) dispatched++;
-    if (attempts[r]! > 1) t.retried++;
-  }
-  t.queueing = new Float64Array(dispatched);
-  t.total = new Float64Array(t.answered);
-  let q = 0;
-  let a = 0;
-  for (let r = 0; r < requestClass.length; r++) {
-    if (requestClass[r] !== cls) continue;
-    if (firstDispatch[r]! >= 0) t.queueing[q++] = firstDispatch[r]! - arrivals[r]!;
-    if (outcome[r] === ANSWERED) t.total[a++] = endedAt[r]! - arrivals[r]!;
-  }
-  t.queueing.sort();
-  t.total.sort();
-  return t;
-}
-
-function summary(name: string, pays: string, share: number, t: Tally, maxOvertakes: number): ClassResult {
-  return {
-    name,
-    pays,
-    share,
-    requests: t.requests,
-    answered: t.answered,
-    refunded: t.refunded,
-    meanMultiplier: round(t.requests === 0 ? 0 : t.multiplierSum / t.requests),
-    queueing: percentiles(t.queueing),
-    total: percentiles(t.total),
-    retried: t.retried,
-    maxOvertakes,
-    cdf: cdfPoints(t.total),
-  };
-}
-
-/** Merges ascending arrays into one ascending array. */
-function mergeSorted(parts: Float64Array[]): Float64Array {
-  let merged = new Float64Array(0);
-  for (const part of parts) {
-    const next = new Float64Array(merged.length + part.length);
-    let i = 0;
-    let j = 0;
-    let k = 0;
-    while (i < merged.length && j < part.length)
-      next[k++] = merged[i]! <= part[j]! ? merged[i++]! : part[j++]!;
-    while (i < merged.length) next[k++] = merged[i++]!;
-    while (j < part.length) next[k++] = part[j++]!;
-    merged = next;
-  }
-  return merged;
 }

@@ -29,6 +29,68 @@ export function percentiles(values: Float64Array): Percentiles {
   };
 }
 
+/**
+ * Sorts `values` ascending in place, in the order `Float64Array.prototype.sort` gives (−0 before
+ * +0), in linear time: a least-significant-digit radix sort on the IEEE bits, 16 bits a pass,
+ * after mapping each double to a key whose unsigned order is the numeric order. Node 20's own
+ * typed-array sort took about half a second for the million latencies of a large run. NaN is not
+ * expected (latencies are differences of finite times).
+ */
+export function sortNumbers(values: Float64Array): void {
+  const n = values.length;
+  if (n < 512 || !LITTLE_ENDIAN) {
+    values.sort();
+    return;
+  }
+  const words = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+  // Keys: a set sign bit flips every bit (negatives in reverse), a clear one flips only the sign.
+  for (let i = 1; i < 2 * n; i += 2) {
+    const hi = words[i]!;
+    if (hi >>> 31 === 1) {
+      words[i] = ~hi;
+      words[i - 1] = ~words[i - 1]!;
+    } else words[i] = hi | 0x80000000;
+  }
+  let from: Uint32Array = words;
+  let to: Uint32Array = new Uint32Array(2 * n);
+  const counts = new Uint32Array(1 << 16);
+  for (let pass = 0; pass < 4; pass++) {
+    // Passes 0 and 1 read the low word, 2 and 3 the high word; 16 bits each.
+    const word = pass >> 1;
+    const shift = (pass & 1) * 16;
+    counts.fill(0);
+    for (let i = word; i < 2 * n; i += 2) counts[(from[i]! >>> shift) & 0xffff]!++;
+    // A digit every key shares moves nothing.
+    if (counts[(from[word]! >>> shift) & 0xffff] === n) continue;
+    let offset = 0;
+    for (let d = 0; d < counts.length; d++) {
+      const c = counts[d]!;
+      counts[d] = offset;
+      offset += 2 * c;
+    }
+    for (let i = 0; i < 2 * n; i += 2) {
+      const at = counts[(from[i + word]! >>> shift) & 0xffff]!;
+      counts[(from[i + word]! >>> shift) & 0xffff] = at + 2;
+      to[at] = from[i]!;
+      to[at + 1] = from[i + 1]!;
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  if (from !== words) words.set(from);
+  for (let i = 1; i < 2 * n; i += 2) {
+    const key = words[i]!;
+    if (key >>> 31 === 1) words[i] = key & 0x7fffffff;
+    else {
+      words[i] = ~key;
+      words[i - 1] = ~words[i - 1]!;
+    }
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** Rounds a reported number to 6 significant decimals so that JSON output stays readable. */
 export function round(x: number): number {
   return Number.isFinite(x) ? Number(x.toPrecision(6)) : x;
