@@ -31,14 +31,10 @@ import {
   type WasmModule,
   wasm,
 } from './modules.ts';
+import type { AoTag } from './tags.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Message and result shapes (what the real CU passes to, and gets from, the module)
-
-export interface AoTag {
-  name: string;
-  value: string;
-}
 
 /** A message as evaluated by a CU (`Timestamp`, `Block-Height`, `Nonce` are numbers there). */
 export interface AoMessage {
@@ -570,9 +566,4 @@ function describeThrown(thrown: unknown): string {
   } catch {
     return String(thrown);
   }
-}
-
-/** Bytes a snapshot holds. */
-export function snapshotBytes(snapshot: MemorySnapshot): number {
-  return snapshot.data.byteLength;
 }

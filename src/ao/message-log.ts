@@ -9,7 +9,8 @@
  * module writes it, from a local network's log and from a trace's `{msg, outbox}` list.
  */
 import type { AoMessage, OutMessage } from '../model/messages.ts';
-import type { LogEntry, PendingMessage } from './network.ts';
+import type { LogEntry } from './log.ts';
+import type { PendingMessage } from './scheduler.ts';
 
 /** One line of a recorded history (tags as a map when written here; arrays are read too). */
 export interface MessageRecord {

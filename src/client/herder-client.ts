@@ -21,12 +21,12 @@ import {
   type AoOutgoing,
   type AoResult,
   type AoSigner,
-  dataText,
   describeError,
   messagesWithAction,
+  messageTag,
   resultError,
-  tagValue,
-} from '../deploy/ao.ts';
+} from '../ao/aoconnect.ts';
+import { dataText } from '../ao/results.ts';
 import { type Amount, parseDecimal } from '../model/amount.ts';
 import { neededFee, utf8Length } from '../model/fees.ts';
 
@@ -199,7 +199,7 @@ export class HerderClient {
     const tags: Record<string, string> = {};
     for (const tag of response.Tags ?? []) tags[tag.name] = tag.value;
     const amount = (name: string) => {
-      const parsed = parseDecimal(tagValue(response, name), name);
+      const parsed = parseDecimal(messageTag(response, name), name);
       if (!parsed.ok) throw new Error(`the herder's Info-Response is malformed: ${parsed.reason}`);
       return parsed.value;
     };
@@ -258,8 +258,8 @@ export class HerderClient {
         { name: 'Recipient', value: account },
       ],
     });
-    const reply = (result?.Messages ?? []).find((m) => tagValue(m, 'Balance') !== undefined);
-    const raw = reply ? tagValue(reply, 'Balance') : undefined;
+    const reply = (result?.Messages ?? []).find((m) => messageTag(m, 'Balance') !== undefined);
+    const raw = reply ? messageTag(reply, 'Balance') : undefined;
     const parsed = parseDecimal(raw, 'Balance');
     if (!parsed.ok) throw new Error(`the token gave no balance for ${account}`);
     return parsed.value;
@@ -305,9 +305,9 @@ export class HerderClient {
     let paid = false;
     for (;;) {
       for (const message of await watchHerder()) {
-        if (tagValue(message, 'Action') !== 'Inference-Response') continue;
-        if (tagValue(message, 'X-Reference') !== reference) continue;
-        const request = tagValue(message, 'X-Request');
+        if (messageTag(message, 'Action') !== 'Inference-Response') continue;
+        if (messageTag(message, 'X-Reference') !== reference) continue;
+        const request = messageTag(message, 'X-Request');
         return {
           answer: dataText(message.Data),
           reference,
@@ -318,26 +318,26 @@ export class HerderClient {
         };
       }
       for (const message of await watchToken()) {
-        const action = tagValue(message, 'Action');
-        const ours = tagValue(message, 'X-Reference') === reference;
-        if (action === 'Transfer-Error' && (ours || tagValue(message, 'Message-Id') === transfer))
+        const action = messageTag(message, 'Action');
+        const ours = messageTag(message, 'X-Reference') === reference;
+        if (action === 'Transfer-Error' && (ours || messageTag(message, 'Message-Id') === transfer))
           throw new PaymentRefusedError(
-            tagValue(message, 'Error') ?? dataText(message.Data) ?? 'unknown',
+            messageTag(message, 'Error') ?? dataText(message.Data) ?? 'unknown',
             reference,
             transfer,
           );
         if (!ours) continue;
         if (action === 'Debit-Notice') paid = true;
-        if (action === 'Credit-Notice' && tagValue(message, 'Sender') === this.herder) {
-          const reason = tagValue(message, 'X-Reason') ?? 'refunded without a reason';
-          const quantity = parseDecimal(tagValue(message, 'Quantity'), 'Quantity');
-          const neededTag = parseDecimal(tagValue(message, 'X-Needed'), 'X-Needed');
+        if (action === 'Credit-Notice' && messageTag(message, 'Sender') === this.herder) {
+          const reason = messageTag(message, 'X-Reason') ?? 'refunded without a reason';
+          const quantity = parseDecimal(messageTag(message, 'Quantity'), 'Quantity');
+          const neededTag = parseDecimal(messageTag(message, 'X-Needed'), 'X-Needed');
           throw new HerderRefundError(
             reason,
             reference,
             quantity.ok ? quantity.value : fee,
             neededTag.ok ? neededTag.value : undefined,
-            tagValue(message, 'X-Request'),
+            messageTag(message, 'X-Request'),
           );
         }
       }

@@ -6,17 +6,17 @@
  * back to the client's callback. Reports the answer, the fees, the balances and the timeline.
  */
 import { writeFileSync } from 'node:fs';
+import { type AosModule, bootLocalHerd } from '../ao/local-herd.ts';
+import { entryAction, type LogEntry, PLUMBING_TAGS } from '../ao/log.ts';
 import { herderHistory, toJsonLines } from '../ao/message-log.ts';
-import type { LogEntry } from '../ao/network.ts';
-import { tagValue } from '../ao/network.ts';
+import { tagValue } from '../ao/tags.ts';
 import { statedFromConfig } from '../audit/settings.ts';
 import type { ModelFile } from '../gguf/index.ts';
 import { luaString as lua } from '../lua-export/token.ts';
 import { MAX_PROMPT_BYTES } from '../lua-export/worker.ts';
 import { configToJson, DEFAULT_CONFIG, type HerdConfig, type HerdConfigJson } from '../model/config.ts';
-import { formatMultiplier, neededFee, utf8Length, words } from '../model/fees.ts';
+import { formatMultiplier, neededFee, parseMultiplierRatio, utf8Length, words } from '../model/fees.ts';
 import { MODEL_VERSION } from '../model/version.ts';
-import { type AosModule, bootLocalHerd } from './herd.ts';
 import { baselineWasmOnly } from './wasm-tiering.ts';
 
 export const DEFAULT_PROMPT = 'Tell me about llamas';
@@ -178,22 +178,14 @@ export function demoProblems(options: DemoOptions): string[] {
   if (options.multiplier !== undefined && options.fee !== undefined)
     problems.push('give --multiplier or --fee, not both');
   if (options.multiplier !== undefined) {
-    const m = /^(\d*)\.?(\d*)$/.exec(options.multiplier);
-    if (!m || `${m[1]}${m[2]}` === '' || (m[1]?.length ?? 0) > 18 || (m[2]?.length ?? 0) > 18)
-      problems.push('--multiplier must be a plain decimal such as 1.5');
-    else if (parseMultiplier(options.multiplier).num < parseMultiplier(options.multiplier).den)
-      problems.push('--multiplier must be at least 1');
+    const multiplier = parseMultiplierRatio(options.multiplier, '--multiplier');
+    if (!multiplier.ok) problems.push(multiplier.reason);
   }
   if (options.fee !== undefined && (!/^\d+$/.test(options.fee) || BigInt(options.fee) === 0n))
     problems.push('--fee must be a positive whole number of token units');
   if (options.herderId !== undefined && !PROCESS_ID.test(options.herderId))
     problems.push('--herder-id must be a process id: 43 characters of A-Z, a-z, 0-9, _ and -');
   return problems;
-}
-
-function parseMultiplier(text: string): { num: bigint; den: bigint } {
-  const [whole = '', fraction = ''] = text.split('.');
-  return { num: BigInt(`${whole}${fraction}` || '0'), den: 10n ** BigInt(fraction.length) };
 }
 
 /** A process id: 43 base64url characters. */
@@ -376,27 +368,17 @@ function stripQuotes(text: string): string {
   return text.replace(/^"(.*)"$/, '$1');
 }
 
-const PLUMBING = new Set([
-  'Data-Protocol',
-  'Variant',
-  'Type',
-  'From-Process',
-  'From-Module',
-  'Pushed-For',
-  'Reference',
-]);
-
 function toTimeline(e: LogEntry, t0: number, ms: number | undefined): TimelineEntry {
   const tags: Record<string, string> = {};
   for (const t of e.tags)
-    if (!PLUMBING.has(t.name) && t.name !== 'Action' && !(t.name in tags)) tags[t.name] = t.value;
+    if (!PLUMBING_TAGS.has(t.name) && t.name !== 'Action' && !(t.name in tags)) tags[t.name] = t.value;
   return {
     seq: e.seq,
     at: e.timestamp - t0,
     kind: e.kind,
     from: e.from,
     to: e.to,
-    action: e.kind === 'spawn' ? 'Spawn' : (tagValue(e.tags, 'Action') ?? e.kind),
+    action: entryAction(e),
     tags: e.kind === 'spawn' ? {} : tags,
     ...(e.data && e.kind !== 'spawn' ? { data: e.data } : {}),
     ...(ms !== undefined ? { ms: round1(ms) } : {}),

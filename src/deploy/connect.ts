@@ -3,8 +3,8 @@
  * a gateway GraphQL lookup that finds a deploy's spawns by their tags, and a reachability check
  * that turns an unreachable unit into one clear sentence before anything is sent.
  */
-import type { AoApi, AoSigner } from './ao.ts';
-import { describeError } from './ao.ts';
+import type { AoApi, AoSigner } from '../ao/aoconnect.ts';
+import { describeError } from '../ao/aoconnect.ts';
 import type { SpawnFinder } from './deploy.ts';
 import type { NetworkSettings } from './settings.ts';
 import type { Jwk } from './wallet.ts';

@@ -17,13 +17,13 @@ import {
   type AoApi,
   type AoResult,
   type AoSigner,
-  dataText,
   describeError,
   messagesWithAction,
+  messageTag,
   neverDelivered,
   resultError,
-  tagValue,
-} from './ao.ts';
+} from '../ao/aoconnect.ts';
+import { dataText } from '../ao/results.ts';
 import {
   type DeployPlan,
   fingerprint,
@@ -341,16 +341,16 @@ export async function runDeploy(options: DeployOptions): Promise<DeployReport> {
     const expect = step.expect;
     if (expect.kind === 'reply') {
       const toOwner = (result.Messages ?? []).filter((m) => m.Target === plan.owner);
-      const refused = toOwner.find((m) => tagValue(m, 'Action') === expect.failure);
-      if (refused) failure(`${expect.failure}: ${tagValue(refused, 'X-Reason') ?? dataText(refused.Data)}`);
-      const done = toOwner.find((m) => tagValue(m, 'Action') === expect.success);
+      const refused = toOwner.find((m) => messageTag(m, 'Action') === expect.failure);
+      if (refused) failure(`${expect.failure}: ${messageTag(refused, 'X-Reason') ?? dataText(refused.Data)}`);
+      const done = toOwner.find((m) => messageTag(m, 'Action') === expect.success);
       if (!done) {
-        const actions = (result.Messages ?? []).map((m) => tagValue(m, 'Action') ?? '(no Action)');
+        const actions = (result.Messages ?? []).map((m) => messageTag(m, 'Action') ?? '(no Action)');
         failure(
           `no ${expect.success} reply to the owner (the result has ${actions.length === 0 ? 'no messages' : actions.join(', ')}): is the process loaded with the right handlers, and is the owner ${plan.owner}?`,
         );
       }
-      note = tagValue(done, 'X-Note');
+      note = messageTag(done, 'X-Note');
     }
     record(step.id, {
       status: 'done',
@@ -382,12 +382,12 @@ export async function runDeploy(options: DeployOptions): Promise<DeployReport> {
       );
     for (const tag of response.Tags ?? []) report.info[tag.name] = tag.value;
     const mismatches = Object.entries(step.expect)
-      .filter(([name, value]) => tagValue(response, name) !== value)
-      .map(([name, value]) => `${name} is ${tagValue(response, name) ?? 'missing'}, expected ${value}`);
+      .filter(([name, value]) => messageTag(response, name) !== value)
+      .map(([name, value]) => `${name} is ${messageTag(response, name) ?? 'missing'}, expected ${value}`);
     if (mismatches.length > 0)
       throw new DeployError(`the herder's Info does not match the plan: ${mismatches.join('; ')}`, step.id);
     record(step.id, { status: 'done' });
-    const summary = `Workers=${tagValue(response, 'Workers')} Idle-Workers=${tagValue(response, 'Idle-Workers')}`;
+    const summary = `Workers=${messageTag(response, 'Workers')} Idle-Workers=${messageTag(response, 'Idle-Workers')}`;
     emit('done', summary);
     return { outcome: 'checked', note: summary };
   }

@@ -7,8 +7,8 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
+import type { AoTag } from '../ao/aoconnect.ts';
 import type { HerdConfig } from '../model/config.ts';
-import type { AoTag } from './ao.ts';
 import { DeployError, openState } from './deploy.ts';
 import {
   buildPlan,
@@ -23,7 +23,7 @@ import {
 import type { DeploySettings } from './settings.ts';
 import type { DeployState, StateStore } from './state.ts';
 
-export * from './ao.ts';
+export * from '../ao/aoconnect.ts';
 export * from './connect.ts';
 export * from './deploy.ts';
 export * from './plan.ts';

@@ -13,11 +13,11 @@
  *   verify             Info dry run: fees, token, herd size, version
  */
 import { createHash } from 'node:crypto';
+import type { AoTag } from '../ao/aoconnect.ts';
 import { configHash, herderLua } from '../lua-export/herder.ts';
 import { workerLua } from '../lua-export/worker.ts';
 import type { HerdConfig } from '../model/config.ts';
 import { MODEL_VERSION } from '../model/version.ts';
-import type { AoTag } from './ao.ts';
 import type { DeploySettings, NetworkSettings } from './settings.ts';
 
 /** `herder` or `worker-<n>` (1-based). */

@@ -1,5 +1,5 @@
-import type { AoTag } from '../../src/ao/loader.ts';
 import type { LocalNetwork, LogEntry } from '../../src/ao/network.ts';
+import type { AoTag } from '../../src/ao/tags.ts';
 
 /** Tags of a log entry as a name → value map (first of each name). */
 export function tagMap(tags: readonly AoTag[]): Record<string, string> {

@@ -4,7 +4,8 @@
  */
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalNetwork, printedHandlerError, stripAnsi } from '../../src/ao/network.ts';
+import { LocalNetwork } from '../../src/ao/network.ts';
+import { printedHandlerError, stripAnsi } from '../../src/ao/results.ts';
 import { ensureTinyModel } from '../../src/gguf/cache.ts';
 import { tokenLua } from '../../src/lua-export/token.ts';
 import { createWeaveDrive } from '../../src/weavedrive/index.ts';

@@ -1,13 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  formatLogEntry,
-  LocalNetwork,
-  type NetworkOptions,
-  pickByChoices,
-  pickInLogOrder,
-  pickWithScheduler,
-} from '../../src/ao/network.ts';
+import { formatLogEntry } from '../../src/ao/log.ts';
+import { LocalNetwork, type NetworkOptions } from '../../src/ao/network.ts';
+import { pickByChoices, pickInLogOrder, pickWithScheduler } from '../../src/ao/scheduler.ts';
 import { COUNTER_LUA, tagMap, withAction } from './helpers.ts';
 
 type Aos = 'aos32' | 'aos64';

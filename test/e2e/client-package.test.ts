@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AoEvalError, LocalNetwork, stripAnsi } from '../../src/ao/network.ts';
+import { AoEvalError, LocalNetwork } from '../../src/ao/network.ts';
+import { stripAnsi } from '../../src/ao/results.ts';
 import {
   clientInstallLua,
   clientLua,

@@ -5,8 +5,10 @@
  * to the client's callback. Balances are checked exactly after every flow.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LogEntry, type PendingMessage, tagValue } from '../../src/ao/network.ts';
-import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/demo/herd.ts';
+import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/ao/local-herd.ts';
+import type { LogEntry } from '../../src/ao/log.ts';
+import type { PendingMessage } from '../../src/ao/scheduler.ts';
+import { tagValue } from '../../src/ao/tags.ts';
 import { useBaselineWasmOnly } from '../../src/demo/wasm-tiering.ts';
 import { luaString } from '../../src/lua-export/token.ts';
 import { neededFee } from '../../src/model/fees.ts';

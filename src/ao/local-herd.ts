@@ -1,7 +1,8 @@
 /**
  * A whole herd on a local AO network: the token (wAR), the herder, AOS-Llama workers running
  * worker.lua on the generated tiny model (served by the local WeaveDrive), and a client process
- * with the client package loaded. Used by `herd demo`, the end-to-end tests and the examples.
+ * with the client package loaded: the fixture shared by `herd demo`, the end-to-end tests and the
+ * examples.
  *
  * Boot order (every message goes through the network and is in its log):
  * 1. spawn the token, the herder (config: token, owner, fees; workers per `registration`), the
@@ -18,13 +19,11 @@
  * would register it as healthy.
  *
  * Worker code written for the original Llama-Herder runs here unchanged: every worker evaluates
- * the Llama bridge (src/ao/llama-bridge.ts) before its own Lua; such code hard-codes its herder's
+ * the Llama bridge (llama-bridge.ts) before its own Lua; such code hard-codes its herder's
  * id (`herderId` gives the herder that id) and a model id (`serveAnyModelId` makes the WeaveDrive
  * serve the herd's model under any transaction id that has no file of its own).
  */
 import { dirname } from 'node:path';
-import { LLAMA_BRIDGE_LUA } from '../ao/llama-bridge.ts';
-import { AoEvalError, LocalNetwork, type LogEntry, type NetworkOptions, tagValue } from '../ao/network.ts';
 import { ensureTinyModel, type ModelFile } from '../gguf/index.ts';
 import { type ClientPackageOptions, clientInstallLua, DEFAULT_MODULE_NAME } from '../lua-export/client.ts';
 import { herderLua } from '../lua-export/herder.ts';
@@ -32,6 +31,9 @@ import { tokenLua } from '../lua-export/token.ts';
 import { workerLua } from '../lua-export/worker.ts';
 import { type HerdConfig, makeConfig } from '../model/config.ts';
 import { createWeaveDrive } from '../weavedrive/index.ts';
+import { LLAMA_BRIDGE_LUA } from './llama-bridge.ts';
+import { AoEvalError, LocalNetwork, type NetworkOptions } from './network.ts';
+import { tagValue } from './tags.ts';
 
 export type AosModule = 'aos32' | 'aos64';
 
@@ -319,9 +321,4 @@ export async function bootLocalHerd(options: LocalHerdOptions = {}): Promise<Loc
     net.close();
     throw err;
   }
-}
-
-/** The log entries since `from` (default: the end of the boot). */
-export function entriesSince(herd: LocalHerd, from = herd.bootLogLength): readonly LogEntry[] {
-  return herd.net.log.slice(from);
 }
