@@ -82,7 +82,7 @@ export function resultError(result: AoResult | null | undefined): string | undef
 }
 
 /** aos error text on one line: colour codes and the stack traceback dropped. */
-export function cleanErrorText(text: string): string {
+function cleanErrorText(text: string): string {
   const plain = stripAnsi(text);
   const cut = plain.indexOf('stack traceback:');
   return (cut >= 0 ? plain.slice(0, cut) : plain).replace(/\s+/g, ' ').trim();

@@ -36,6 +36,8 @@ import type { AoTag } from './tags.ts';
 // ---------------------------------------------------------------------------------------------
 // Message and result shapes (what the real CU passes to, and gets from, the module)
 
+export type { AoTag } from './tags.ts';
+
 /** A message as evaluated by a CU (`Timestamp`, `Block-Height`, `Nonce` are numbers there). */
 export interface AoMessage {
   Id: string;
@@ -226,7 +228,7 @@ function disarmWatchdog(): void {
 // Memory snapshots
 
 /** Snapshot granularity: one WebAssembly page. */
-export const SNAPSHOT_PAGE = 65536;
+const SNAPSHOT_PAGE = 65536;
 const ZERO_PAGE = new Uint8Array(SNAPSHOT_PAGE);
 
 /**

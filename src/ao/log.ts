@@ -4,8 +4,8 @@
  */
 import type { Evaluation } from './cu.ts';
 import type { AoMessage } from './loader.ts';
+import type { PendingMessage } from './mu.ts';
 import { outputText } from './results.ts';
-import type { PendingMessage } from './scheduler.ts';
 import { type AoTag, tagValue } from './tags.ts';
 
 export type LogKind = 'spawn' | 'message' | 'eval' | 'cron' | 'external';

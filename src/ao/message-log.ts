@@ -10,7 +10,7 @@
  */
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import type { LogEntry } from './log.ts';
-import type { PendingMessage } from './scheduler.ts';
+import type { PendingMessage } from './mu.ts';
 
 /** One line of a recorded history (tags as a map when written here; arrays are read too). */
 export interface MessageRecord {

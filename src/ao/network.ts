@@ -27,7 +27,7 @@ import { IdMint, isAoId } from './ids.ts';
 import type { AoEnv, AoMessage, MemorySnapshot, WeaveDriveOption } from './loader.ts';
 import { evaluationEntry, externalEntry, type LogEntry, type LogKind } from './log.ts';
 import { type ModuleKey, moduleId, moduleSpec } from './modules.ts';
-import { pushed, type SendInput, signer, submitted } from './mu.ts';
+import { type PendingMessage, pushed, type SendInput, signer, submitted } from './mu.ts';
 import { dataText, outputText } from './results.ts';
 import {
   type CronSchedule,
@@ -35,7 +35,6 @@ import {
   cronTick,
   dueTicks,
   fifo,
-  type PendingMessage,
   type Picker,
   type Slot,
   stamp,

@@ -10,23 +10,8 @@
 import type { VirtualClock } from './clock.ts';
 import type { AoMessage } from './loader.ts';
 import type { LogEntry } from './log.ts';
+import type { PendingMessage } from './mu.ts';
 import { type AoTag, MESSAGE_TAGS, tagValue, withDefaults } from './tags.ts';
-
-/** A message waiting for delivery. */
-export interface PendingMessage {
-  readonly id: string;
-  readonly kind: 'message' | 'cron';
-  readonly from: string;
-  readonly owner: string;
-  readonly target: string;
-  readonly tags: readonly AoTag[];
-  readonly data: string;
-  readonly anchor?: string;
-  /** Id of the message whose evaluation sent this one. */
-  readonly cause?: string;
-  /** Cron ticks: the boundary time they belong to. */
-  readonly at?: number;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Delivery order
@@ -154,7 +139,7 @@ const UNITS: Record<string, number> = {
 };
 
 /** Parses a `Cron-Interval` value such as `1-minute`, `10-seconds`, `2-blocks`. */
-export function parseCronInterval(value: string, blockTimeMs: number): number | undefined {
+function parseCronInterval(value: string, blockTimeMs: number): number | undefined {
   const match = /^\s*(\d+)\s*-\s*([a-z]+?)s?\s*$/i.exec(value);
   if (!match) return undefined;
   const count = Number(match[1]);

@@ -143,7 +143,7 @@ function shellWord(arg: string): string {
  * The `herd verify --log` command that checks a herder's history against the settings of its
  * config, every one stated by flag. The history is complete: the demo delivers every message.
  */
-export function verifyLogCommand(path: string, herder: string, config: HerdConfig): string {
+function verifyLogCommand(path: string, herder: string, config: HerdConfig): string {
   const s = statedFromConfig(config);
   const flags: [string, string | number | bigint | null | undefined][] = [
     ['--token', s.token],
@@ -427,7 +427,7 @@ function short(value: string, names: Record<string, string>): string {
   return /^[A-Za-z0-9_-]{43}$/.test(value) ? `${value.slice(0, 6)}…` : printable(value, 28);
 }
 
-export function formatTimelineEntry(e: TimelineEntry, names: Record<string, string>): string {
+function formatTimelineEntry(e: TimelineEntry, names: Record<string, string>): string {
   const who = `${short(e.from, names)} → ${short(e.to, names)}`;
   const keys = KEY_TAGS[e.action] ?? Object.keys(e.tags).slice(0, 4);
   const tags = keys

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootLocalHerd, DEFAULT_MINT, type LocalHerd } from '../../src/ao/local-herd.ts';
-import type { PendingMessage } from '../../src/ao/scheduler.ts';
+import type { PendingMessage } from '../../src/ao/mu.ts';
 import { tagValue } from '../../src/ao/tags.ts';
 import { useBaselineWasmOnly } from '../../src/demo/wasm-tiering.ts';
 import { luaString } from '../../src/lua-export/token.ts';
