@@ -10,7 +10,7 @@
  * the request that worker held. A worker's untagged answer is the answer to the one request it
  * holds, as in the original protocol.
  */
-import type { AoMessage, OutMessage } from '../model/messages.ts';
+import { type AoMessage, type OutMessage, tag } from '../model/messages.ts';
 import { feesStated, type StatedSettings, timeoutsStated } from './settings.ts';
 
 export interface ObservedRequest {
@@ -131,13 +131,6 @@ const ADMIN = new Set([
   'Resume',
   'Withdraw',
 ]);
-
-export function tagOf(tags: Readonly<Record<string, string>>, name: string): string | undefined {
-  if (tags[name] !== undefined) return tags[name];
-  const wanted = name.toLowerCase();
-  for (const key in tags) if (key.toLowerCase() === wanted) return tags[key];
-  return undefined;
-}
 
 /** Maximal runs of ASCII letters and digits, counted independently of the model. */
 function wordCount(text: string): number {
@@ -264,13 +257,13 @@ export class Observer {
 
   /** What the incoming message is, before looking at what the herder did. */
   private readIncoming(msg: AoMessage): Incoming {
-    const action = tagOf(msg.tags, 'Action');
+    const action = tag(msg, 'Action');
     const s = this.settings;
     const worker = this.workers.get(msg.from);
     if (action === 'Credit-Notice') {
-      const prompt = tagOf(msg.tags, 'X-Prompt');
-      const quantity = amountOf(tagOf(msg.tags, 'Quantity'));
-      const sender = tagOf(msg.tags, 'Sender');
+      const prompt = tag(msg, 'X-Prompt');
+      const quantity = amountOf(tag(msg, 'Quantity'));
+      const sender = tag(msg, 'Sender');
       if (msg.from !== s.token) {
         if (prompt !== undefined)
           this.unpaidPrompts.set(
@@ -343,14 +336,14 @@ export class Observer {
     if (action !== undefined && ADMIN.has(action)) {
       // With no owner stated, whoever the herder obeys is taken to be its owner.
       const byOwner = s.owner === undefined || msg.from === s.owner;
-      const withdraw = action === 'Withdraw' && byOwner ? amountOf(tagOf(msg.tags, 'Quantity')) : undefined;
+      const withdraw = action === 'Withdraw' && byOwner ? amountOf(tag(msg, 'Quantity')) : undefined;
       return { admin: { byOwner }, ...(withdraw === undefined ? {} : { withdraw }) };
     }
     return {};
   }
 
   private readAnswer(msg: AoMessage, action: string, worker: ObservedWorker): Incoming {
-    const tagged = tagOf(msg.tags, 'X-Request');
+    const tagged = tag(msg, 'X-Request');
     const held = worker.holds === undefined ? undefined : this.requests.get(worker.holds);
     if (worker.status === 'busy' && worker.holds === UNPAID) {
       // The answer to a dispatch no payment backed: where it goes was judged at the dispatch.
@@ -400,14 +393,14 @@ export class Observer {
     prompt: string | undefined,
   ): ObservedNotice {
     const s = this.settings;
-    const tokensTag = tagOf(msg.tags, 'X-Tokens');
+    const tokensTag = tag(msg, 'X-Tokens');
     const base = {
       id: msg.id,
       sender,
       quantity,
       prompt,
       tokensTag,
-      reference: tagOf(msg.tags, 'X-Reference'),
+      reference: tag(msg, 'X-Reference'),
     };
     const invalid = (why: string): ObservedNotice => ({
       ...base,
@@ -457,7 +450,7 @@ export class Observer {
     let withdraw = incoming.withdraw;
     let forwarded = false;
     for (const out of outbox) {
-      const action = tagOf(out.tags, 'Action');
+      const action = tag(out, 'Action');
       if (action === 'Transfer' && out.target === this.settings.token) {
         if (out === noticeRefund) continue;
         const transfer = transferOf(out);
@@ -483,7 +476,7 @@ export class Observer {
         forwarded = this.forward(out, incoming.answer) || forwarded;
       } else if (action === 'Admin-Done') {
         const byOwner = incoming.admin?.byOwner ?? false;
-        this.emit({ kind: 'admin-done', action: tagOf(msg.tags, 'Action'), byOwner });
+        this.emit({ kind: 'admin-done', action: tag(msg, 'Action'), byOwner });
         if (byOwner) this.applyAdmin(msg);
       }
     }
@@ -505,12 +498,12 @@ export class Observer {
    * untagged one, unless it returns a live request's payment, by its amount, payer or reference.
    */
   private refundsNotice(out: OutMessage, msg: AoMessage, notice: ObservedNotice): boolean {
-    if (out.target !== this.settings.token || tagOf(out.tags, 'Action') !== 'Transfer') return false;
+    if (out.target !== this.settings.token || tag(out, 'Action') !== 'Transfer') return false;
     const t = transferOf(out);
     if (t.reason === 'Withdrawal') return false;
-    const tagged = tagOf(out.tags, 'X-Request');
+    const tagged = tag(out, 'X-Request');
     if (tagged !== undefined) return tagged === msg.id;
-    const reference = tagOf(out.tags, 'X-Reference');
+    const reference = tag(out, 'X-Reference');
     const sameReference = reference === undefined || reference === notice.reference;
     const matchesNotice = t.recipient === notice.sender && t.quantity === notice.quantity;
     // The notice's own reference names it; so does an invalid notice that must go back anyway.
@@ -535,10 +528,10 @@ export class Observer {
 
   /** The live request a Transfer refunds: by its tag, else by payer, amount and reference. */
   private refundedRequest(out: OutMessage, t: Transfer): ObservedRequest | undefined {
-    const tagged = tagOf(out.tags, 'X-Request');
+    const tagged = tag(out, 'X-Request');
     if (tagged !== undefined) return this.requests.get(tagged);
     if (t.reason === 'Withdrawal') return undefined;
-    const reference = tagOf(out.tags, 'X-Reference');
+    const reference = tag(out, 'X-Reference');
     const payer = this.live().filter((r) => r.client === t.recipient && r.paid === t.quantity);
     // The same reference (or none on both) first; a herder that drops references still matches.
     const exact = payer.filter((r) => reference === r.reference);
@@ -606,7 +599,7 @@ export class Observer {
 
   /** The request a dispatch serves: by its tag, else by its prompt (waiting ones first). */
   private dispatched(out: OutMessage): ObservedRequest | undefined {
-    const tagged = tagOf(out.tags, 'X-Request');
+    const tagged = tag(out, 'X-Request');
     if (tagged !== undefined && this.requests.has(tagged)) return this.requests.get(tagged);
     const same = this.byPrompt.get(out.data ?? '');
     if (!same) return undefined;
@@ -625,13 +618,13 @@ export class Observer {
       this.stats.unstatedWorkers.add(target);
     }
     const r = this.dispatched(out);
-    const tag = tagOf(out.tags, 'X-Request');
+    const named = tag(out, 'X-Request');
     const unlinked =
       r !== undefined
         ? ''
         : ((out.data !== undefined ? this.unpaidPrompts.get(out.data) : undefined) ??
-          (tag !== undefined
-            ? `request ${tag}, which no accepted payment carries`
+          (named !== undefined
+            ? `request ${named}, which no accepted payment carries`
             : 'a prompt that no payment carried'));
     const waiting = this.waiting();
     this.emit({ kind: 'dispatch', worker: target, request: r, unlinked, before, waiting });
@@ -665,7 +658,7 @@ export class Observer {
   /** Returns whether this forward is the genuine answer of this step. */
   private forward(out: OutMessage, answer: Incoming['answer']): boolean {
     this.stats.forwarded++;
-    const tagged = tagOf(out.tags, 'X-Request');
+    const tagged = tag(out, 'X-Request');
     const record = out.data !== undefined ? this.answers.get(out.data) : undefined;
     const request =
       (tagged !== undefined ? this.requests.get(tagged) : undefined) ??
@@ -708,7 +701,7 @@ export class Observer {
   }
 
   private applyAdmin(msg: AoMessage): void {
-    const t = (name: string) => tagOf(msg.tags, name);
+    const t = (name: string) => tag(msg, name);
     const s = this.settings;
     const count = (raw: string | undefined) =>
       raw !== undefined && DIGITS.test(raw) ? Number(raw) : undefined;
@@ -776,9 +769,9 @@ function freshWorker(): ObservedWorker {
 
 function transferOf(out: OutMessage): Transfer {
   return {
-    recipient: tagOf(out.tags, 'Recipient'),
-    quantity: amountOf(tagOf(out.tags, 'Quantity')) ?? 0n,
-    reason: tagOf(out.tags, 'X-Reason'),
-    needed: tagOf(out.tags, 'X-Needed'),
+    recipient: tag(out, 'Recipient'),
+    quantity: amountOf(tag(out, 'Quantity')) ?? 0n,
+    reason: tag(out, 'X-Reason'),
+    needed: tag(out, 'X-Needed'),
   };
 }

@@ -10,7 +10,7 @@ import { MAX_DIGITS } from '../model/amount.ts';
 import { compareMultipliers } from '../model/fees.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
 import { holdings, ledgerViolations } from '../model/ledger.ts';
-import { Action, type AoMessage, type OutMessage, Reason } from '../model/messages.ts';
+import { Action, type AoMessage, type OutMessage, Reason, tag } from '../model/messages.ts';
 import type { CheckEvent } from './environment.ts';
 
 export interface Finding {
@@ -264,15 +264,6 @@ export function transitionFindings(
   return found;
 }
 
-/** A tag of `msg`, its name matched without regard to case (as the protocol reads tags). */
-function tagOf(msg: AoMessage, name: string): string | undefined {
-  const exact = msg.tags[name];
-  if (exact !== undefined) return exact;
-  const lower = name.toLowerCase();
-  for (const [key, value] of Object.entries(msg.tags)) if (key.toLowerCase() === lower) return value;
-  return undefined;
-}
-
 /**
  * no-wrongful-refund, for a notice refunded as it arrives: the reasons that are true of it,
  * recomputed from the notice and the settings in force before it (the pre-state), and, when the
@@ -282,15 +273,15 @@ function tagOf(msg: AoMessage, name: string): string | undefined {
 export function trueNoticeReasons(pre: HerderState, msg: AoMessage): { reasons: string[]; needed?: bigint } {
   const { config } = pre;
   const reasons: string[] = [];
-  const quantity = tagOf(msg, 'Quantity');
+  const quantity = tag(msg, 'Quantity');
   if (quantity !== undefined && /^[0-9]+$/.test(quantity) && quantity.replace(/^0+/, '').length > MAX_DIGITS)
     reasons.push(Reason.QuantityTooLarge);
   if (pre.paused) reasons.push(Reason.Paused);
-  const prompt = tagOf(msg, 'X-Prompt');
+  const prompt = tag(msg, 'X-Prompt');
   if (prompt === undefined) reasons.push(Reason.MissingPrompt);
   else if (prompt === '') reasons.push(Reason.EmptyPrompt);
   else if (Buffer.byteLength(prompt, 'utf8') > config.maxPromptBytes) reasons.push(Reason.PromptTooLong);
-  const rawTokens = tagOf(msg, 'X-Tokens');
+  const rawTokens = tag(msg, 'X-Tokens');
   let tokens: bigint | undefined;
   if (rawTokens === undefined) reasons.push(Reason.MissingTokens);
   else if (!/^[0-9]+$/.test(rawTokens)) reasons.push(Reason.BadTokens);
@@ -313,7 +304,7 @@ function noticeRefundFindings(pre: HerderState, msg: AoMessage, out: OutMessage,
   if (!truth.reasons.includes(reason)) {
     const why =
       truth.reasons.length === 0
-        ? `the notice is valid and pays ${tagOf(msg, 'Quantity')} of the ${truth.needed} needed, and the herder accepts requests`
+        ? `the notice is valid and pays ${tag(msg, 'Quantity')} of the ${truth.needed} needed, and the herder accepts requests`
         : `what is true of it: ${truth.reasons.join('; ')}`;
     flag(found, 'no-wrongful-refund', `notice ${msg.id} was refunded as "${reason}", which is false: ${why}`);
     return;
@@ -338,9 +329,9 @@ function attemptFails(pre: HerderState, msg: AoMessage, record: RequestRecord): 
   if (holder?.status !== 'busy' || holder.request !== record.id) return false;
   if (holder.deadline < Math.max(pre.now, msg.timestamp)) return true;
   if (msg.from !== holder.id) return false;
-  const action = tagOf(msg, 'Action');
+  const action = tag(msg, 'Action');
   if (action === Action.WorkerError) return true;
-  const named = tagOf(msg, 'X-Request');
+  const named = tag(msg, 'X-Request');
   return action === Action.InferenceError && (named === undefined || named === record.id);
 }
 

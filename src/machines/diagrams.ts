@@ -39,8 +39,8 @@ const DIAGRAMS: readonly { name: string; machine: AnyStateMachine; intro: string
     name: 'request',
     machine: requestMachine,
     intro:
-      'Events are what a model step did to the request (queue operations); the guards that choose ' +
-      'the outcome read the step’s outbox. Final states take no event: a request cannot end twice.',
+      'Events are what a model step reported about the request (accepted, refused, queued, dispatched, ' +
+      'retried, answered, refunded). Final states take no event: a request cannot end twice.',
   },
 ];
 

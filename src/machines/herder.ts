@@ -1,7 +1,7 @@
 /**
  * The herder as an xstate machine. Its context holds the model's `HerderState`; every incoming
  * message is one event, and the event's only action, `applyStep`, runs the model's step function
- * once (through `observeStep`, which also journals what the step did to each worker and request).
+ * once (through `observeStep`), keeping the events the step reported about each worker and request.
  * Behaviour therefore has one source of truth, `src/model/herder.ts`.
  *
  * Drive it with an actor (`createActor(herderMachine, { input: { config } })`), or purely with
@@ -14,9 +14,10 @@
  */
 import { assign, setup } from 'xstate';
 import type { HerdConfig } from '../model/config.ts';
-import { type HerderState, initialHerderState } from '../model/herder.ts';
+import type { StepEvent } from '../model/events.ts';
+import { type HerderState, type HerderStepper, MODEL_STEPPER } from '../model/herder.ts';
 import { Action, ADMIN_ACTIONS, type AoMessage, type OutMessage, tag } from '../model/messages.ts';
-import { type InPlaceStep, type JournalEntry, observeStep } from './journal.ts';
+import { observeStep } from './journal.ts';
 
 /** Message Actions the herder handles; every other message (Cron ticks, junk) is `Other`. */
 export const HERDER_EVENT_TYPES = [
@@ -53,14 +54,14 @@ export interface HerderContext {
   /** What the last step sent. */
   readonly outbox: readonly OutMessage[];
   /** What the last step did to workers and requests, in order. */
-  readonly journal: readonly JournalEntry[];
-  /** The step function: the model's, unless a test substitutes a variant. */
-  readonly run: InPlaceStep | undefined;
+  readonly events: readonly StepEvent[];
+  /** The herder stepped: the model, unless a test substitutes a variant. */
+  readonly stepper: HerderStepper;
 }
 
 export interface HerderInput {
   readonly config: HerdConfig;
-  readonly run?: InPlaceStep;
+  readonly stepper?: HerderStepper;
 }
 
 /** Every message is handled the same way: one model step. */
@@ -76,8 +77,8 @@ export const herderMachine = setup({
   },
   actions: {
     applyStep: assign(({ context, event }) => {
-      const { state, outbox, journal } = observeStep(context.herder, event.message, context.run);
-      return { herder: state, outbox, journal };
+      const { state, outbox, events } = observeStep(context.herder, event.message, context.stepper);
+      return { herder: state, outbox, events };
     }),
   },
   guards: {
@@ -92,12 +93,8 @@ export const herderMachine = setup({
   description: 'The herder: every message is one step of the model (expire deadlines, handle, dispatch).',
   context: ({ input }) => {
     if (input === undefined) throw new Error('the herder machine needs input: { config }');
-    return {
-      herder: initialHerderState(input.config),
-      outbox: [],
-      journal: [],
-      run: input.run,
-    };
+    const stepper = input.stepper ?? MODEL_STEPPER;
+    return { herder: stepper.init(input.config), outbox: [], events: [], stepper };
   },
   type: 'parallel',
   on: onEveryMessage,

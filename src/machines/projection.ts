@@ -1,25 +1,20 @@
 /**
  * The worker and request machines run alongside the herder machine: after each herder step, the
- * step's journal is fed to the machine of every worker and request it names. `disagreements`
- * compares each machine's state with the model's own status of that worker or request.
+ * events the step reported are fed to the machine of every worker and request they name.
+ * `disagreements` compares each machine's state with the model's own status of that worker or
+ * request.
  */
 import { type Actor, createActor } from 'xstate';
+import type { RequestEvent, StepEvent } from '../model/events.ts';
 import type { HerderState } from '../model/herder.ts';
-import type { OutMessage } from '../model/messages.ts';
-import {
-  type JournalEntry,
-  modelRequestStatus,
-  modelWorkerStatus,
-  type RequestCause,
-  type WorkerCause,
-} from './journal.ts';
+import { modelRequestStatus, modelWorkerStatus, type WorkerCause, workerCauses } from './journal.ts';
 import { REQUEST_STATUS, requestMachine } from './request.ts';
 import { WORKER_STATUS, type WorkerMachineState, workerMachine } from './worker.ts';
 
 export class LifecycleProjection {
   readonly workers = new Map<string, Actor<typeof workerMachine>>();
   readonly requests = new Map<string, Actor<typeof requestMachine>>();
-  /** Journal entries a machine could not take: each one is a transition the diagram does not show. */
+  /** Events a machine could not take: each one is a transition the diagram does not show. */
   readonly rejected: string[] = [];
 
   /** Starts with the herd's initial workers registered. */
@@ -27,16 +22,19 @@ export class LifecycleProjection {
     for (const id of initialWorkers) this.feedWorker(id, 'Add-Worker');
   }
 
-  /** Requests named by the last journal applied (ended ones are compared once, when they end). */
+  /** Requests named by the last events applied (ended ones are compared once, when they end). */
   private readonly touched = new Set<string>();
 
-  /** Feeds one step's journal, in order, to the machines it names. */
-  apply(journal: readonly JournalEntry[], outbox: readonly OutMessage[]): void {
+  /** Feeds one step's events, in order, to the machines they name. */
+  apply(events: readonly StepEvent[]): void {
     this.touched.clear();
-    for (const entry of journal) {
-      if (entry.kind === 'request') this.touched.add(entry.request);
-      if (entry.kind === 'worker') this.feedWorker(entry.worker, entry.cause);
-      else this.feedRequest(entry.request, entry.cause, outbox);
+    for (const event of events) {
+      if (event.type === 'worker') {
+        for (const cause of workerCauses(event)) this.feedWorker(event.worker, cause);
+      } else {
+        this.touched.add(event.request);
+        this.feedRequest(event);
+      }
     }
   }
 
@@ -50,7 +48,7 @@ export class LifecycleProjection {
 
   /**
    * Every worker and request whose machine state does not match the model's status: all workers,
-   * every live request, and the requests the last journal named.
+   * every live request, and the requests the last events named.
    */
   disagreements(state: HerderState): string[] {
     const found = [...this.rejected];
@@ -82,16 +80,16 @@ export class LifecycleProjection {
     actor.send({ type });
   }
 
-  private feedRequest(id: string, type: RequestCause, outbox: readonly OutMessage[]): void {
+  private feedRequest(event: RequestEvent): void {
+    const id = event.request;
     let actor = this.requests.get(id);
     if (actor === undefined) {
       actor = createActor(requestMachine, { input: { id } }).start();
       this.requests.set(id, actor);
     }
     const before = actor.getSnapshot();
-    const event = { type, outbox };
     if (!before.can(event))
-      this.rejected.push(`request ${id}: no transition from ${before.value} on ${type}`);
+      this.rejected.push(`request ${id}: no transition from ${before.value} on ${event.type}`);
     actor.send(event);
   }
 }

@@ -4,8 +4,8 @@
  * idle ↔ busy, timedOut when a deadline passes (no new work until it answers again), failed on
  * Worker-Error, and removed when the owner takes it out (a busy one drains first).
  *
- * A projection of the model: the herder-side events are the journal entries of `observeStep`
- * (named after what caused the change); the process-side events (Init, Worker-Initialized,
+ * A projection of the model: the herder-side events are the status changes a model step reports,
+ * named after what caused them (`workerCauses`); the process-side events (Init, Worker-Initialized,
  * Worker-Error while loading) are the worker step function's own messages.
  */
 import { setup } from 'xstate';

@@ -5,10 +5,11 @@
  */
 import { parsePositiveAmount } from './amount.ts';
 import { configProblems, type HerdConfig, isProcessId } from './config.ts';
+import type { StepEvent } from './events.ts';
 import { withdrawable } from './ledger.ts';
 import { Action, ADMIN_ACTIONS, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
 import { parseSettingTag, type SettingAction, settingsOf } from './settings.ts';
-import { forgetUnready, type HerderState, rememberUnready } from './state.ts';
+import { forgetUnready, type HerderState, moveWorker, rememberUnready } from './state.ts';
 
 export function isAdminAction(action: string): boolean {
   return ADMIN_ACTIONS.includes(action);
@@ -16,11 +17,18 @@ export function isAdminAction(action: string): boolean {
 
 type Outcome = { ok: true; note?: string } | { ok: false; reason: string };
 
-export function handleAdmin(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): void {
+/** Handles an administrative message; a worker that joins or leaves the herd is reported to `events`. */
+export function handleAdmin(
+  state: HerderState,
+  msg: AoMessage,
+  action: string,
+  outbox: OutMessage[],
+  events?: StepEvent[],
+): void {
   const outcome: Outcome =
     msg.from !== state.config.owner
       ? { ok: false, reason: Reason.NotOwner }
-      : apply(state, msg, action, outbox);
+      : apply(state, msg, action, outbox, events);
   const tags: Record<string, string> = {
     Action: outcome.ok ? Action.AdminDone : Action.AdminRefused,
     'Admin-Action': action,
@@ -30,12 +38,18 @@ export function handleAdmin(state: HerderState, msg: AoMessage, action: string, 
   outbox.push({ target: msg.from, tags });
 }
 
-function apply(state: HerderState, msg: AoMessage, action: string, outbox: OutMessage[]): Outcome {
+function apply(
+  state: HerderState,
+  msg: AoMessage,
+  action: string,
+  outbox: OutMessage[],
+  events: StepEvent[] | undefined,
+): Outcome {
   switch (action) {
     case Action.AddWorker:
-      return addWorker(state, tag(msg, 'Worker'));
+      return addWorker(state, tag(msg, 'Worker'), events);
     case Action.RemoveWorker:
-      return removeWorker(state, tag(msg, 'Worker'));
+      return removeWorker(state, tag(msg, 'Worker'), events);
     case Action.SetFees:
     case Action.SetLimits:
       return reconfigure(state, msg, action);
@@ -50,16 +64,18 @@ function apply(state: HerderState, msg: AoMessage, action: string, outbox: OutMe
   }
 }
 
-function addWorker(state: HerderState, id: string | undefined): Outcome {
+function addWorker(state: HerderState, id: string | undefined, events: StepEvent[] | undefined): Outcome {
   if (id === undefined || id === '') return { ok: false, reason: 'Worker tag is missing' };
   const problems = configProblems({ ...state.config, workers: [id] });
   if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
   const existing = state.herd.get(id);
   if (existing === undefined) {
     const record = state.herd.add(id);
-    if (!forgetUnready(state, id)) return { ok: true };
-    state.herd.setStatus(record, 'failed');
-    return { ok: true, note: UNREADY_NOTE };
+    // A process that last reported Worker-Error joins failed (readiness).
+    const unready = forgetUnready(state, id);
+    if (unready) state.herd.setStatus(record, 'failed');
+    events?.push({ type: 'worker', worker: id, from: 'absent', to: record.status, cause: Action.AddWorker });
+    return unready ? { ok: true, note: UNREADY_NOTE } : { ok: true };
   }
   if (existing.draining) {
     existing.draining = false;
@@ -68,7 +84,7 @@ function addWorker(state: HerderState, id: string | undefined): Outcome {
   return { ok: true, note: 'already in the herd' };
 }
 
-function removeWorker(state: HerderState, id: string | undefined): Outcome {
+function removeWorker(state: HerderState, id: string | undefined, events: StepEvent[] | undefined): Outcome {
   // Stryker disable next-line ConditionalExpression: equivalent, the herd has no worker under `undefined` either
   const worker = id === undefined ? undefined : state.herd.get(id);
   if (worker === undefined) return { ok: false, reason: 'no such worker in the herd' };
@@ -77,7 +93,7 @@ function removeWorker(state: HerderState, id: string | undefined): Outcome {
     return { ok: true, note: 'draining: leaves when its request ends' };
   }
   if (worker.status === 'failed') rememberUnready(state, worker.id);
-  state.herd.remove(worker);
+  moveWorker(state, worker, 'absent', Action.RemoveWorker, events);
   return { ok: true };
 }
 

@@ -59,11 +59,9 @@ export class Herd {
 
   /** Registers a new worker as idle (the newest idle one). */
   add(id: ProcessId): WorkerRecord {
-    // Created outside the idle count, then made idle: the newest idle worker.
     const record: WorkerRecord = {
       id,
-      // Stryker disable next-line StringLiteral: equivalent, any status but 'idle' is overwritten below
-      status: 'failed',
+      status: 'idle',
       request: undefined,
       lastRequest: undefined,
       deadline: 0,
@@ -71,13 +69,13 @@ export class Herd {
       idleStamp: 0,
     };
     this.workers.set(id, record);
-    this.setStatus(record, 'idle');
+    this.enterIdle(record);
     return record;
   }
 
+  /** Takes a worker out of the herd (an idle one leaves the idle count; its FIFO entry goes stale). */
   remove(record: WorkerRecord): void {
-    // Stryker disable next-line StringLiteral: equivalent, only leaving the idle count matters; the record is dropped
-    this.setStatus(record, 'failed');
+    if (record.status === 'idle') this.idle--;
     this.workers.delete(record.id);
   }
 
@@ -86,12 +84,7 @@ export class Herd {
     if (record.status === 'idle') this.idle--;
     record.idleStamp = 0;
     record.status = status;
-    if (status === 'idle') {
-      // Stryker disable next-line UpdateOperator: equivalent, stamps only need to be unique and non-zero
-      record.idleStamp = ++this.stamps;
-      this.idleQueue.push([record.id, record.idleStamp]);
-      this.idle++;
-    }
+    if (status === 'idle') this.enterIdle(record);
   }
 
   /**
@@ -143,6 +136,14 @@ export class Herd {
     twin.stamps = this.stamps;
     twin.idle = this.idle;
     return twin;
+  }
+
+  /** Makes `record` the newest idle worker. */
+  private enterIdle(record: WorkerRecord): void {
+    // Stryker disable next-line UpdateOperator: equivalent, stamps only need to be unique and non-zero
+    record.idleStamp = ++this.stamps;
+    this.idleQueue.push([record.id, record.idleStamp]);
+    this.idle++;
   }
 
   private trimIdleQueue(): void {

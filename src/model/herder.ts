@@ -236,7 +236,13 @@ function handleCredit(
       startWait(state, record);
       if (events !== undefined) {
         const cause = Action.CreditNotice;
-        events.push({ type: 'accepted', request: record.id, client: record.client, paid: record.multiplier.paid, cause });
+        events.push({
+          type: 'accepted',
+          request: record.id,
+          client: record.client,
+          paid: record.multiplier.paid,
+          cause,
+        });
         events.push({ type: 'queued', request: record.id, cause });
       }
     }
@@ -441,7 +447,12 @@ function forgetOld(state: HerderState): void {
 }
 
 /** A worker that answered is idle again, or leaves the herd if its removal was requested. */
-function freeWorker(state: HerderState, worker: WorkerRecord, cause: Cause, events: StepEvent[] | undefined): void {
+function freeWorker(
+  state: HerderState,
+  worker: WorkerRecord,
+  cause: Cause,
+  events: StepEvent[] | undefined,
+): void {
   worker.request = undefined;
   moveWorker(state, worker, worker.draining ? 'absent' : 'idle', cause, events);
 }
@@ -469,7 +480,13 @@ export function assign(
   record.tried.push(worker.id);
   record.worker = worker.id;
   moveWorker(state, worker, 'busy', 'dispatch', events);
-  events?.push({ type: 'dispatched', request: record.id, worker: worker.id, attempt: record.attempts, cause: 'dispatch' });
+  events?.push({
+    type: 'dispatched',
+    request: record.id,
+    worker: worker.id,
+    attempt: record.attempts,
+    cause: 'dispatch',
+  });
   worker.request = record.id;
   worker.lastRequest = record.id;
   worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens;

@@ -24,14 +24,20 @@ export interface OutMessage {
   readonly data?: string;
 }
 
-/** Reads a tag by name, ignoring case (aos 2.0.6 Title-Cases names: `Model-ID` arrives as `Model-Id`). */
-export function tag(msg: AoMessage, name: string): string | undefined {
-  const exact = msg.tags[name];
+/**
+ * Reads a tag of a message, incoming or outgoing, by name, ignoring case (aos 2.0.6 Title-Cases
+ * names: `Model-ID` arrives as `Model-Id`): the exact name first, else the first name that differs
+ * from it only in case. The one tag lookup of the TypeScript side.
+ */
+export function tag(
+  msg: { readonly tags: Readonly<Record<string, string>> },
+  name: string,
+): string | undefined {
+  const tags = msg.tags;
+  const exact = tags[name];
   if (exact !== undefined) return exact;
   const wanted = name.toLowerCase();
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator: equivalent, the length check only skips lower-casing
-  for (const key in msg.tags)
-    if (key.length === name.length && key.toLowerCase() === wanted) return msg.tags[key];
+  for (const key in tags) if (key.toLowerCase() === wanted) return tags[key];
   return undefined;
 }
 

@@ -6,8 +6,9 @@
 import type { HerdConfig, ProcessId } from './config.ts';
 import type { PaidRequest } from './credit.ts';
 import type { DeadlineHeap } from './deadlines.ts';
+import type { Cause, HerdStatus, StepEvent } from './events.ts';
 import type { Multiplier } from './fees.ts';
-import type { Herd } from './herd.ts';
+import type { Herd, WorkerRecord } from './herd.ts';
 import type { Ledger } from './ledger.ts';
 import type { QueueEntry, RequestQueue } from './queue.ts';
 
@@ -81,4 +82,22 @@ export function forgetUnready(state: HerderState, id: ProcessId): boolean {
   if (index < 0) return false;
   state.unready.splice(index, 1);
   return true;
+}
+
+/**
+ * Moves a worker to `to` (`absent`: it leaves the herd), reporting the change, when it is one, to
+ * `events` with its cause. Every status change of a step goes through here.
+ */
+export function moveWorker(
+  state: HerderState,
+  worker: WorkerRecord,
+  to: HerdStatus,
+  cause: Cause,
+  events: StepEvent[] | undefined,
+): void {
+  const from = worker.status;
+  if (to === 'absent') state.herd.remove(worker);
+  else state.herd.setStatus(worker, to);
+  if (events !== undefined && from !== to)
+    events.push({ type: 'worker', worker: worker.id, from, to, cause });
 }

@@ -5,14 +5,21 @@
 import type { ProcessId } from './config.ts';
 import { Action, type AoMessage, type OutMessage, tag } from './messages.ts';
 
-export type WorkerPhase = 'uninitialised' | 'ready' | 'failed';
-
-export interface WorkerState {
+/** Who may talk to the worker: its owner, and its herder once named. */
+interface WorkerParties {
   readonly owner: ProcessId;
   readonly herder: ProcessId | undefined;
-  readonly phase: WorkerPhase;
-  readonly model: string | undefined;
 }
+
+/** Before its model is loaded, with its model loaded (only then it has one), or after a failed load. */
+export type WorkerState = WorkerParties &
+  (
+    | { readonly phase: 'uninitialised' }
+    | { readonly phase: 'ready'; readonly model: string }
+    | { readonly phase: 'failed' }
+  );
+
+export type WorkerPhase = WorkerState['phase'];
 
 /** What a worker needs from llama.cpp. */
 export interface InferenceBackend {
@@ -25,7 +32,7 @@ export interface InferenceBackend {
 }
 
 export function initialWorkerState(owner: ProcessId, herder?: ProcessId): WorkerState {
-  return { owner, herder, phase: 'uninitialised', model: undefined };
+  return { owner, herder, phase: 'uninitialised' };
 }
 
 const DECIMAL = /^[0-9]+$/;
@@ -49,18 +56,20 @@ function init(state: WorkerState, msg: AoMessage, backend: InferenceBackend) {
   const modelId = tag(msg, 'Model-ID');
   let next: WorkerState = { ...state, herder };
   let reply: Record<string, string>;
-  // Stryker disable next-line StringLiteral: equivalent, a ready worker always has its model id
-  if (state.phase === 'ready') reply = { Action: Action.WorkerInitialized, 'Model-ID': state.model ?? '' };
+  if (state.phase === 'ready') reply = { Action: Action.WorkerInitialized, 'Model-ID': state.model };
   else if (state.phase === 'failed')
     reply = { Action: Action.WorkerError, 'X-Reason': 'model load failed earlier; spawn a new worker' };
   else if (modelId === undefined || modelId === '')
     reply = { Action: Action.WorkerError, 'X-Reason': 'Model-ID is missing' };
   else {
     const loaded = backend.load(modelId);
-    next = { ...next, phase: loaded.ok ? 'ready' : 'failed', model: loaded.ok ? modelId : undefined };
-    reply = loaded.ok
-      ? { Action: Action.WorkerInitialized, 'Model-ID': modelId }
-      : { Action: Action.WorkerError, 'X-Reason': loaded.reason };
+    if (loaded.ok) {
+      next = { owner: state.owner, herder, phase: 'ready', model: modelId };
+      reply = { Action: Action.WorkerInitialized, 'Model-ID': modelId };
+    } else {
+      next = { owner: state.owner, herder, phase: 'failed' };
+      reply = { Action: Action.WorkerError, 'X-Reason': loaded.reason };
+    }
   }
   const outbox: OutMessage[] = [{ target: msg.from, tags: reply }];
   if (herder !== undefined && herder !== msg.from) outbox.push({ target: herder, tags: reply });

@@ -6,21 +6,11 @@
 import { Auditor } from '../audit/auditor.ts';
 import type { Violation } from '../audit/invariants.ts';
 import type { StatedSettings } from '../audit/settings.ts';
-import type { HerdConfig } from '../model/config.ts';
+import type { HerderState, HerderStepper } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import type { TraceSpec } from './scenario.ts';
 import { describeViolation as describeTrace } from './trace.ts';
 import { type Cast, DEFAULT_CAST, World } from './world.ts';
-
-/** A herder stepped synchronously from an explicit state (the model and its variants). */
-export interface HerderUnderTest<S> {
-  readonly name: string;
-  init(config: HerdConfig): S;
-  /** Delivers one message; returns the next state and the herder's outbox. */
-  step(state: S, msg: AoMessage): { state: S; outbox: OutMessage[] };
-  /** Invariants checked on the implementation's own state (optional white-box view). */
-  inspect?(state: S): Violation[];
-}
 
 /** A herder that keeps its own state, e.g. a Lua process in a local AO network. */
 export interface AsyncHerder {
@@ -81,17 +71,20 @@ function* traceMessages(
 /** Ticks over which a silence phase spreads the time it lets pass. */
 const SILENT_TICKS = 30;
 
-/** Runs a trace through a synchronous herder. */
-export function runTrace<S>(impl: HerderUnderTest<S>, spec: TraceSpec, options: RunOptions = {}): TraceRun {
+export interface SteppedRunOptions extends RunOptions {
+  /** Invariants checked on the herder's own state after every step (a white-box view). */
+  inspect?(state: HerderState): Violation[];
+}
+
+/** Runs a trace through a herder stepped from an explicit state (the model and its variants). */
+export function runTrace(impl: HerderStepper, spec: TraceSpec, options: SteppedRunOptions = {}): TraceRun {
   const world = new World(spec.config, options.cast ?? DEFAULT_CAST);
   const auditor = new Auditor(options.stated ?? spec.config);
   const run: TraceRun = { violations: [], log: [] };
-  let state = impl.init(spec.config);
+  const state = impl.init(spec.config);
   for (const msg of traceMessages(spec, world, auditor, options.drain ?? true)) {
-    const result = impl.step(state, msg);
-    state = result.state;
-    record(run, world, auditor, msg, result.outbox);
-    for (const v of impl.inspect?.(state) ?? []) run.violations.push({ ...v, step: run.log.length - 1 });
+    record(run, world, auditor, msg, impl.step(state, msg));
+    for (const v of options.inspect?.(state) ?? []) run.violations.push({ ...v, step: run.log.length - 1 });
   }
   run.violations.push(...auditor.violations);
   run.stats = auditor.stats;

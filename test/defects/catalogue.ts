@@ -8,31 +8,31 @@
  */
 import type { InvariantName } from '../../src/audit/invariants.ts';
 import { type CheckBounds, DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
-import { type HerderUnderCheck, initialCheckState } from '../../src/checker/explore.ts';
+import { initialCheckState } from '../../src/checker/explore.ts';
 import { compareMultipliers, type Multiplier } from '../../src/model/fees.ts';
 import {
   assign,
   cloneHerderState,
-  type Dispatcher,
+  type dispatch,
   type HerderState,
+  type HerderStepper,
   initialHerderState,
+  receive,
   stepInPlace,
 } from '../../src/model/herder.ts';
 import type { AoMessage, OutMessage } from '../../src/model/messages.ts';
 
-/** The model with its step altered: a herder stepped in place, as the model's `stepInPlace`. */
-export interface ModelVariant {
-  readonly name: string;
+/** The model with its step altered, stepped in place as the model is. */
+export interface ModelVariant extends HerderStepper {
   /** The queue's order (the model's exact comparison unless altered). */
   readonly order: (a: Multiplier, b: Multiplier) => number;
-  /** One step of the broken herder: updates `state` in place, returns the outbox. */
-  step(state: HerderState, msg: AoMessage): OutMessage[];
 }
 
 /** What to break. */
 export interface Mutation {
   readonly order?: (a: Multiplier, b: Multiplier) => number;
-  readonly dispatcher?: Dispatcher;
+  /** Phase 3 of the step, in place of the model's dispatch. */
+  readonly dispatcher?: typeof dispatch;
   /** Runs before the step on the state about to be stepped; may replace the incoming message. */
   readonly before?: (state: HerderState, msg: AoMessage) => AoMessage | undefined;
   /** Rewrites the outbox; `before` is the state before the step, `state` the one after (may be altered). */
@@ -46,54 +46,56 @@ export interface Mutation {
 
 /** The model with `mutate` applied to every step. */
 export function variant(name: string, mutate: Mutation): ModelVariant {
+  const order = mutate.order ?? compareMultipliers;
   return {
     name,
-    order: mutate.order ?? compareMultipliers,
-    step(state, msg) {
+    order,
+    init: (config) => initialHerderState(config, order),
+    step(state, msg, events) {
       const before = mutate.after ? cloneHerderState(state) : state;
       const delivered = mutate.before?.(state, msg) ?? msg;
-      const outbox = stepInPlace(state, delivered, mutate.dispatcher);
+      let outbox: OutMessage[];
+      if (mutate.dispatcher === undefined) outbox = stepInPlace(state, delivered, events);
+      else {
+        outbox = receive(state, delivered, events);
+        mutate.dispatcher(state, outbox, events);
+      }
       return mutate.after ? mutate.after(before, msg, outbox, state) : outbox;
     },
   };
 }
 
 /** A variant as the model checker explores it (its small-queue initial state). */
-export function underCheck(v: ModelVariant): HerderUnderCheck {
+export function underCheck(v: ModelVariant): HerderStepper {
   return { name: v.name, init: (config) => initialCheckState(config, v.order), step: v.step };
 }
 
-/** A variant's initial state as the properties run it. */
-export function initialState(v: ModelVariant, config: Parameters<typeof initialHerderState>[0]): HerderState {
-  return initialHerderState(config, v.order);
-}
-
 /** The original's dispatch loop: walks the idle list by index while removing from it. */
-const skipEveryOtherWorker: Dispatcher = (state, outbox) => {
+const skipEveryOtherWorker: typeof dispatch = (state, outbox, events) => {
   const idle = state.herd.idleInOrder();
   for (let i = 0; i < idle.length && state.queue.length > 0; i++) {
-    assign(state, state.queue.peek(state.config.maxOvertakes)!, idle[i]!, outbox);
+    assign(state, state.queue.peek(state.config.maxOvertakes)!, idle[i]!, outbox, events);
     idle.splice(i, 1);
   }
 };
 
 /** Pure priority: the overtaking bound is ignored. */
-const unboundedDispatch: Dispatcher = (state, outbox) => {
+const unboundedDispatch: typeof dispatch = (state, outbox, events) => {
   while (state.queue.length > 0 && state.herd.idleCount > 0) {
     const record = state.queue.peek(null)!;
-    assign(state, record, state.herd.pickIdle(record.tried)!, outbox);
+    assign(state, record, state.herd.pickIdle(record.tried)!, outbox, events);
   }
 };
 
 /** Among requests of the best multiplier, the latest arrival goes first. */
-const lastComeFirst: Dispatcher = (state, outbox) => {
+const lastComeFirst: typeof dispatch = (state, outbox, events) => {
   while (state.queue.length > 0 && state.herd.idleCount > 0) {
     const best = state.queue.peek(state.config.maxOvertakes)!;
     const tied = state.queue
       .waitingInArrivalOrder()
       .filter(({ entry }) => compareMultipliers(entry.multiplier, best.multiplier) === 0);
     const record = tied[tied.length - 1]!.entry;
-    assign(state, record, state.herd.pickIdle(record.tried)!, outbox);
+    assign(state, record, state.herd.pickIdle(record.tried)!, outbox, events);
   }
 };
 

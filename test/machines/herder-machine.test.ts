@@ -1,7 +1,7 @@
 /**
  * The machines and the step function are one behaviour: on random traces, the herder machine
  * (xstate's pure `transition`) reaches the same state and outbox as `step` after every message,
- * and the worker and request machines, fed the journal of each step, are in the state matching the
+ * and the worker and request machines, fed the events of each step, are in the state matching the
  * model's status of every worker and request.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -36,7 +36,8 @@ function firstDisagreement(spec: TraceSpec): string | undefined {
       const load = state.requests.size === 0 ? 'none' : state.queue.length > 0 ? 'waiting' : 'running';
       if (!snapshot.matches({ intake, load }))
         return `herder machine in ${JSON.stringify(snapshot.value)} at ${where}`;
-      lifecycles.apply(snapshot.context.journal, snapshot.context.outbox);
+      if (!isDeepStrictEqual(snapshot.context.events, stepped.events)) return `events differ at ${where}`;
+      lifecycles.apply(snapshot.context.events);
       const problems = lifecycles.disagreements(state);
       if (problems.length > 0) return `${problems.join('; ')} at ${where}`;
     }
@@ -76,7 +77,7 @@ describe('machines = step function', () => {
           herder.send(herderEvent(msg));
           const snapshot = herder.getSnapshot();
           world.learn(msg, snapshot.context.outbox);
-          lifecycles.apply(snapshot.context.journal, snapshot.context.outbox);
+          lifecycles.apply(snapshot.context.events);
           for (const id of lifecycles.requests.keys()) requestStates.add(String(lifecycles.requestState(id)));
           for (const id of lifecycles.workers.keys()) workerStates.add(lifecycles.workerState(id));
         }

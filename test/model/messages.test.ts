@@ -26,4 +26,20 @@ describe('tag', () => {
       { numRuns: UNIT_RUNS },
     );
   });
+
+  it('never returns a tag whose name only has the same length', () => {
+    const msg: AoMessage = {
+      id: 'm',
+      from: 'P',
+      timestamp: 0,
+      tags: { Sender: 'ALICE', 'Model-Id': 'good' },
+    };
+    expect(tag(msg, 'Action')).toBeUndefined();
+    expect(tag(msg, 'Quantity')).toBeUndefined();
+    expect(tag(msg, 'MODEL-ID')).toBe('good');
+  });
+
+  it('reads an outgoing message as it reads an incoming one', () => {
+    expect(tag({ target: 'P', tags: { 'x-reason': 'late' } }, 'X-Reason')).toBe('late');
+  });
 });

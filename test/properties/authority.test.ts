@@ -54,8 +54,8 @@ describe('authority', () => {
         (spec, _event, forger) => {
           const run = runTrace(modelHerder, spec, { drain: false });
           // Replay the trace to get the live state, then try every privileged Action as `forger`.
-          let state = modelHerder.init(spec.config);
-          for (const { msg } of run.log) state = modelHerder.step(state, msg).state;
+          const state = modelHerder.init(spec.config);
+          for (const { msg } of run.log) modelHerder.step(state, msg);
           const held = [...state.herd.all()].find((w) => w.request !== undefined);
           const attempts: AoMessage[] = [];
           const at = state.now;

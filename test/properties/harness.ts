@@ -4,28 +4,25 @@
  */
 import fc from 'fast-check';
 import type { InvariantName, Violation } from '../../src/audit/invariants.ts';
-import {
-  cloneHerderState,
-  type HerderState,
-  initialHerderState,
-  stepInPlace,
-} from '../../src/model/herder.ts';
+import { type HerderState, type HerderStepper, MODEL_STEPPER } from '../../src/model/herder.ts';
 import { ledgerViolations } from '../../src/model/ledger.ts';
-import { describeViolation, type HerderUnderTest, runTrace } from '../../src/verify/run.ts';
+import {
+  describeViolation,
+  runTrace as runStepped,
+  type SteppedRunOptions,
+  type TraceRun,
+} from '../../src/verify/run.ts';
 import { type TraceSpec, traceSpec } from '../../src/verify/scenario.ts';
 
-export { describeViolation, type HerderUnderTest, runTrace, type TraceRun } from '../../src/verify/run.ts';
+export { describeViolation, type TraceRun } from '../../src/verify/run.ts';
 
-/** The model herder, stepped purely (the input state is never modified). */
-export const modelHerder: HerderUnderTest<HerderState> = {
-  name: 'model',
-  init: initialHerderState,
-  step(state, msg) {
-    const next = cloneHerderState(state);
-    return { state: next, outbox: stepInPlace(next, msg) };
-  },
-  inspect: inspectModel,
-};
+/** The model herder: the properties run it with its white-box checks ({@link inspectModel}). */
+export const modelHerder: HerderStepper = MODEL_STEPPER;
+
+/** Runs a trace; the model itself (not a variant with a seeded defect) also gets its white-box checks. */
+export function runTrace(impl: HerderStepper, spec: TraceSpec, options: SteppedRunOptions = {}): TraceRun {
+  return runStepped(impl, spec, impl === modelHerder ? { inspect: inspectModel, ...options } : options);
+}
 
 /** White-box checks on the model's state. */
 export function inspectModel(state: HerderState): Violation[] {
@@ -74,9 +71,9 @@ export const UNIT_RUNS = Number(process.env.HERD_UNIT_RUNS ?? 1_000);
  * Asserts that no trace breaks `invariant` on `impl`. A failure reports the seed, the shrunk
  * trace and the first violation with the messages that led to it.
  */
-export function assertInvariant<S>(
+export function assertInvariant(
   invariant: InvariantName,
-  impl: HerderUnderTest<S>,
+  impl: HerderStepper,
   options: { numRuns?: number; arbitrary?: fc.Arbitrary<TraceSpec>; seed?: number } = {},
 ): void {
   fc.assert(
@@ -90,9 +87,9 @@ export function assertInvariant<S>(
 }
 
 /** Whether some trace breaks `invariant` on `impl` (for the seeded-defect tests). */
-export function findViolation<S>(
+export function findViolation(
   invariant: InvariantName,
-  impl: HerderUnderTest<S>,
+  impl: HerderStepper,
   options: { numRuns?: number; arbitrary?: fc.Arbitrary<TraceSpec>; seed?: number } = {},
 ): fc.RunDetails<[TraceSpec]> {
   return fc.check(

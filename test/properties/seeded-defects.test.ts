@@ -4,22 +4,9 @@
  * named property fail: it runs through the same scenarios and auditor as every property.
  */
 import { describe, expect, it } from 'vitest';
-import { cloneHerderState, type HerderState } from '../../src/model/herder.ts';
-import { initialState, type ModelVariant, SEEDED_DEFECTS, type SeededDefect } from '../defects/catalogue.ts';
+import { SEEDED_DEFECTS, type SeededDefect } from '../defects/catalogue.ts';
 import { contendedEvents, herdConfig, hugeCredit, traceSpec } from './arbitraries.ts';
-import { findViolation, type HerderUnderTest, modelHerder } from './harness.ts';
-
-/** A catalogue variant as the properties run it: stepped purely (the input state is never modified). */
-function underTest(v: ModelVariant): HerderUnderTest<HerderState> {
-  return {
-    name: v.name,
-    init: (config) => initialState(v, config),
-    step(state, msg) {
-      const next = cloneHerderState(state);
-      return { state: next, outbox: v.step(next, msg) };
-    },
-  };
-}
+import { findViolation, modelHerder } from './harness.ts';
 
 function scenarios({ properties }: SeededDefect) {
   const config =
@@ -48,7 +35,7 @@ describe('seeded defects are caught', () => {
       it.todo(`${title} (${seeded.properties.todo})`);
       continue;
     }
-    const herder = underTest(seeded.herder);
+    const herder = seeded.herder;
     it(title, () => {
       const result = findViolation(seeded.invariant, herder, {
         arbitrary: scenarios(seeded),
