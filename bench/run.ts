@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { measureNetworkOverhead } from '../src/ao/bench.ts';
 import type { SimulationBenchmark } from '../src/simulate/bench.ts';
 import { benchmarkWorkerOverhead, type HerdMemoryResult } from './llama.ts';
+import { benchmarkAge } from './lua-age.ts';
 import { benchmarkQueueScaling } from './lua-queue.ts';
 import { benchmarkModelStep } from './model-step.ts';
 import { benchmarkVerify, type VerifyBenchmark } from './verify.ts';
@@ -130,6 +131,19 @@ for (const herder of ['exported', 'original-fixture'] as const) {
     });
   });
 }
+
+await section('herder ageing', async () => {
+  // 10^5 messages in every mode: the ageing is what is measured, so --quick keeps it.
+  const r = await benchmarkAge({ messages: 100_000, window: quick ? 300 : 600 });
+  record({
+    name: 'Lua herder per-message cost after 10^5 processed messages vs a fresh herder',
+    value: r.ratio,
+    unit: `× (${r.agedMedianMs.toFixed(2)} vs ${r.freshMedianMs.toFixed(2)} ms; Lua heap ${(r.agedHeapKiB / 1024).toFixed(2)} vs ${(r.freshHeapKiB / 1024).toFixed(2)} MiB)`,
+    target: '≤ 1.2×',
+    met: r.ratio <= 1.2,
+    detail: r,
+  });
+});
 
 await section('local network overhead', async () => {
   const runs = [];

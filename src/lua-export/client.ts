@@ -11,12 +11,13 @@
  * | `manifest.json` | name, version, module name, main file and the baked-in herder / token ids. |
  * | `README.md` | the API and the message flow. |
  *
- * The Lua body lives in lua/client.lua; this module prepends the header and the baked-in
- * settings. The output is deterministic: the same options give byte-identical files.
+ * The Lua body lives in lua/client.lua; this module prepends the header, the baked-in
+ * settings and the prelude's tag lookup (prelude.ts). The output is deterministic: the same options give byte-identical files.
  */
 import { readFileSync } from 'node:fs';
 import { MODEL_VERSION } from '../model/version.ts';
-import { luaString } from './token.ts';
+import { luaString } from './lua-string.ts';
+import { preludeLua } from './prelude.ts';
 
 const BODY = readFileSync(new URL('./lua/client.lua', import.meta.url), 'utf8');
 
@@ -88,6 +89,7 @@ local MODULE_NAME = ${luaString(moduleName)}
 local DEFAULT_HERDER = ${lit(options.herder)}
 local DEFAULT_TOKEN = ${lit(options.token)}
 
+${preludeLua(['tag'])}
 ${BODY}`;
 }
 

@@ -11,7 +11,7 @@ describe('tokenLua()', () => {
     expect(lua.startsWith('-- llama-herder token\n')).toBe(true);
     expect(lua).toContain(`-- model version: ${MODEL_VERSION}`);
     expect(lua).toContain("require('.bint')(512)");
-    expect(tokenLua({ name: 'Test "Coin"\n' })).toContain('Token.Name = Token.Name or "Test \\"Coin\\"\\n"');
+    expect(tokenLua({ name: 'Test "Coin"\n' })).toContain('TOKEN_CONFIG = { name = "Test \\"Coin\\"\\n",');
   });
 
   it('escapes any string into a Lua literal', () => {

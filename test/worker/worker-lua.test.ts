@@ -15,9 +15,10 @@ describe('worker.lua text', () => {
   });
 
   it('bakes the herder only when given', () => {
-    expect(workerLua()).toContain('Herder = Herder or nil\n');
+    expect(workerLua()).toContain('\nWORKER_CONFIG = {}\n');
     const id = 'H'.repeat(43);
-    expect(workerLua({ herder: id })).toContain(`Herder = Herder or "${id}"\n`);
+    expect(workerLua({ herder: id })).toContain(`\nWORKER_CONFIG = { herder = "${id}" }\n`);
+    expect(workerLua()).toContain('\nHerder = Herder or WORKER_CONFIG.herder\n');
   });
 
   it('defines the llama callbacks before loading and the prompt limit', () => {
@@ -32,6 +33,6 @@ describe('worker.lua text', () => {
   it('quotes any string as a Lua literal', () => {
     expect(luaString('plain-id_09')).toBe('"plain-id_09"');
     expect(luaString('a"b\\c')).toBe('"a\\"b\\\\c"');
-    expect(luaString('\n\u0000é')).toBe('"\\010\\000\\195\\169"');
+    expect(luaString('\n\u0000é')).toBe('"\\n\\000\\195\\169"');
   });
 });

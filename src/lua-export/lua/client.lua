@@ -51,17 +51,7 @@ local function fail(text)
   error('llama-herder: ' .. text, 0)
 end
 
--- A tag's value whatever the case of its name (aos 2.0.6 Title-Cases names on arrival).
-local function tag(msg, name)
-  local tags = msg.Tags or {}
-  local exact = tags[name]
-  if exact ~= nil then return exact end
-  local wanted = string.lower(name)
-  for key, value in pairs(tags) do
-    if type(key) == 'string' and string.lower(key) == wanted then return value end
-  end
-  return nil
-end
+-- tag(msg, name): the prelude's case-insensitive tag lookup.
 
 local function canonical(digits)
   local trimmed = string.gsub(digits, '^0+', '')

@@ -10,47 +10,14 @@
 --   3. dispatch: while a worker is idle and the queue is non-empty, the next request goes to
 --      the worker that has been idle longest.
 --
--- Amounts are exact integers (aos's .bint); none ever becomes a float.
+-- Amounts are exact integers (aos's .bint); none ever becomes a float. REASON, ACTION, SETTINGS,
+-- the limits (MAX_DIGITS, DEDUP_WINDOW, ...) and tag() come from the generated prelude above.
 
 local bint = require('.bint')(1024)
 
 --------------------------------------------------------------------------------------------
 -- Small helpers
 --------------------------------------------------------------------------------------------
-
--- Most significant digits of an amount kept on the books: any 256-bit balance fits.
-local MAX_DIGITS = 78
--- Longest tag value read as a number at all.
-local MAX_RAW_DIGITS = 1000
-local MAX_SAFE_INTEGER = 9007199254740991
-
-local REASON = {
-  Paused = 'Herder paused',
-  MissingPrompt = 'Missing prompt',
-  EmptyPrompt = 'Empty prompt',
-  PromptTooLong = 'Prompt too long',
-  MissingTokens = 'Missing tokens',
-  BadTokens = 'Tokens must be a decimal integer',
-  TokensOutOfRange = 'Tokens out of range',
-  Insufficient = 'Insufficient payment',
-  QuantityTooLarge = 'Quantity too large',
-  AttemptsExhausted = 'Inference failed',
-  QueueWait = 'Waited too long in the queue',
-  NotOwner = 'Only the owner may administer the herder',
-  Withdrawal = 'Withdrawal',
-}
-
--- A tag's value whatever the case of its name (aos 2.0.6 Title-Cases names on arrival).
-local function tag(msg, name)
-  local tags = msg.Tags or {}
-  local exact = tags[name]
-  if exact ~= nil then return exact end
-  local wanted = string.lower(name)
-  for key, value in pairs(tags) do
-    if type(key) == 'string' and string.lower(key) == wanted then return value end
-  end
-  return nil
-end
 
 local function isDecimal(text)
   return type(text) == 'string' and string.match(text, '^%d+$') ~= nil
@@ -94,15 +61,11 @@ local function isCount(n, min)
   return math.type(n) == 'integer' and n >= min and n <= MAX_SAFE_INTEGER
 end
 
--- The range of each numeric setting, as the model states it: beyond it a herd stops working.
-local SETTING_BOUNDS = {
-  maxTokens = { 1, 65536, '' },
-  maxPromptBytes = { 1, 510, ' (bytes: AOS-Llama evaluates the prompt in one 512-token batch)' },
-  timeoutBase = { 0, 86400000, ' (ms, one day)' },
-  timeoutPerToken = { 0, 600000, ' (ms, ten minutes)' },
-  maxAttempts = { 1, 10, '' },
-  maxQueueWait = { 1, 86400000, ' (ms, one day)' },
-}
+-- The range of each integer setting, by config key (from SETTINGS).
+local SETTING_BOUNDS = {}
+for _, setting in ipairs(SETTINGS) do
+  if setting.kind == 'integer' then SETTING_BOUNDS[setting.name] = { setting.min, setting.max, setting.unit } end
+end
 
 local function settingProblem(name, value)
   local bound = SETTING_BOUNDS[name]
@@ -120,21 +83,22 @@ local function configProblems(config)
   local function add(text) problems[#problems + 1] = text end
   if not isProcessId(config.token) then add('token must be a process id') end
   if not isProcessId(config.owner) then add('owner must be a process id') end
-  if #tostring(config.baseFee) > MAX_DIGITS then add('baseFee has more than ' .. MAX_DIGITS .. ' digits') end
-  if #tostring(config.tokenFee) > MAX_DIGITS then add('tokenFee has more than ' .. MAX_DIGITS .. ' digits') end
-  if bint.iszero(config.baseFee) and bint.iszero(config.tokenFee) then
-    add('baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)')
-  end
-  for _, name in ipairs({ 'maxTokens', 'maxPromptBytes' }) do
-    local problem = settingProblem(name, config[name])
-    if problem ~= nil then add(problem) end
-  end
-  if config.maxOvertakes ~= nil and not isCount(config.maxOvertakes, 0) then
-    add('maxOvertakes must be an integer >= 0 or null (unbounded)')
-  end
-  for _, name in ipairs({ 'timeoutBase', 'timeoutPerToken', 'maxAttempts', 'maxQueueWait' }) do
-    local problem = settingProblem(name, config[name])
-    if problem ~= nil then add(problem) end
+  for _, setting in ipairs(SETTINGS) do
+    local name, value = setting.name, config[setting.name]
+    if setting.kind == 'amount' then
+      if #tostring(value) > MAX_DIGITS then add(name .. ' has more than ' .. MAX_DIGITS .. ' digits') end
+      -- The one rule over two settings, listed right after them (where the model lists it too).
+      if name == 'tokenFee' and bint.iszero(config.baseFee) and bint.iszero(config.tokenFee) then
+        add('baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)')
+      end
+    elseif setting.kind == 'bound' then
+      if value ~= nil and not isCount(value, setting.min) then
+        add(name .. ' must be an integer >= ' .. setting.min .. ' or null (unbounded)')
+      end
+    else
+      local problem = settingProblem(name, value)
+      if problem ~= nil then add(problem) end
+    end
   end
   local seen = {}
   for _, worker in ipairs(config.workers or {}) do
@@ -161,11 +125,45 @@ end
 -- payment does, and their products are compared exactly as 124-bit numbers built from 31-bit
 -- limbs, far cheaper than 1024-bit .bint multiplication. Anything larger takes the .bint path.
 local LIMIT62 = bint(1) << 62
+local LIMIT62INT = 1 << 62
 local MASK31 = 0x7FFFFFFF
 
 local function smallInt(amount)
   if amount < LIMIT62 then return bint.tointeger(amount) end
   return nil
+end
+
+-- Native copies of the fees (false: 2^62 or more), by fee object: a fee is a .bint that changes
+-- only by replacement (Set-Fees), so each is converted once, not on every Credit-Notice.
+local NATIVE_FEES = setmetatable({}, { __mode = 'k' })
+local function nativeFee(fee)
+  local native = NATIVE_FEES[fee]
+  if native == nil then
+    native = smallInt(fee) or false
+    NATIVE_FEES[fee] = native
+  end
+  return native
+end
+
+-- The decimal text of a fee, by fee object (printing a .bint is costly; Info prints both fees).
+local FEE_TEXTS = setmetatable({}, { __mode = 'k' })
+local function amountText(fee)
+  local text = FEE_TEXTS[fee]
+  if text == nil then
+    text = tostring(fee)
+    FEE_TEXTS[fee] = text
+  end
+  return text
+end
+
+-- baseFee + tokenFee * count as a native integer when both fees are native and the result stays
+-- below 2^62 (exact), else nil.
+local MAX62 = (1 << 62) - 1
+local function nativeNeeded(config, count)
+  local base, perUnit = nativeFee(config.baseFee), nativeFee(config.tokenFee)
+  if not base or not perUnit then return nil end
+  if perUnit > 0 and count > (MAX62 - base) // perUnit then return nil end
+  return base + perUnit * count
 end
 
 -- a * b for 0 <= a, b < 2^62, as limbs (high, middle, low) of 62, 31 and 31 bits.
@@ -201,12 +199,12 @@ local function compareMultipliers(a, b)
 end
 
 -- Truncated to six decimals, trailing zeros dropped: 3/2 -> "1.5", 2/1 -> "2", 4/3 -> "1.333333".
-local SCALE = bint(1000000)
+local SCALE = bint(10) ^ MULTIPLIER_DECIMALS
 local function formatMultiplier(m)
   local scaled = (bint(m.paid) * SCALE) // bint(m.needed)
   local whole = scaled // SCALE
   local fraction = tostring(scaled % SCALE)
-  fraction = string.rep('0', 6 - #fraction) .. fraction
+  fraction = string.rep('0', MULTIPLIER_DECIMALS - #fraction) .. fraction
   fraction = string.gsub(fraction, '0+$', '')
   if fraction == '' then return tostring(whole) end
   return tostring(whole) .. '.' .. fraction
@@ -601,6 +599,7 @@ local function newState(config)
       credited = bint(0), refunded = bint(0), revenue = bint(0),
       escrow = bint(0), unclaimed = bint(0), withdrawn = bint(0),
     },
+    unbooked = { credited = 0, refunded = 0, revenue = 0, escrow = 0, unclaimed = 0, withdrawn = 0 },
     lastMultiplier = nil,
   }
   for _, worker in ipairs(config.workers) do state.herd:add(worker) end
@@ -619,7 +618,7 @@ local function send(target, tags, data)
 end
 
 local function transfer(state, recipient, quantity, extra)
-  local tags = { Action = 'Transfer', Recipient = recipient, Quantity = tostring(quantity) }
+  local tags = { Action = ACTION.Transfer, Recipient = recipient, Quantity = tostring(quantity) }
   for name, value in pairs(extra) do tags[name] = value end
   send(state.config.token, tags)
 end
@@ -627,9 +626,6 @@ end
 --------------------------------------------------------------------------------------------
 -- Phase 2: the message
 --------------------------------------------------------------------------------------------
-
--- Messages after which a handled id (or the notice id of an ended request) is forgotten.
-local DEDUP_WINDOW = 1000
 
 -- Remembers `id` for the next DEDUP_WINDOW handled messages.
 local function remember(state, id)
@@ -654,14 +650,45 @@ local function forgetOld(state)
   end
 end
 
+-- A request's payment for the books: its native copy when it has one (see judgeCredit).
+local function paidAmount(record)
+  return record.paidInt or bint(record.paid)
+end
+
+-- The books: each entry is a .bint (state.ledger) plus a native part (state.unbooked) that takes
+-- native amounts and joins the .bint when it would reach 2^62 or when the entry is read, so that
+-- booking an ordinary payment allocates no 1024-bit number.
+local function book(state, name, amount, sign)
+  if math.type(amount) == 'integer' then
+    local delta = state.unbooked[name] + sign * amount
+    if delta > -LIMIT62INT and delta < LIMIT62INT then
+      state.unbooked[name] = delta
+      return
+    end
+    state.unbooked[name] = 0
+    state.ledger[name] = state.ledger[name] + delta
+  elseif sign > 0 then
+    state.ledger[name] = state.ledger[name] + amount
+  else
+    state.ledger[name] = state.ledger[name] - amount
+  end
+end
+
+-- A ledger entry's exact value.
+local function booked(state, name)
+  local delta = state.unbooked[name]
+  if delta ~= 0 then
+    state.ledger[name] = state.ledger[name] + delta
+    state.unbooked[name] = 0
+  end
+  return state.ledger[name]
+end
+
 local function finish(state, record)
   state.queue:release(record)
   state.requests[record.id] = nil
   remember(state, record.id)
 end
-
--- Most processes outside the herd whose failed initialisation the herder remembers.
-local MAX_UNREADY = 64
 
 local function forgetUnready(state, id)
   for index, known in ipairs(state.unready) do
@@ -705,9 +732,9 @@ end
 
 -- Ends an accepted request with a refund of its whole payment to the payer.
 local function refundRequest(state, record, reason)
-  local ledger = state.ledger
-  ledger.escrow = ledger.escrow - bint(record.paid)
-  ledger.refunded = ledger.refunded + bint(record.paid)
+  local paid = paidAmount(record)
+  book(state, 'escrow', paid, -1)
+  book(state, 'refunded', paid, 1)
   local tags = { ['X-Reason'] = reason, ['X-Request'] = record.id }
   if record.reference ~= nil then tags['X-Reference'] = record.reference end
   transfer(state, record.client, record.paid, tags)
@@ -730,56 +757,75 @@ local function retryOrRefund(state, record, why)
   refundRequest(state, record, REASON.AttemptsExhausted .. ' after ' .. record.attempts .. ' attempt(s): ' .. why)
 end
 
+-- Payments of fewer digits are native integers on the Credit-Notice path: exact, and far cheaper
+-- than a .bint (parsing, arithmetic and printing a 1024-bit number cost tens of microseconds each).
+local NATIVE_DIGITS = 18
+local IGNORE = { kind = 'ignore' }
+
 -- What to do with a Credit-Notice: accept, refund (with a reason), keep as unclaimed, or ignore.
 local function judgeCredit(state, msg)
   local config = state.config
-  if msg.From ~= config.token then return { kind = 'ignore' } end
+  if msg.From ~= config.token then return IGNORE end
   local rawQuantity = tag(msg, 'Quantity')
+  if not isDecimal(rawQuantity) or #rawQuantity > MAX_RAW_DIGITS then return IGNORE end
   local sender = tag(msg, 'Sender')
   local reference = tag(msg, 'X-Reference')
-  if isDecimal(rawQuantity) and #rawQuantity <= MAX_RAW_DIGITS then
-    local digits = canonical(rawQuantity)
-    if #digits > MAX_DIGITS and sender ~= nil and sender ~= '' then
-      -- Beyond any 256-bit balance: handed back untouched, outside the books.
-      return { kind = 'refund', sender = sender, quantity = digits, reason = REASON.QuantityTooLarge,
-        reference = reference, offBooks = true }
+  local claimed = sender ~= nil and sender ~= ''
+  local digits = canonical(rawQuantity)
+  if #digits > MAX_DIGITS then
+    -- Beyond any 256-bit balance: handed back untouched, outside the books.
+    if not claimed then return IGNORE end
+    return { kind = 'refund', sender = sender, quantity = digits, reason = REASON.QuantityTooLarge,
+      reference = reference, offBooks = true }
+  end
+  if digits == '0' then return IGNORE end
+  -- A native integer below 10^18, else a .bint.
+  local quantity = #digits <= NATIVE_DIGITS and math.tointeger(tonumber(digits)) or bint(digits)
+  if not claimed then return { kind = 'unclaimed', quantity = quantity } end
+  local reason = nil
+  local prompt = tag(msg, 'X-Prompt')
+  local rawTokens, tokens = nil, nil
+  if state.paused then reason = REASON.Paused
+  elseif prompt == nil then reason = REASON.MissingPrompt
+  elseif prompt == '' then reason = REASON.EmptyPrompt
+  elseif #prompt > config.maxPromptBytes then reason = REASON.PromptTooLong
+  else
+    rawTokens = tag(msg, 'X-Tokens')
+    if rawTokens == nil then reason = REASON.MissingTokens
+    elseif not isDecimal(rawTokens) then reason = REASON.BadTokens
+    else
+      local tokenDigits = canonical(rawTokens)
+      tokens = #tokenDigits <= 15 and tonumber(tokenDigits) or math.huge
+      if tokens < 1 or tokens > config.maxTokens then reason = REASON.TokensOutOfRange end
     end
   end
-  local quantity = parsePositiveAmount(rawQuantity, 'Quantity')
-  if quantity == nil then return { kind = 'ignore' } end
-  if sender == nil or sender == '' then return { kind = 'unclaimed', quantity = quantity } end
-  local function refund(reason, needed)
-    return { kind = 'refund', sender = sender, quantity = quantity, reason = reason, reference = reference, needed = needed }
+  if reason ~= nil then
+    return { kind = 'refund', sender = sender, quantity = quantity, reason = reason, reference = reference }
   end
-  if state.paused then return refund(REASON.Paused) end
-  local prompt = tag(msg, 'X-Prompt')
-  if prompt == nil then return refund(REASON.MissingPrompt) end
-  if prompt == '' then return refund(REASON.EmptyPrompt) end
-  if #prompt > config.maxPromptBytes then return refund(REASON.PromptTooLong) end
-  local rawTokens = tag(msg, 'X-Tokens')
-  if rawTokens == nil then return refund(REASON.MissingTokens) end
-  if not isDecimal(rawTokens) then return refund(REASON.BadTokens) end
-  local digits = canonical(rawTokens)
-  local tokens = #digits <= 15 and tonumber(digits) or math.huge
-  if tokens < 1 or tokens > config.maxTokens then return refund(REASON.TokensOutOfRange) end
-  local needed = config.baseFee + config.tokenFee * bint(tokens + words(prompt))
-  if quantity < needed then return refund(REASON.Insufficient, needed) end
+  local count = tokens + words(prompt)
+  -- Native when the fees and the result fit; compared with a .bint quantity by its metamethod.
+  local needed = nativeNeeded(config, count) or (config.baseFee + config.tokenFee * bint(count))
+  if quantity < needed then
+    return { kind = 'refund', sender = sender, quantity = quantity, reason = REASON.Insufficient,
+      reference = reference, needed = needed }
+  end
+  local paidInt = math.type(quantity) == 'integer' and quantity or smallInt(quantity)
+  local neededInt = math.type(needed) == 'integer' and needed or smallInt(needed)
   return { kind = 'accept', request = {
     id = msg.Id, client = sender, reference = reference, prompt = prompt, tokens = tokens,
-    paid = tostring(quantity), needed = tostring(needed), paidInt = smallInt(quantity), neededInt = smallInt(needed),
+    paid = digits, needed = tostring(needed), paidInt = paidInt, neededInt = neededInt,
   } }
 end
 
 local function handleCredit(state, msg)
   local verdict = judgeCredit(state, msg)
-  local ledger = state.ledger
   if verdict.kind == 'unclaimed' then
-    ledger.credited = ledger.credited + verdict.quantity
-    ledger.unclaimed = ledger.unclaimed + verdict.quantity
+    book(state, 'credited', verdict.quantity, 1)
+    book(state, 'unclaimed', verdict.quantity, 1)
   elseif verdict.kind == 'refund' then
     if not verdict.offBooks then
-      ledger.credited = ledger.credited + verdict.quantity
-      ledger.refunded = ledger.refunded + verdict.quantity
+      book(state, 'credited', verdict.quantity, 1)
+      book(state, 'refunded', verdict.quantity, 1)
     end
     local tags = { ['X-Reason'] = verdict.reason, ['X-Request'] = msg.Id }
     if verdict.reference ~= nil then tags['X-Reference'] = verdict.reference end
@@ -791,8 +837,9 @@ local function handleCredit(state, msg)
     record.arrival = state.arrivals
     record.attempts = 0
     record.worker = nil
-    ledger.credited = ledger.credited + bint(record.paid)
-    ledger.escrow = ledger.escrow + bint(record.paid)
+    local paid = paidAmount(record)
+    book(state, 'credited', paid, 1)
+    book(state, 'escrow', paid, 1)
     -- Its notice id is remembered for as long as the request lives.
     state.seen[record.id] = math.huge
     state.requests[record.id] = record
@@ -815,14 +862,15 @@ local function handleAnswer(state, msg, action)
   if requestId == nil then return end
   if worker.status == 'busy' and worker.request == requestId then
     local record = state.requests[requestId]
-    if action == 'Inference-Response' then
-      local tags = { Action = 'Inference-Response', ['X-Request'] = record.id }
+    if action == ACTION.InferenceResponse then
+      local tags = { Action = ACTION.InferenceResponse, ['X-Request'] = record.id }
       if record.reference ~= nil then tags['X-Reference'] = record.reference end
       local data = msg.Data
       if type(data) ~= 'string' then data = '' end
       send(record.client, tags, data)
-      state.ledger.escrow = state.ledger.escrow - bint(record.paid)
-      state.ledger.revenue = state.ledger.revenue + bint(record.paid)
+      local paid = paidAmount(record)
+      book(state, 'escrow', paid, -1)
+      book(state, 'revenue', paid, 1)
       finish(state, record)
     else
       local detail = tag(msg, 'X-Reason')
@@ -843,10 +891,10 @@ end
 local function handleWorkerReport(state, msg, action)
   local worker = state.herd.workers[msg.From]
   if worker == nil then
-    if action == 'Worker-Error' then rememberUnready(state, msg.From) else forgetUnready(state, msg.From) end
+    if action == ACTION.WorkerError then rememberUnready(state, msg.From) else forgetUnready(state, msg.From) end
     return
   end
-  if action == 'Worker-Error' then
+  if action == ACTION.WorkerError then
     local held = nil
     if worker.status == 'busy' then held = state.requests[worker.request] end
     worker.request = nil
@@ -871,30 +919,27 @@ local function infoResponse(state, target)
   end
   local last = '1'
   if state.lastMultiplier ~= nil then last = formatMultiplier(state.lastMultiplier) end
-  local maxOvertakes = 'unbounded'
-  if config.maxOvertakes ~= nil then maxOvertakes = tostring(config.maxOvertakes) end
-  send(target, {
-    Action = 'Info-Response',
+  local tags = {
+    Action = ACTION.InfoResponse,
     Name = 'Llama-Herder',
-    ['Base-Fee'] = tostring(config.baseFee),
-    ['Token-Fee'] = tostring(config.tokenFee),
     ['Last-Multiplier'] = last,
     ['Queue-Length'] = tostring(state.queue.waiting),
     Workers = tostring(state.herd.size),
     ['Idle-Workers'] = tostring(state.herd.idle),
     ['Busy-Workers'] = tostring(busy),
     ['Unavailable-Workers'] = tostring(unavailable),
-    ['Max-Tokens'] = tostring(config.maxTokens),
-    ['Max-Prompt-Bytes'] = tostring(config.maxPromptBytes),
-    ['Max-Overtakes'] = maxOvertakes,
-    ['Timeout-Base'] = tostring(config.timeoutBase),
-    ['Timeout-Per-Token'] = tostring(config.timeoutPerToken),
-    ['Max-Attempts'] = tostring(config.maxAttempts),
-    ['Max-Queue-Wait'] = tostring(config.maxQueueWait),
     Paused = tostring(state.paused),
     Token = config.token,
     Version = HERDER_VERSION,
-  }, 'Llama-Herder: LLM inference on AO. Pay the herder in the token ' .. config.token
+  }
+  -- Every setting under its tag; a bound that is not set reads 'unbounded'.
+  for _, setting in ipairs(SETTINGS) do
+    local value = config[setting.name]
+    if setting.kind == 'amount' then tags[setting.tag] = amountText(value)
+    elseif value == nil then tags[setting.tag] = 'unbounded'
+    else tags[setting.tag] = tostring(value) end
+  end
+  send(target, tags, 'Llama-Herder: LLM inference on AO. Pay the herder in the token ' .. config.token
     .. ' with X-Prompt and X-Tokens (and X-Reference to recognise the answer).'
     .. ' Fee = Base-Fee + Token-Fee * (tokens + words in the prompt); paying more moves a request up the queue.'
     .. ' Invalid, underpaid, failed and expired requests are refunded in full.')
@@ -919,16 +964,14 @@ local function countSetting(tagName, field, unbounded)
   end }
 end
 
-local FEE_SETTINGS = { amountSetting('Base-Fee', 'baseFee'), amountSetting('Token-Fee', 'tokenFee') }
-local LIMIT_SETTINGS = {
-  countSetting('Max-Tokens', 'maxTokens'),
-  countSetting('Max-Prompt-Bytes', 'maxPromptBytes'),
-  countSetting('Max-Overtakes', 'maxOvertakes', true),
-  countSetting('Timeout-Base', 'timeoutBase'),
-  countSetting('Timeout-Per-Token', 'timeoutPerToken'),
-  countSetting('Max-Attempts', 'maxAttempts'),
-  countSetting('Max-Queue-Wait', 'maxQueueWait'),
-}
+-- The settings each owner action changes (Set-Fees, Set-Limits), in the model's order.
+local SETTINGS_OF = {}
+for _, setting in ipairs(SETTINGS) do
+  local list = SETTINGS_OF[setting.action] or {}
+  SETTINGS_OF[setting.action] = list
+  if setting.kind == 'amount' then list[#list + 1] = amountSetting(setting.tag, setting.name)
+  else list[#list + 1] = countSetting(setting.tag, setting.name, setting.kind == 'bound') end
+end
 
 -- Applies every present setting tag at once, or none of them.
 local function reconfigure(state, msg, settings)
@@ -995,21 +1038,21 @@ local function withdraw(state, msg)
   local recipient = tag(msg, 'Recipient')
   if recipient == nil or recipient == '' then recipient = state.config.owner end
   if not isProcessId(recipient) then return false, 'Recipient must be a process id' end
-  local available = state.ledger.revenue - state.ledger.withdrawn
+  local available = booked(state, 'revenue') - booked(state, 'withdrawn')
   if quantity > available then return false, 'only ' .. tostring(available) .. ' of revenue can be withdrawn' end
-  state.ledger.withdrawn = state.ledger.withdrawn + quantity
+  book(state, 'withdrawn', quantity, 1)
   transfer(state, recipient, quantity, { ['X-Reason'] = REASON.Withdrawal })
   return true
 end
 
 local ADMIN = {
-  ['Add-Worker'] = function(state, msg) return addWorker(state, tag(msg, 'Worker')) end,
-  ['Remove-Worker'] = function(state, msg) return removeWorker(state, tag(msg, 'Worker')) end,
-  ['Set-Fees'] = function(state, msg) return reconfigure(state, msg, FEE_SETTINGS) end,
-  ['Set-Limits'] = function(state, msg) return reconfigure(state, msg, LIMIT_SETTINGS) end,
-  ['Pause'] = function(state) state.paused = true return true end,
-  ['Resume'] = function(state) state.paused = false return true end,
-  ['Withdraw'] = withdraw,
+  [ACTION.AddWorker] = function(state, msg) return addWorker(state, tag(msg, 'Worker')) end,
+  [ACTION.RemoveWorker] = function(state, msg) return removeWorker(state, tag(msg, 'Worker')) end,
+  [ACTION.SetFees] = function(state, msg) return reconfigure(state, msg, SETTINGS_OF[ACTION.SetFees]) end,
+  [ACTION.SetLimits] = function(state, msg) return reconfigure(state, msg, SETTINGS_OF[ACTION.SetLimits]) end,
+  [ACTION.Pause] = function(state) state.paused = true return true end,
+  [ACTION.Resume] = function(state) state.paused = false return true end,
+  [ACTION.Withdraw] = withdraw,
 }
 
 local function handleAdmin(state, msg, action)
@@ -1021,10 +1064,10 @@ local function handleAdmin(state, msg, action)
   end
   local tags = { ['Admin-Action'] = action }
   if ok then
-    tags.Action = 'Admin-Done'
+    tags.Action = ACTION.AdminDone
     if detail ~= nil then tags['X-Note'] = detail end
   else
-    tags.Action = 'Admin-Refused'
+    tags.Action = ACTION.AdminRefused
     tags['X-Reason'] = detail
   end
   send(msg.From, tags)
@@ -1088,7 +1131,7 @@ local function assign(state, record, worker)
     for _, deadline in ipairs(kept) do pushDeadline(state.deadlines, deadline) end
   end
   state.lastMultiplier = { paid = record.paid, needed = record.needed }
-  send(worker.id, { Action = 'Inference', Tokens = tostring(record.tokens), ['X-Request'] = record.id }, record.prompt)
+  send(worker.id, { Action = ACTION.Inference, Tokens = tostring(record.tokens), ['X-Request'] = record.id }, record.prompt)
 end
 
 local NOBODY = {}
@@ -1105,12 +1148,12 @@ end
 --------------------------------------------------------------------------------------------
 
 local HANDLE = {
-  ['Credit-Notice'] = handleCredit,
-  ['Inference-Response'] = handleAnswer,
-  ['Inference-Error'] = handleAnswer,
-  ['Worker-Error'] = handleWorkerReport,
-  ['Worker-Initialized'] = handleWorkerReport,
-  ['Info'] = function(state, msg) infoResponse(state, msg.From) end,
+  [ACTION.CreditNotice] = handleCredit,
+  [ACTION.InferenceResponse] = handleAnswer,
+  [ACTION.InferenceError] = handleAnswer,
+  [ACTION.WorkerError] = handleWorkerReport,
+  [ACTION.WorkerInitialized] = handleWorkerReport,
+  [ACTION.Info] = function(state, msg) infoResponse(state, msg.From) end,
 }
 
 function HerderStep(msg)
@@ -1137,7 +1180,7 @@ end
 function HerderSummary()
   local state = HerderState
   local ledger = {}
-  for name, value in pairs(state.ledger) do ledger[name] = tostring(value) end
+  for name in pairs(state.ledger) do ledger[name] = tostring(booked(state, name)) end
   local workers = {}
   for id, worker in pairs(state.herd.workers) do
     workers[id] = { status = worker.status, request = worker.request, draining = worker.draining }
@@ -1164,6 +1207,9 @@ if HerderState.waits == nil or HerderState.waits.n == nil then
     if record.worker == nil then startWait(HerderState, record) end
   end
 end
+-- A state kept from a version that booked every amount as a .bint gets the native parts.
+HerderState.unbooked = HerderState.unbooked
+  or { credited = 0, refunded = 0, revenue = 0, escrow = 0, unclaimed = 0, withdrawn = 0 }
 -- A state kept from a version that remembered every id forever keeps those of live requests.
 if HerderState.handled == nil then
   HerderState.seen = {}
