@@ -15,19 +15,12 @@
  *   handled reset: every later message has a fresh id. When notices may be delivered again (only
  *   those of live requests are), the ids of live requests are kept, as the herder keeps them.
  *
- * `stateKey` then names the state by what the herder's behaviour depends on: requests in arrival
- * order (renamed by rank), their multiplier, place (with the rank of its queue-wait deadline while
- * waiting), attempts, the workers they were tried on and their overtake count; each worker's
- * status, drain flag, request, deadline rank and, when timed out, which request a late answer
- * must name (-1: one that has ended); the idle order; which
- * workers out of the herd are remembered as failed (added again, they join failed); pause; and,
- * when the owner may withdraw, the withdrawable revenue. The running totals of the books are left
- * out: nothing the herder decides reads them (their balance is checked on every transition).
+ * encoding.ts then names the state by what the herder's behaviour depends on, as a few words and
+ * a 64-bit fingerprint.
  */
 import type { Deadline } from '../model/deadlines.ts';
-import type { Multiplier } from '../model/fees.ts';
 import type { HerderState } from '../model/herder.ts';
-import { type Clockwork, deadlineGroups, type Node } from './environment.ts';
+import { type Clockwork, deadlineGroups } from './environment.ts';
 
 export class AbstractionError extends Error {}
 
@@ -91,107 +84,4 @@ export function normalize(
   for (const entry of live) state.deadlines.push({ ...entry, at: canonical[values.indexOf(entry.at)]! });
   for (const entry of waits) state.waits.push({ ...entry, at: canonical[values.indexOf(entry.at)]! });
   state.now = clock.now;
-}
-
-/**
- * Names multipliers in keys: short codes for the payment levels the bounds allow (the same in
- * every thread), the exact fraction for anything else.
- */
-export class MultiplierCodes {
-  private readonly codes = new Map<string, string>();
-  private readonly cache = new WeakMap<Multiplier, string>();
-
-  constructor(known: readonly Multiplier[]) {
-    for (const [i, m] of known.entries()) this.codes.set(`${m.paid}/${m.needed}`, i.toString(36));
-  }
-
-  of(m: Multiplier): string {
-    let code = this.cache.get(m);
-    if (code === undefined) {
-      const exact = `${m.paid}/${m.needed}`;
-      code = this.codes.get(exact) ?? `(${exact})`;
-      this.cache.set(m, code);
-    }
-    return code;
-  }
-}
-
-const STATUS_CODE = { idle: 'i', busy: 'b', 'timed-out': 't', failed: 'f' } as const;
-
-/** What a key needs to know besides the state. */
-export interface KeyContext {
-  /** Every worker id that may be in the herd, in a fixed order. */
-  readonly workers: readonly string[];
-  readonly timeout: number;
-  /** Whether withdrawals can happen: only then does the withdrawable revenue matter. */
-  readonly withdrawals: boolean;
-  readonly multipliers: MultiplierCodes;
-}
-
-/**
- * The canonical name of a normalized herder state. A deadline is named by its rank among the
- * live deadlines, or `D` when it was set at `now`.
- */
-export function stateKey(state: HerderState, context: KeyContext): string {
-  const { workers } = context;
-  const bounded = state.config.maxOvertakes !== null;
-  let key = state.paused ? 'P' : 'A';
-  if (context.withdrawals) key += (state.ledger.revenue - state.ledger.withdrawn).toString();
-  const deadlines = deadlineGroups(state);
-  const tie = state.now + context.timeout;
-  const ids: string[] = [];
-  for (const r of state.requests.values()) {
-    ids.push(r.id);
-    let tried = 0;
-    for (const w of r.tried) tried |= 1 << workers.indexOf(w);
-    const place = state.queue.isWaiting(r)
-      ? `w${r.waitUntil === tie ? 'D' : deadlines.indexOf(r.waitUntil)}`
-      : r.worker === undefined
-        ? '?'
-        : workers.indexOf(r.worker);
-    key += `|${context.multipliers.of(r.multiplier)}.${place}${r.attempts}${tried}`;
-    if (bounded) key += `.${state.queue.overtakesOf(r)}`;
-  }
-  key += '/';
-  for (const id of workers) {
-    const worker = state.herd.get(id);
-    if (worker === undefined) {
-      key += '-,';
-      continue;
-    }
-    key += STATUS_CODE[worker.status];
-    if (worker.draining) key += 'd';
-    if (worker.status === 'busy')
-      key += `${worker.request === undefined ? '?' : ids.indexOf(worker.request)}@${worker.deadline === tie ? 'D' : deadlines.indexOf(worker.deadline)}`;
-    else if (worker.status === 'timed-out')
-      key += `L${worker.lastRequest === undefined ? '?' : ids.indexOf(worker.lastRequest)}`;
-    key += ',';
-  }
-  key += `${state.herd.size}/`;
-  for (const worker of state.herd.idleInOrder()) key += workers.indexOf(worker.id);
-  // Workers out of the herd known to have failed: added again, they join failed (readiness).
-  if (state.unready.length > 0) {
-    let unready = 0;
-    for (const id of state.unready) if (workers.includes(id)) unready |= 1 << workers.indexOf(id);
-    key += `/U${unready}`;
-  }
-  return key;
-}
-
-/** The clock's place: at the herder's `now`, a little later, or past the k-th timer. */
-export function clockCode(node: Node, clock: Clockwork): string {
-  const now = node.state.now;
-  if (node.clock === now) return 'n';
-  let passed = 0;
-  let ties = false;
-  for (const at of deadlineGroups(node.state)) {
-    if (at < node.clock) passed++;
-    if (at === now + clock.timeout) ties = true;
-  }
-  if (passed === 0) return ties ? 'l' : 'n';
-  return `p${passed}`;
-}
-
-export function nodeKey(node: Node, context: KeyContext, clock: Clockwork): string {
-  return `${stateKey(node.state, context)}#${clockCode(node, clock)}#${node.sent}`;
 }

@@ -11,19 +11,19 @@
 import type { InvariantName } from '../audit/invariants.ts';
 import type { HerdConfig } from '../model/config.ts';
 import { compareMultipliers, type Multiplier, neededFee } from '../model/fees.ts';
-import { type HerderState, initialHerderState, type RequestRecord, stepInPlace } from '../model/herder.ts';
+import {
+  cloneHerderState,
+  type HerderState,
+  type HerderStepper,
+  initialHerderState,
+  type RequestRecord,
+  stepInPlace,
+} from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { RequestQueue } from '../model/queue.ts';
-import {
-  AbstractionError,
-  clockwork,
-  type KeyContext,
-  MultiplierCodes,
-  nodeKey,
-  normalize,
-} from './abstraction.ts';
+import { AbstractionError, clockwork, normalize } from './abstraction.ts';
 import { type CheckBounds, checkerConfig, PROMPT, payment, TIMEOUT, TOKENS } from './bounds.ts';
-import { copyState } from './copy.ts';
+import { NodeEncoder } from './encoding.ts';
 import {
   advanceClock,
   type CheckEvent,
@@ -33,6 +33,7 @@ import {
   messageFor,
   type Node,
 } from './environment.ts';
+import { FingerprintSet } from './fingerprints.ts';
 import {
   Column,
   deadlineFinding,
@@ -48,14 +49,6 @@ import { analyseLiveness, type Cycle } from './liveness.ts';
 import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
 import { describeStep, type TraceStep } from './trace.ts';
 
-/** The herder the checker explores: the model, or a variant a test builds to show a defect is caught. */
-export interface HerderUnderCheck {
-  readonly name: string;
-  init(config: HerdConfig): HerderState;
-  /** Handles one message, updating `state` in place; returns the outbox. */
-  step(state: HerderState, msg: AoMessage): OutMessage[];
-}
-
 /**
  * The model's initial state with a small request queue. Behaviour is the same at any capacity (the
  * queue compacts when it fills); with room for 4 arrivals its trees are small enough for V8 to
@@ -68,18 +61,23 @@ export function initialCheckState(
   return { ...initialHerderState(config, order), queue: new RequestQueue<RequestRecord>(order, 4) };
 }
 
-export const MODEL_HERDER: HerderUnderCheck = {
+/** The model as the checker explores it (its small-queue initial state). */
+export const MODEL_HERDER: HerderStepper = {
   name: 'model',
   init: (config) => initialCheckState(config),
   step: (state, msg) => stepInPlace(state, msg),
 };
 
 export interface CheckOptions {
-  readonly herder?: HerderUnderCheck;
+  readonly herder?: HerderStepper;
   /** Stop after this many distinct states (the result is then incomplete). Default 20,000,000. */
   readonly maxStates?: number;
   /** Keep exploring after a violation, to report the first violation of every invariant. */
   readonly keepGoing?: boolean;
+  /** Symmetry reduction: states that differ only by a renaming of workers are one (default on). */
+  readonly symmetry?: boolean;
+  /** Stop after about this many seconds of exploring (the result is then incomplete). */
+  readonly maxSeconds?: number;
   /** Called about every quarter second while exploring. */
   readonly onProgress?: (progress: Progress) => void;
 }
@@ -116,6 +114,15 @@ export interface CheckResult {
   readonly statesPerSecond: number;
   /** Every reachable state was explored (no violation stopped it, no state cap was hit). */
   readonly complete: boolean;
+  /** Whether states were reduced by symmetry (then `states` counts orbits). */
+  readonly symmetry: boolean;
+  /**
+   * How many states the explored ones stand for: with symmetry reduction, the sum of the sizes
+   * of their orbits (an unreduced run explores those of them that are reachable); without, `states`.
+   */
+  readonly represented: number;
+  /** Bytes kept per distinct state: fingerprint table, parent pointers and edges. */
+  readonly bytesPerState: number;
   readonly invariants: readonly InvariantName[];
   readonly violations: Violation[];
   /** States from which no sequence of events ends every live request (only after a complete run). */
@@ -131,12 +138,16 @@ export class Explorer implements LayerExplorer {
   readonly clock: ReturnType<typeof clockwork>;
   readonly workers: readonly string[];
   readonly ids: Ids;
-  readonly keyContext: KeyContext;
+  /** Names states (their orbits, with symmetry reduction) by fingerprint. */
+  readonly encoder: NodeEncoder;
+  /** Names states exactly, never reduced. */
+  readonly exact: NodeEncoder;
 
   constructor(
     readonly bounds: CheckBounds,
-    readonly herder: HerderUnderCheck = MODEL_HERDER,
+    readonly herder: HerderStepper = MODEL_HERDER,
     idSuffix = '',
+    readonly symmetry = false,
   ) {
     this.ids = new Ids(idSuffix);
     this.config = checkerConfig(bounds);
@@ -148,12 +159,9 @@ export class Explorer implements LayerExplorer {
       paid: payment(bounds, this.config, level),
       needed,
     }));
-    this.keyContext = {
-      workers: this.workers,
-      timeout: TIMEOUT,
-      withdrawals: bounds.ownerActions,
-      multipliers: new MultiplierCodes(levels),
-    };
+    const context = { workers: this.workers, withdrawals: bounds.ownerActions, levels };
+    this.exact = new NodeEncoder({ ...context, symmetry: false }, this.clock);
+    this.encoder = symmetry ? new NodeEncoder({ ...context, symmetry: true }, this.clock) : this.exact;
     this.timeEvents = Uint8Array.from(this.table.events, (e) => (e.kind === 'time' ? 1 : 0));
   }
 
@@ -163,8 +171,18 @@ export class Explorer implements LayerExplorer {
     return { state, clock: this.clock.now, sent: 0 };
   }
 
+  /** The node's name as a string: its orbit's with symmetry reduction. */
   key(node: Node): string {
-    return nodeKey(node, this.keyContext, this.clock);
+    return this.encoder.key(node);
+  }
+
+  /** The node's exact name, never reduced. */
+  exactKey(node: Node): string {
+    return this.exact.key(node);
+  }
+
+  fingerprint(node: Node): NodeEncoder {
+    return this.encoder.fingerprint(node);
   }
 
   /**
@@ -179,7 +197,7 @@ export class Explorer implements LayerExplorer {
     if (event.kind === 'time')
       return { node: { ...node, clock: advanceClock(node, event.to, this.clock) }, outbox: [], findings: [] };
     const msg = messageFor(node, event, this.bounds, this.config, this.ids)!;
-    const state = copyState(node.state);
+    const state = cloneHerderState(node.state);
     let outbox: OutMessage[];
     try {
       outbox = this.herder.step(state, msg);
@@ -216,14 +234,18 @@ export class Explorer implements LayerExplorer {
 
 /** Explores every reachable state within `bounds` and checks every invariant on the way. */
 export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckResult {
-  const explorer = new Explorer(bounds, options.herder);
+  const symmetry = options.symmetry ?? true;
+  const explorer = new Explorer(bounds, options.herder, '', symmetry);
   const maxStates = options.maxStates ?? 20_000_000;
   const started = performance.now();
-  const visited = new VisitedKeys();
+  const stopAt = options.maxSeconds === undefined ? Infinity : started + options.maxSeconds * 1000;
+  const visited = new FingerprintSet();
   const sink = new SingleSink(options.keepGoing === true);
 
   const root = explorer.initial();
-  visited.visit(explorer.key(root), -1, -1);
+  const print = explorer.fingerprint(root);
+  visited.visit(print.hi, print.lo, -1, -1);
+  sink.represented += print.orbit;
   if (root.state.requests.size === 0) sink.resolved.push(0);
   else if (timeStands(root)) sink.timeStands.push(0);
   for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
@@ -233,8 +255,9 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
   let lastReport = started;
   while (frontier.length > 0 && !sink.stopped()) {
     const next = expandLayer(explorer, frontier, visited, sink, maxStates, () => {
-      if (!options.onProgress) return;
       const now = performance.now();
+      if (now > stopAt) sink.capped = true;
+      if (!options.onProgress) return;
       if (now - lastReport < 250) return;
       lastReport = now;
       options.onProgress({
@@ -260,12 +283,16 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
     resolved: sink.resolved,
     timeStands: sink.timeStands,
   };
+  const bytes = visited.bytes + 4 * (sink.edgeFrom.data.length + sink.edgeTo.data.length);
   visited.clear();
   return finishCheck(bounds, options.herder, graph, sink.pending, {
     transitions: sink.transitions,
     depth,
     complete,
     started,
+    symmetry,
+    represented: sink.represented,
+    bytes,
   });
 }
 
@@ -287,10 +314,19 @@ export interface ExploredGraph {
 /** Traces for the violations found, the liveness check when the exploration was complete, the result. */
 export function finishCheck(
   bounds: CheckBounds,
-  herder: HerderUnderCheck | undefined,
+  herder: HerderStepper | undefined,
   graph: ExploredGraph,
   pending: readonly PendingViolation[],
-  run: { transitions: number; depth: number; complete: boolean; started: number },
+  run: {
+    transitions: number;
+    depth: number;
+    complete: boolean;
+    started: number;
+    symmetry: boolean;
+    represented: number;
+    /** Bytes the exploration kept for its states (fingerprints, parents, edges). */
+    bytes: number;
+  },
 ): CheckResult {
   const pathTo = (target: number): number[] => {
     const events: number[] = [];
@@ -323,6 +359,7 @@ export function finishCheck(
           found.lasso.cycle,
           pathTo,
           found.pendingForever,
+          run.symmetry,
         ),
       );
     if (found.stuck.count > 0)
@@ -339,6 +376,9 @@ export function finishCheck(
     seconds,
     statesPerSecond: Math.round(graph.states / Math.max(seconds, 1e-6)),
     complete: run.complete,
+    symmetry: run.symmetry,
+    represented: run.symmetry ? run.represented : graph.states,
+    bytesPerState: Math.round(run.bytes / Math.max(graph.states, 1)),
     invariants: CHECKED_INVARIANTS,
     violations,
     stuck,
@@ -346,39 +386,10 @@ export function finishCheck(
   };
 }
 
-/** Exact deduplication by key, for a single thread. */
-class VisitedKeys implements Visited {
-  private readonly keys = new Map<string, number>();
-  readonly parent = new Column();
-  readonly via = new Column();
-  fresh = false;
-
-  get count(): number {
-    return this.parent.length;
-  }
-
-  visit(key: string, parent: number, event: number): number {
-    const known = this.keys.get(key);
-    if (known !== undefined) {
-      this.fresh = false;
-      return known;
-    }
-    const id = this.parent.length;
-    this.keys.set(key, id);
-    this.parent.push(parent);
-    this.via.push(event);
-    this.fresh = true;
-    return id;
-  }
-
-  clear(): void {
-    this.keys.clear();
-  }
-}
-
 /** Findings, edges and counts of a single-threaded exploration: the first violation of each invariant. */
 class SingleSink implements LayerSink {
   transitions = 0;
+  represented = 0;
   capped = false;
   readonly edgeFrom = new Column(1 << 18);
   readonly edgeTo = new Column(1 << 18);
@@ -458,37 +469,47 @@ function nodeAfter(explorer: Explorer, events: readonly number[]): Node {
   return node;
 }
 
-/** The events that go round an explicit cycle of state ids (liveness.ts), found by stepping. */
+/**
+ * The events that go round an explicit cycle of state ids (liveness.ts), found by stepping. With
+ * symmetry reduction the ids name orbits, so going round once may end in the entry with its
+ * workers renamed: the round is then repeated until the entry itself comes back.
+ */
 function cycleEvents(
   bounds: CheckBounds,
-  herder: HerderUnderCheck | undefined,
+  herder: HerderStepper | undefined,
   cycle: Extract<Cycle, { kind: 'cycle' }>,
   pathTo: (target: number) => number[],
+  symmetry: boolean,
 ): number[] {
-  const explorer = new Explorer(bounds, herder, '-cycle');
+  const explorer = new Explorer(bounds, herder, '-cycle', symmetry);
   let node = nodeAfter(explorer, pathTo(cycle.states[0]!));
+  const entry = explorer.exactKey(node);
+  const wanted = cycle.states.slice(1).map((id) => explorer.key(nodeAfter(explorer, pathTo(id))));
   const events: number[] = [];
-  for (let i = 0; i + 1 < cycle.states.length; i++) {
-    const wanted = explorer.key(nodeAfter(explorer, pathTo(cycle.states[i + 1]!)));
-    let next: Node | undefined;
-    for (const index of explorer.enabled(node)) {
-      if (i === cycle.timeStep && !explorer.advancesTime(index)) continue;
-      let successor: Node;
-      try {
-        successor = explorer.successor(node, index).node;
-      } catch {
-        continue;
+  // A renaming of n workers comes back to the identity after at most n! rounds.
+  for (let round = 0; round < 40_320; round++) {
+    for (let i = 0; i < wanted.length; i++) {
+      let next: Node | undefined;
+      for (const index of explorer.enabled(node)) {
+        if (i === cycle.timeStep && !explorer.advancesTime(index)) continue;
+        let successor: Node;
+        try {
+          successor = explorer.successor(node, index).node;
+        } catch {
+          continue;
+        }
+        if (explorer.key(successor) !== wanted[i]) continue;
+        events.push(index);
+        next = successor;
+        break;
       }
-      if (explorer.key(successor) !== wanted) continue;
-      events.push(index);
-      next = successor;
-      break;
+      if (next === undefined)
+        throw new Error(`no event leads from state ${cycle.states[i]} to ${cycle.states[i + 1]}`);
+      node = next;
     }
-    if (next === undefined)
-      throw new Error(`no event leads from state ${cycle.states[i]} to ${cycle.states[i + 1]}`);
-    node = next;
+    if (explorer.exactKey(node) === entry) return events;
   }
-  return events;
+  throw new Error(`the cycle through state ${cycle.states[0]} does not come back to it`);
 }
 
 /** What keeps the requests of `state` pending, in words. */
@@ -508,13 +529,15 @@ function pendingRequests(state: HerderState): string {
 /** The bounded-response violation of a lasso: the shortest path to its cycle, then the cycle. */
 function lassoViolation(
   bounds: CheckBounds,
-  herder: HerderUnderCheck | undefined,
+  herder: HerderStepper | undefined,
   prefix: number[],
   cycle: Cycle,
   pathTo: (target: number) => number[],
   pendingForever: number,
+  symmetry: boolean,
 ): Violation {
-  const loop = cycle.kind === 'time-stands' ? [TIME_PASSES] : cycleEvents(bounds, herder, cycle, pathTo);
+  const loop =
+    cycle.kind === 'time-stands' ? [TIME_PASSES] : cycleEvents(bounds, herder, cycle, pathTo, symmetry);
   const entry = nodeAfter(new Explorer(bounds, herder), prefix).state;
   const pending = pendingRequests(entry);
   const why =
@@ -533,7 +556,7 @@ function lassoViolation(
  */
 export function replay(
   bounds: CheckBounds,
-  herder: HerderUnderCheck | undefined,
+  herder: HerderStepper | undefined,
   events: readonly number[],
 ): TraceStep[] {
   const explorer = new Explorer(bounds, herder);
@@ -543,7 +566,7 @@ export function replay(
     if (index === TIME_PASSES) {
       const cron = explorer.table.cron;
       const step = explorer.successor({ ...node, clock: explorer.clock.now + 1 }, cron);
-      if (explorer.key(step.node) !== explorer.key(node))
+      if (explorer.exactKey(step.node) !== explorer.exactKey(node))
         throw new Error(
           'time passing changed a state where no request runs: the checker needs a time event for what the herder now does with time',
         );

@@ -1,13 +1,93 @@
 /**
- * The set of visited states shared by the checker's threads: 64-bit fingerprints of state keys in
- * an open-addressing table in shared memory, claimed with compare-and-swap, each with the id of
- * its state; and per id, the state it was first reached from and by which event (for traces).
+ * Sets of visited states: 64-bit fingerprints of their encodings (encoding.ts) in open-addressing
+ * tables, each with the id of its state; and per id, the state it was first reached from and by
+ * which event (traces are rebuilt from these by re-execution). One table for a single thread,
+ * growing as it fills; one in shared memory for the checker's threads, claimed with
+ * compare-and-swap, grown by the coordinator between layers.
  *
  * Fingerprints can collide (two distinct states taken for one): with n states the probability is
- * about n² / 2^65, below 10^-9 for 150,000 states and 10^-5 for 15 million. The single-threaded
- * checker keeps exact keys instead.
+ * about n² / 2^65, below 10^-9 for 150,000 states and 10^-5 for 15 million.
  */
-import type { Visited } from './layer.ts';
+import { Column, type Visited } from './layer.ts';
+
+/** Chance that two of `states` distinct states share a 64-bit fingerprint: about n² / 2^65. */
+export function collisionProbability(states: number): number {
+  return (states * states) / 2 ** 65;
+}
+
+/**
+ * The single-threaded set: about 24 bytes a state in the table (kept at most half full), 8 for
+ * the parent and event.
+ */
+export class FingerprintSet implements Visited {
+  private hi = new Int32Array(1 << 16);
+  private lo = new Int32Array(1 << 16);
+  private ids = new Int32Array(1 << 16);
+  private mask = (1 << 16) - 1;
+  readonly parent = new Column();
+  readonly via = new Column();
+  fresh = false;
+
+  get count(): number {
+    return this.parent.length;
+  }
+
+  /** Bytes held: the table and the parent and event columns. */
+  get bytes(): number {
+    return 12 * this.hi.length + 4 * (this.parent.data.length + this.via.data.length);
+  }
+
+  visit(h1: number, h2: number, parent: number, event: number): number {
+    const { hi, lo, mask } = this;
+    for (let i = h2 & mask; ; i = (i + 1) & mask) {
+      const current = hi[i]!;
+      if (current === 0) {
+        const id = this.parent.length;
+        hi[i] = h1;
+        lo[i] = h2;
+        this.ids[i] = id;
+        this.parent.push(parent);
+        this.via.push(event);
+        this.fresh = true;
+        if (2 * (id + 1) > hi.length) this.grow();
+        return id;
+      }
+      if (current === h1 && lo[i] === h2) {
+        this.fresh = false;
+        return this.ids[i]!;
+      }
+    }
+  }
+
+  /** Frees the table; the parent and event columns stay. */
+  clear(): void {
+    this.hi = new Int32Array(2);
+    this.lo = new Int32Array(2);
+    this.ids = new Int32Array(2);
+    this.mask = 1;
+  }
+
+  private grow(): void {
+    const slots = 2 * this.hi.length;
+    const hi = new Int32Array(slots);
+    const lo = new Int32Array(slots);
+    const ids = new Int32Array(slots);
+    const mask = slots - 1;
+    for (let j = 0; j < this.hi.length; j++) {
+      const h1 = this.hi[j]!;
+      if (h1 === 0) continue;
+      let i = this.lo[j]! & mask;
+      while (hi[i] !== 0) i = (i + 1) & mask;
+      hi[i] = h1;
+      lo[i] = this.lo[j]!;
+      ids[i] = this.ids[j]!;
+    }
+    this.hi = hi;
+    this.lo = lo;
+    this.ids = ids;
+    this.mask = mask;
+  }
+}
 
 export interface FingerprintBuffers {
   readonly hi: SharedArrayBuffer;
@@ -18,24 +98,6 @@ export interface FingerprintBuffers {
   readonly via: SharedArrayBuffer;
   /** [0]: next id; [1]: stop flag. */
   readonly control: SharedArrayBuffer;
-}
-
-/** Two 32-bit hashes of a string, never zero (zero marks an empty slot). */
-export function fingerprint(key: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  a ^= a >>> 13;
-  a = Math.imul(a, 0x85ebca6b);
-  a ^= a >>> 16;
-  b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-  b ^= b >>> 16;
-  return [a | 1, b | 1];
 }
 
 /** A table of `slots` slots (a power of two) for up to `slots / 2` states. */
@@ -85,8 +147,7 @@ export class SharedVisited implements Visited {
     return this.hi.length;
   }
 
-  visit(key: string, parent: number, event: number): number {
-    const [h1, h2] = fingerprint(key);
+  visit(h1: number, h2: number, parent: number, event: number): number {
     const { hi, lo, ids } = this;
     for (let i = h2 & this.mask; ; i = (i + 1) & this.mask) {
       let current = Atomics.load(hi, i);

@@ -11,14 +11,15 @@ import { deadlineGroups, type Node } from './environment.ts';
 import { encodeTarget } from './liveness.ts';
 import { type Finding, stateFindings } from './predicates.ts';
 
-/** What a layer needs of the explorer: its events, successors and keys (explore.ts implements it). */
+/** What a layer needs of the explorer: its events, successors and fingerprints (explore.ts implements it). */
 export interface Explorer {
   enabled(node: Node): number[];
   successor(
     node: Node,
     index: number,
   ): { node: Node; msg?: AoMessage; outbox: OutMessage[]; findings: Finding[] };
-  key(node: Node): string;
+  /** The node's fingerprint (`hi`, `lo`) and, with symmetry reduction, the size of its orbit. */
+  fingerprint(node: Node): { readonly hi: number; readonly lo: number; readonly orbit: number };
   advancesTime(index: number): boolean;
 }
 
@@ -58,8 +59,11 @@ export interface PendingViolation {
 
 /** The set of visited states. */
 export interface Visited {
-  /** The id of the state with this key, registering it (reached from `parent` by `event`) when new. */
-  visit(key: string, parent: number, event: number): number;
+  /**
+   * The id of the state with this fingerprint, registering it (reached from `parent` by `event`)
+   * when new.
+   */
+  visit(hi: number, lo: number, parent: number, event: number): number;
   /** Whether the last `visit` registered a new state. */
   readonly fresh: boolean;
   /** Distinct states so far. */
@@ -68,6 +72,8 @@ export interface Visited {
 
 export interface LayerSink {
   transitions: number;
+  /** States the distinct states stand for: the sum of their orbits' sizes (symmetry reduction). */
+  represented: number;
   /** Set when the state cap was reached. */
   capped: boolean;
   readonly edgeFrom: { push(value: number): void };
@@ -91,7 +97,7 @@ export function expandLayer(
 ): FrontierNode[] {
   const next: FrontierNode[] = [];
   for (const { id, node } of frontier) {
-    if (sink.stopped()) return next;
+    if (sink.stopped() || sink.capped) return next;
     for (const index of explorer.enabled(node)) {
       sink.transitions++;
       let step: ReturnType<Explorer['successor']>;
@@ -104,13 +110,14 @@ export function expandLayer(
       }
       for (const finding of step.findings) sink.report(finding, id, index);
       if (step.findings.length > 0 && sink.stopped()) return next;
-      const key = explorer.key(step.node);
+      const print = explorer.fingerprint(step.node);
       if (visited.count >= maxStates) {
         sink.capped = true;
         return next;
       }
-      const target = visited.visit(key, id, index);
+      const target = visited.visit(print.hi, print.lo, id, index);
       if (visited.fresh) {
+        sink.represented += print.orbit;
         const broken = stateFindings(step.node.state);
         for (const finding of broken) sink.report(finding, id, index);
         if (step.node.state.requests.size === 0) sink.resolved.push(target);

@@ -82,6 +82,7 @@ export async function checkInParallel(
   options: Omit<CheckOptions, 'herder'> & { readonly threads: number },
 ): Promise<CheckResult> {
   const started = performance.now();
+  const symmetry = options.symmetry ?? true;
   const maxStates = options.maxStates ?? 20_000_000;
   let buffers = allocateFingerprints(1 << 16);
   const visited = new SharedVisited(buffers);
@@ -105,6 +106,7 @@ export async function checkInParallel(
       keepGoing: options.keepGoing === true,
       maxStates,
       seed: i === 0,
+      symmetry,
     };
     const own = ports[i]!;
     const worker = new Worker(BOOTSTRAP, {
@@ -119,7 +121,9 @@ export async function checkInParallel(
     const frontier: number[] = [];
     const bound: number[] = [];
     const ready = await Promise.all(threads.map((t) => t.next('ready')));
+    let represented = 0;
     ready.forEach((r, i) => {
+      represented += r.represented;
       frontier[i] = r.frontier;
       bound[i] = r.bound;
       pending.push(...r.pending);
@@ -154,6 +158,7 @@ export async function checkInParallel(
       );
       results.forEach((r, i) => {
         transitions += r.transitions;
+        represented += r.represented;
         frontier[i] = r.frontier;
         bound[i] = r.bound;
         capped ||= r.capped;
@@ -183,6 +188,10 @@ export async function checkInParallel(
       depth,
       complete: !capped && !stopped(),
       started,
+      symmetry,
+      represented,
+      // The shared table (fingerprint, id; parent, event) and every thread's edges.
+      bytes: 16 * visited.slots + 4 * (graph.edgeFrom.data.length + graph.edgeTo.data.length),
     });
   } finally {
     await Promise.all(threads.map((t) => t.worker.terminate()));

@@ -6,7 +6,6 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { compareMultipliers } from '../model/fees.ts';
 import type { CheckBounds } from './bounds.ts';
-import { type FrozenState, freezeState, thawState } from './copy.ts';
 import type { Node } from './environment.ts';
 import { Explorer } from './explore.ts';
 import { type FingerprintBuffers, SharedVisited } from './fingerprints.ts';
@@ -18,8 +17,8 @@ import {
   type PendingViolation,
   timeStands,
 } from './layer.ts';
-import type { Finding } from './predicates.ts';
-import { stateFindings } from './predicates.ts';
+import { type Finding, stateFindings } from './predicates.ts';
+import { fromPlain, type PlainState, toPlain } from './snapshot.ts';
 
 export interface ThreadSetup {
   readonly index: number;
@@ -29,12 +28,14 @@ export interface ThreadSetup {
   readonly maxStates: number;
   /** The thread that starts from the initial state. */
   readonly seed: boolean;
+  /** Symmetry reduction (encoding.ts). */
+  readonly symmetry: boolean;
 }
 
 export interface MovedNode {
   readonly id: number;
   readonly events: number;
-  readonly state: FrozenState;
+  readonly state: PlainState;
   readonly clock: number;
   readonly sent: number;
 }
@@ -51,6 +52,7 @@ export type ToThread =
 export type FromThread =
   | {
       readonly type: 'ready';
+      readonly represented: number;
       readonly frontier: number;
       readonly bound: number;
       readonly pending: PendingViolation[];
@@ -62,6 +64,8 @@ export type FromThread =
       /** Events enabled over the whole new frontier: at most that many new states in the next layer. */
       readonly bound: number;
       readonly capped: boolean;
+      /** What the new states stand for: the sum of their orbits' sizes. */
+      readonly represented: number;
       readonly pending: PendingViolation[];
     }
   | { readonly type: 'gave'; readonly frontier: number; readonly bound: number }
@@ -77,6 +81,7 @@ export type FromThread =
 
 class ThreadSink implements LayerSink {
   transitions = 0;
+  represented = 0;
   capped = false;
   readonly edgeFrom = new Column(1 << 16);
   readonly edgeTo = new Column(1 << 16);
@@ -110,7 +115,7 @@ function run(
   ports: readonly (MessagePort | undefined)[],
   port: NonNullable<typeof parentPort>,
 ): void {
-  const explorer = new Explorer(setup.bounds, undefined, `t${setup.index}`);
+  const explorer = new Explorer(setup.bounds, undefined, `t${setup.index}`, setup.symmetry);
   const visited = new SharedVisited(setup.buffers);
   const sink = new ThreadSink(visited, setup.keepGoing);
   let frontier: Counted[] = [];
@@ -125,14 +130,23 @@ function run(
 
   if (setup.seed) {
     const root = explorer.initial();
-    visited.visit(explorer.key(root), -1, -1);
+    const print = explorer.fingerprint(root);
+    visited.visit(print.hi, print.lo, -1, -1);
+    sink.represented += print.orbit;
     if (root.state.requests.size === 0) sink.resolved.push(0);
     else if (timeStands(root)) sink.timeStands.push(0);
     for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
     frontier = [counted({ id: 0, node: root })];
   }
-  send({ type: 'ready', frontier: frontier.length, bound, pending: sink.pending });
+  send({
+    type: 'ready',
+    represented: sink.represented,
+    frontier: frontier.length,
+    bound,
+    pending: sink.pending,
+  });
   sink.pending = [];
+  sink.represented = 0;
 
   port.on('message', (message: ToThread) => {
     switch (message.type) {
@@ -146,16 +160,18 @@ function run(
           frontier: frontier.length,
           bound,
           capped: sink.capped,
+          represented: sink.represented,
           pending: sink.pending,
         });
         sink.pending = [];
+        sink.represented = 0;
         return;
       }
       case 'give': {
         const given = frontier.splice(frontier.length - message.count, message.count);
         const nodes: MovedNode[] = given.map(({ id, node, events }) => {
           bound -= events;
-          return { id, events, state: freezeState(node.state), clock: node.clock, sent: node.sent };
+          return { id, events, state: toPlain(node.state), clock: node.clock, sent: node.sent };
         });
         ports[message.to]!.postMessage(nodes);
         send({ type: 'gave', frontier: frontier.length, bound });
@@ -165,7 +181,7 @@ function run(
         ports[message.from]!.once('message', (nodes: MovedNode[]) => {
           for (const moved of nodes) {
             const node: Node = {
-              state: thawState(moved.state, compareMultipliers),
+              state: fromPlain(moved.state, compareMultipliers),
               clock: moved.clock,
               sent: moved.sent,
             };

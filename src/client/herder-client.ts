@@ -28,7 +28,7 @@ import {
 } from '../ao/aoconnect.ts';
 import { dataText } from '../ao/results.ts';
 import { type Amount, parseDecimal } from '../model/amount.ts';
-import { neededFee, utf8Length } from '../model/fees.ts';
+import { neededFee, parseMultiplierRatio, utf8Length } from '../model/fees.ts';
 
 /** The herder's prices and state, from its Info-Response. */
 export interface Prices {
@@ -132,22 +132,14 @@ export interface HerderClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const MAX_MULTIPLIER_DIGITS = 18;
 const PAGE = 100;
 
 /** A multiplier as an exact fraction ≥ 1; throws a RangeError otherwise. */
 export function parseMultiplier(value: string | number): { numerator: bigint; denominator: bigint } {
   const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : value;
-  const match = /^(\d*)\.?(\d*)$/.exec(text);
-  if (!match || `${match[1]}${match[2]}` === '')
-    throw new RangeError(`multiplier must be a plain decimal such as "1.5" (got ${JSON.stringify(value)})`);
-  const [, whole = '', fraction = ''] = match;
-  if (whole.length > MAX_MULTIPLIER_DIGITS || fraction.length > MAX_MULTIPLIER_DIGITS)
-    throw new RangeError(`multiplier has more than ${MAX_MULTIPLIER_DIGITS} digits on one side of the point`);
-  const numerator = BigInt(`${whole}${fraction}` || '0');
-  const denominator = 10n ** BigInt(fraction.length);
-  if (numerator < denominator) throw new RangeError(`multiplier must be at least 1 (got ${text})`);
-  return { numerator, denominator };
+  const parsed = parseMultiplierRatio(text, 'multiplier');
+  if (!parsed.ok) throw new RangeError(parsed.reason);
+  return { numerator: parsed.value.num, denominator: parsed.value.den };
 }
 
 function toAmount(value: Amount | string, what: string): Amount {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clockCode, normalize, stateKey } from '../../src/checker/abstraction.ts';
+import { normalize } from '../../src/checker/abstraction.ts';
 import { DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
 import { deadlineGroups, messageFor, type Node } from '../../src/checker/environment.ts';
 import { Explorer } from '../../src/checker/explore.ts';
@@ -22,11 +22,21 @@ const BOUNDS = {
   ownerActions: true,
 };
 
-/** The key of a raw node: the canonical key of a normalized copy, with the clock placed among the raw deadlines. */
+/**
+ * The key of a raw node: the key of a normalized copy, its clock placed among its timers as the
+ * raw clock is among the raw ones (at `now`, a little later, or just past the k-th timer).
+ */
 function rawKey(explorer: Explorer, raw: Node): string {
   const copy = cloneHerderState(raw.state);
   normalize(copy, explorer.clock);
-  return `${stateKey(copy, explorer.keyContext)}#${clockCode(raw, explorer.clock)}#${raw.sent}`;
+  const passed = deadlineGroups(raw.state).filter((at) => at < raw.clock).length;
+  const clock =
+    raw.clock === raw.state.now
+      ? copy.now
+      : passed === 0
+        ? copy.now + 1
+        : deadlineGroups(copy)[passed - 1]! + 1;
+  return explorer.key({ state: copy, clock, sent: raw.sent });
 }
 
 describe('state abstraction', () => {

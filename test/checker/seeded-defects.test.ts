@@ -1,17 +1,21 @@
 /**
  * The checker must catch broken herders, each with a shortest trace: the seeded defects of the
- * shared catalogue (test/defects/catalogue.ts), under small bounds (a few thousand states at most).
+ * shared catalogue (test/defects/catalogue.ts), under small bounds (a few thousand states at most),
+ * with symmetry reduction (the default) and without: the same shortest trace either way.
  */
 import { describe, expect, it } from 'vitest';
-import { check } from '../../src/checker/explore.ts';
+import { type CheckResult, check } from '../../src/checker/explore.ts';
 import { SEEDED_DEFECTS, underCheck } from '../defects/catalogue.ts';
 
 describe('seeded defects are found by the model checker', () => {
   for (const seeded of SEEDED_DEFECTS) {
     const { bounds, length, stuck } = seeded.checker;
     const herder = underCheck(seeded.herder);
-    it(`${seeded.defect} → ${seeded.invariant}, shortest trace ${length} steps`, () => {
-      const result = check(bounds, { herder });
+    it(`${seeded.defect} → ${seeded.invariant}, shortest trace ${length} steps, with and without symmetry reduction`, () => {
+      for (const symmetry of [true, false]) expectCaught(check(bounds, { herder, symmetry }));
+    });
+
+    function expectCaught(result: CheckResult): void {
       if (stuck) {
         expect(result.complete).toBe(true);
         expect(result.stuck, `${herder.name}: no stuck state found`).toBeDefined();
@@ -29,7 +33,7 @@ describe('seeded defects are found by the model checker', () => {
       // herder lets pass is shown as the path to the step that should have acted on it.
       if (seeded.invariant === 'bounded-response' && !violation!.detail.startsWith('a timer is not'))
         expect(violation!.loop).toBeLessThan(length);
-    });
+    }
 
     it(`the unaltered model passes the same bounds (${herder.name})`, () => {
       const result = check(bounds);

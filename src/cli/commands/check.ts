@@ -10,15 +10,18 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { boundsProblems, type CheckBounds, DEFAULT_BOUNDS } from '../../checker/bounds.ts';
 import { type CheckOptions, type CheckResult, check, type Progress } from '../../checker/explore.ts';
+import { collisionProbability } from '../../checker/fingerprints.ts';
 import { formatTrace, traceLength } from '../../checker/trace.ts';
+import { settingSpec } from '../../model/settings.ts';
 import { emit, intOption, type OutputOptions, progressLines, showProgress, UserError } from '../output.ts';
+import { settingParser, UNBOUNDED } from '../setting-flags.ts';
 
 interface CheckFlags extends OutputOptions {
   workers: number;
   requests: number;
   levels: number;
   attempts: number;
-  maxOvertakes: number | 'unbounded';
+  maxOvertakes: number | typeof UNBOUNDED;
   failures?: boolean;
   timeouts?: boolean;
   lateAnswers?: boolean;
@@ -30,6 +33,7 @@ interface CheckFlags extends OutputOptions {
   huge?: boolean;
   all?: boolean;
   keepGoing?: boolean;
+  symmetry: boolean;
   maxStates: number;
   threads: number;
   maxMemory: number;
@@ -45,12 +49,10 @@ export const BYTES_PER_STATE = 3000;
 /** Default --max-memory: 8 GiB, a third of a 24 GiB machine. */
 export const DEFAULT_MAX_MEMORY_GIB = 8;
 
-// Commander turns a parser's `null` into '' (its "no value" case): keep a word until the bounds are made.
-function overtakesOption(raw: string): number | 'unbounded' {
-  if (raw === 'unbounded') return raw;
-  if (!/^[0-9]+$/.test(raw)) throw new InvalidArgumentError('expected an integer >= 0 or "unbounded"');
-  return Number(raw);
-}
+/** The queue's overtaking bound, read as the setting is (the checker bounds it further). */
+const overtakesOption = settingParser(settingSpec('maxOvertakes')) as (
+  raw: string,
+) => number | typeof UNBOUNDED;
 
 function gibOption(raw: string): number {
   const value = Number(raw);
@@ -119,7 +121,7 @@ export function boundsFromFlags(flags: CheckFlags): CheckBounds {
     requests: flags.requests,
     levels: flags.levels,
     attempts: flags.attempts,
-    maxOvertakes: flags.maxOvertakes === 'unbounded' ? null : flags.maxOvertakes,
+    maxOvertakes: flags.maxOvertakes === UNBOUNDED ? null : flags.maxOvertakes,
     failures: all || flags.failures === true,
     timeouts: all || flags.timeouts === true,
     lateAnswers: all || flags.lateAnswers === true,
@@ -185,6 +187,10 @@ export function register(program: Command): void {
       '--keep-going',
       'after a violation, keep exploring to report the first violation of every invariant',
     )
+    .option(
+      '--no-symmetry',
+      'explore every state: without it, states that differ only by a renaming of workers are explored once (symmetry reduction)',
+    )
     .option('--max-states <n>', 'stop after this many distinct states', intOption(1), 20_000_000)
     .option(
       '--max-memory <GiB>',
@@ -194,7 +200,7 @@ export function register(program: Command): void {
     )
     .option(
       '--threads <n>',
-      `explore on n worker threads, at most the number of cores (${availableParallelism()} here); visited states kept as 64-bit fingerprints instead of exact keys`,
+      `explore on n worker threads, at most the number of cores (${availableParallelism()} here)`,
       intOption(1),
       1,
     )
@@ -249,7 +255,11 @@ async function explore(bounds: CheckBounds, options: CheckOptions, threads: numb
 }
 
 async function runWithProgress(bounds: CheckBounds, flags: CheckFlags): Promise<CheckResult> {
-  const options = { maxStates: flags.maxStates, keepGoing: flags.keepGoing === true };
+  const options = {
+    maxStates: flags.maxStates,
+    keepGoing: flags.keepGoing === true,
+    symmetry: flags.symmetry !== false,
+  };
   if (!showProgress(flags)) {
     const lines = progressLines('check');
     try {
@@ -300,9 +310,12 @@ export function toReport(result: CheckResult, threads = 1) {
     ok: passed(result),
     herder: result.herder,
     threads,
-    fingerprintCollisionProbability: threads > 1 ? collisionProbability(result.states) : 0,
+    fingerprintCollisionProbability: collisionProbability(result.states),
     bounds: result.bounds,
+    symmetry: result.symmetry,
     states: result.states,
+    represented: result.represented,
+    bytesPerState: result.bytesPerState,
     transitions: result.transitions,
     depth: result.depth,
     seconds: Number(result.seconds.toFixed(3)),
@@ -341,21 +354,19 @@ function describeBounds(b: CheckBounds): string {
   return `${b.workers} worker(s), ${b.requests} request(s), ${b.levels} payment level(s), ${b.attempts} attempt(s), ${overtakes}; events: ${events.join(', ')}`;
 }
 
-/** Chance that two of `states` distinct states share a 64-bit fingerprint: about n² / 2^65. */
-function collisionProbability(states: number): number {
-  return (states * states) / 2 ** 65;
-}
-
 export function formatResult(result: CheckResult, threads = 1): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const lines = [
     `herd check: ${describeBounds(result.bounds)}`,
     `  ${result.complete ? 'explored' : 'stopped after'} ${n(result.states)} states, ${n(result.transitions)} transitions, depth ${result.depth}, in ${result.seconds.toFixed(2)} s (${n(result.statesPerSecond)} states/s${threads > 1 ? ` on ${threads} threads` : ''})`,
   ];
-  if (threads > 1)
+  if (result.symmetry)
     lines.push(
-      `  visited states kept as 64-bit fingerprints: chance of a collision ≈ ${collisionProbability(result.states).toExponential(1)}`,
+      `  symmetry reduction: states that differ only by a renaming of workers explored once; the ${n(result.states)} explored stand for up to ${n(result.represented)} states (--no-symmetry explores each)`,
     );
+  lines.push(
+    `  visited states kept as 64-bit fingerprints (${n(result.bytesPerState)} bytes a state): chance of a collision ≈ ${collisionProbability(result.states).toExponential(1)}`,
+  );
   if (!result.complete && result.violations.length === 0)
     lines.push(
       '  INCOMPLETE: the state cap was reached before every state was explored (raise --max-states)',

@@ -1,0 +1,342 @@
+/**
+ * The compact canonical encoding of an explored node, and its 64-bit fingerprint.
+ *
+ * A normalized node (abstraction.ts) is written as a few dozen 32-bit words that name what the
+ * herder's behaviour depends on: pause, the clock's place among the timers, credits sent, the
+ * withdrawable revenue (when the owner may withdraw); the requests in arrival order (renamed by
+ * rank): multiplier, place (the rank of its queue-wait deadline while waiting, or the worker
+ * holding it), attempts, the workers tried, overtakes; each worker's status, drain flag, request
+ * and deadline rank, and, when timed out, the request a late answer must name; the idle order;
+ * the workers out of the herd remembered as failed. The running totals of the books are left out:
+ * nothing the herder decides reads them (their balance is checked on every transition).
+ *
+ * Symmetry reduction: the workers are interchangeable (they differ only in their names, which
+ * the herder never compares but for equality), so states that differ only by a renaming of
+ * workers behave alike, renamed. With `symmetry`, the encoding names a state's orbit under
+ * renaming: every relation that involves a worker (the request it holds, its place in the idle
+ * order, the requests that tried it or name it as their holder, whether it is remembered as
+ * failed) is written into a signature of that worker, and the signatures are written sorted. Two
+ * workers with equal signatures are interchangeable in that state (swapping them changes
+ * nothing), so the order among them does not matter and the encoding is canonical. Clients need
+ * no reduction: every credit comes from a fresh payer, and no word names a payer or a request id.
+ *
+ * Fingerprints are two 32-bit hashes of the words (64 bits): with n distinct states the chance
+ * that two share one is about n² / 2^65 (below 10^-6 for 6 million states).
+ */
+import type { Multiplier } from '../model/fees.ts';
+import type { HerderState } from '../model/herder.ts';
+import type { Clockwork, Node } from './environment.ts';
+
+/** What an encoding needs to know besides the node. */
+export interface EncodingContext {
+  /** Every worker id that may be in the herd, in a fixed order. */
+  readonly workers: readonly string[];
+  /** Whether withdrawals can happen: only then does the withdrawable revenue matter. */
+  readonly withdrawals: boolean;
+  /** The payment levels the bounds allow (their index is their code in every thread). */
+  readonly levels: readonly Multiplier[];
+  /** Workers renamed into a canonical order (symmetry reduction). */
+  readonly symmetry: boolean;
+}
+
+const STATUS = { idle: 0, busy: 1, 'timed-out': 2, failed: 3 } as const;
+/** Words per worker signature. */
+const SIGNATURE = 8;
+/** The code of a deadline set at `now` (exactly one timeout ahead), tying with every other such one. */
+const TIE = -2;
+
+/**
+ * Writes nodes as words and fingerprints them. One per thread: it reuses its buffers, so each
+ * result is valid until the next call.
+ */
+export class NodeEncoder {
+  /** The words of the last node encoded: `words[0..length)`. */
+  words = new Int32Array(256);
+  length = 0;
+  /** The fingerprint of the last node fingerprinted (never zero). */
+  hi = 0;
+  lo = 0;
+  /**
+   * With symmetry: how many states the orbit of the last node encoded holds (n! over the
+   * renamings that leave it unchanged); 1 without.
+   */
+  orbit = 1;
+
+  private readonly times = new Float64Array(64);
+  private timeCount = 0;
+  private readonly ids: string[] = [];
+  private readonly n: number;
+  private readonly signatures: Int32Array;
+  private readonly order: number[];
+  private readonly factorial: number[] = [1];
+
+  constructor(
+    private readonly context: EncodingContext,
+    private readonly clock: Clockwork,
+  ) {
+    this.n = context.workers.length;
+    this.signatures = new Int32Array(this.n * SIGNATURE);
+    this.order = Array.from({ length: this.n }, (_, i) => i);
+    for (let k = 1; k <= this.n; k++) this.factorial.push(this.factorial[k - 1]! * k);
+  }
+
+  /** Encodes `node` and computes its fingerprint into `hi` and `lo`. */
+  fingerprint(node: Node): this {
+    this.encode(node);
+    const { words, length } = this;
+    let a = 0x9747b28c;
+    let b = 0x85ebca6b ^ length;
+    for (let i = 0; i < length; i++) {
+      let k = Math.imul(words[i]!, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, 0x1b873593);
+      a ^= k;
+      a = (a << 13) | (a >>> 19);
+      a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+      b = Math.imul(b ^ words[i]!, 0x01000193) + i;
+      b ^= b >>> 15;
+      b = Math.imul(b, 0x2c1b3c6d);
+    }
+    this.hi = finalMix(a ^ length) | 1;
+    this.lo = finalMix(b) | 1;
+    return this;
+  }
+
+  /** The words of `node` as a string: equal for two nodes exactly when their encodings are. */
+  key(node: Node): string {
+    this.encode(node);
+    return this.words.subarray(0, this.length).join(',');
+  }
+
+  /** Writes `node` into `words[0..length)`. */
+  encode(node: Node): void {
+    const { state } = node;
+    const { workers, symmetry } = this.context;
+    this.length = 0;
+    this.orbit = 1;
+    this.collectTimes(state);
+    const tie = state.now + this.clock.timeout;
+    this.push(state.paused ? 1 : 0);
+    this.push(this.clockCode(node, tie));
+    this.push(node.sent);
+    this.push(state.requests.size);
+    this.push(state.herd.size);
+    this.push(state.unready.length > 0 ? 1 : 0);
+    if (this.context.withdrawals) this.pushAmount(state.ledger.revenue - state.ledger.withdrawn);
+
+    const bounded = state.config.maxOvertakes !== null;
+    const ids = this.ids;
+    ids.length = 0;
+    for (const r of state.requests.values()) {
+      ids.push(r.id);
+      this.pushMultiplier(r.multiplier);
+      if (state.queue.isWaiting(r)) {
+        this.push(0);
+        this.push(this.timeCode(r.waitUntil, tie));
+      } else if (r.worker === undefined) {
+        this.push(2);
+        this.push(0);
+      } else {
+        this.push(1);
+        const w = workers.indexOf(r.worker);
+        // Renamed: which worker holds it is written in that worker's signature.
+        this.push(symmetry ? (w < 0 ? -1 : 0) : w);
+      }
+      this.push(r.attempts);
+      if (!symmetry) {
+        let tried = 0;
+        for (const w of r.tried) tried |= 1 << workers.indexOf(w);
+        this.push(tried);
+      }
+      if (bounded) this.push(state.queue.overtakesOf(r));
+    }
+    if (symmetry) this.pushSignatures(state, tie);
+    else this.pushWorkers(state, tie);
+  }
+
+  /** Workers in their fixed order, then the idle order and the remembered failures by index. */
+  private pushWorkers(state: HerderState, tie: number): void {
+    const { workers } = this.context;
+    for (const id of workers) {
+      const worker = state.herd.get(id);
+      if (worker === undefined) {
+        this.push(-1);
+        this.push(0);
+        this.push(0);
+        this.push(0);
+        continue;
+      }
+      this.push(STATUS[worker.status] + (worker.draining ? 4 : 0));
+      if (worker.status === 'busy') {
+        this.push(this.rank(worker.request));
+        this.push(this.timeCode(worker.deadline, tie));
+      } else {
+        this.push(0);
+        this.push(0);
+      }
+      this.push(worker.status === 'timed-out' ? this.rank(worker.lastRequest) : 0);
+    }
+    const idle = state.herd.idleInOrder();
+    this.push(idle.length);
+    for (const worker of idle) this.push(workers.indexOf(worker.id));
+    let unready = 0;
+    for (const id of state.unready) if (workers.includes(id)) unready |= 1 << workers.indexOf(id);
+    this.push(unready);
+  }
+
+  /** One signature per worker (every relation it is part of), sorted; the orbit's size. */
+  private pushSignatures(state: HerderState, tie: number): void {
+    const { workers } = this.context;
+    const { n, signatures: sig, order } = this;
+    sig.fill(0);
+    for (let w = 0; w < n; w++) {
+      const at = w * SIGNATURE;
+      const worker = state.herd.get(workers[w]!);
+      sig[at + 4] = -1;
+      if (worker === undefined) {
+        sig[at] = -1;
+        continue;
+      }
+      sig[at] = STATUS[worker.status] + (worker.draining ? 4 : 0);
+      if (worker.status === 'busy') {
+        sig[at + 1] = this.rank(worker.request);
+        sig[at + 2] = this.timeCode(worker.deadline, tie);
+      }
+      if (worker.status === 'timed-out') sig[at + 3] = this.rank(worker.lastRequest);
+    }
+    let position = 0;
+    for (const worker of state.herd.idleInOrder())
+      sig[workers.indexOf(worker.id) * SIGNATURE + 4] = position++;
+    let rank = 0;
+    for (const r of state.requests.values()) {
+      for (const id of r.tried) {
+        const w = workers.indexOf(id);
+        if (w >= 0) sig[w * SIGNATURE + 5]! |= 1 << rank;
+      }
+      if (r.worker !== undefined && !state.queue.isWaiting(r)) {
+        const w = workers.indexOf(r.worker);
+        if (w >= 0) sig[w * SIGNATURE + 6]! |= 1 << rank;
+      }
+      rank++;
+    }
+    for (const id of state.unready) {
+      const w = workers.indexOf(id);
+      if (w >= 0) sig[w * SIGNATURE + 7] = 1;
+    }
+    // Insertion sort of at most 8 signatures.
+    for (let i = 0; i < n; i++) order[i] = i;
+    for (let i = 1; i < n; i++) {
+      const moving = order[i]!;
+      let j = i - 1;
+      while (j >= 0 && compareSignatures(sig, order[j]!, moving) > 0) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = moving;
+    }
+    let orbit = this.factorial[n]!;
+    let run = 1;
+    for (let i = 0; i < n; i++) {
+      const at = order[i]! * SIGNATURE;
+      for (let k = 0; k < SIGNATURE; k++) this.push(sig[at + k]!);
+      if (i > 0 && compareSignatures(sig, order[i - 1]!, order[i]!) === 0) run++;
+      else run = 1;
+      orbit /= run;
+    }
+    this.orbit = orbit;
+  }
+
+  /** Distinct times at which a timer fires, ascending, into `times[0..timeCount)`. */
+  private collectTimes(state: HerderState): void {
+    const times = this.times;
+    let count = 0;
+    const add = (at: number) => {
+      let i = count;
+      while (i > 0 && times[i - 1]! > at) i--;
+      if (i > 0 && times[i - 1] === at) return;
+      times.copyWithin(i + 1, i, count);
+      times[i] = at;
+      count++;
+    };
+    for (const worker of state.herd.all()) if (worker.status === 'busy') add(worker.deadline);
+    for (const record of state.requests.values()) if (state.queue.isWaiting(record)) add(record.waitUntil);
+    this.timeCount = count;
+  }
+
+  /** A timer by its rank among the live ones, or {@link TIE} when it was set at `now`. */
+  private timeCode(at: number, tie: number): number {
+    if (at === tie) return TIE;
+    for (let i = 0; i < this.timeCount; i++) if (this.times[i] === at) return i;
+    return -1;
+  }
+
+  /** The clock's place: at the herder's `now` (0), a little later (1), or past the k-th timer (1 + k). */
+  private clockCode(node: Node, tie: number): number {
+    if (node.clock === node.state.now) return 0;
+    let passed = 0;
+    let ties = false;
+    for (let i = 0; i < this.timeCount; i++) {
+      const at = this.times[i]!;
+      if (at < node.clock) passed++;
+      if (at === tie) ties = true;
+    }
+    if (passed === 0) return ties ? 1 : 0;
+    return 1 + passed;
+  }
+
+  /** Rank of a live request by id (-1: none, or one that has ended). */
+  private rank(id: string | undefined): number {
+    return id === undefined ? -1 : this.ids.indexOf(id);
+  }
+
+  private pushMultiplier(m: Multiplier): void {
+    const { levels } = this.context;
+    for (let i = 0; i < levels.length; i++)
+      if (levels[i]!.paid === m.paid && levels[i]!.needed === m.needed) {
+        this.push(i);
+        return;
+      }
+    // Not a level of the bounds: the exact fraction, character by character.
+    const exact = `${m.paid}/${m.needed}`;
+    this.push(-1 - exact.length);
+    for (let i = 0; i < exact.length; i++) this.push(exact.charCodeAt(i));
+  }
+
+  /** An exact amount: small ones as one word, others as their decimal digits. */
+  private pushAmount(amount: bigint): void {
+    if (amount >= 0n && amount < 0x7fffffffn) {
+      this.push(Number(amount));
+      return;
+    }
+    const digits = amount.toString();
+    this.push(-1 - digits.length);
+    for (let i = 0; i < digits.length; i++) this.push(digits.charCodeAt(i));
+  }
+
+  private push(word: number): void {
+    if (this.length === this.words.length) {
+      const grown = new Int32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    this.words[this.length++] = word;
+  }
+}
+
+function compareSignatures(sig: Int32Array, a: number, b: number): number {
+  const x = a * SIGNATURE;
+  const y = b * SIGNATURE;
+  for (let k = 0; k < SIGNATURE; k++) {
+    const d = sig[x + k]! - sig[y + k]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function finalMix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
