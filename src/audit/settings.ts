@@ -5,25 +5,26 @@
  * settings are unknown is reported "not checked", never violated.
  */
 import type { HerdConfig } from '../model/config.ts';
+import {
+  type SettingName as HerdSetting,
+  SETTINGS,
+  type SettingValues,
+  settingFlag,
+} from '../model/settings.ts';
 
-export interface StatedSettings {
+/**
+ * Each herd setting (the settings table's), stated or not; `maxOvertakes: null` is stated as
+ * unbounded (pure priority), `undefined` is not stated.
+ */
+type StatedValues = { readonly [K in HerdSetting]?: SettingValues[K] | undefined };
+
+export interface StatedSettings extends StatedValues {
   /** The token process whose Credit-Notices move funds (always needed). */
   readonly token: string;
   /** The owner, for herders that accept administration. */
   readonly owner?: string | undefined;
   /** Worker ids the herd starts with. Workers the herder dispatches to are learned as well. */
   readonly workers: readonly string[];
-  readonly baseFee?: bigint | undefined;
-  readonly tokenFee?: bigint | undefined;
-  readonly maxTokens?: number | undefined;
-  readonly maxPromptBytes?: number | undefined;
-  /** `null` = stated as unbounded (pure priority); `undefined` = not stated. */
-  readonly maxOvertakes?: number | null | undefined;
-  readonly timeoutBase?: number | undefined;
-  readonly timeoutPerToken?: number | undefined;
-  readonly maxAttempts?: number | undefined;
-  /** Longest a request may wait in the queue since it last entered it (ms). */
-  readonly maxQueueWait?: number | undefined;
   /**
    * The herder acts on the worker reports of our protocol (Worker-Error takes a worker out and
    * retries what it held; Worker-Initialized brings it back). Herders written for the original
@@ -32,38 +33,23 @@ export interface StatedSettings {
   readonly workerReports?: boolean | undefined;
 }
 
-export type SettingName = Exclude<keyof StatedSettings, 'token' | 'workers' | 'workerReports'>;
+/** What an invariant may need stated: the owner, or a setting of the settings table. */
+export type SettingName = 'owner' | HerdSetting;
 
 /** The command-line flag that states each setting (what a "not checked" report asks for). */
 export const SETTING_FLAGS: Readonly<Record<SettingName, string>> = {
   owner: '--owner',
-  baseFee: '--base-fee',
-  tokenFee: '--token-fee',
-  maxTokens: '--max-tokens',
-  maxPromptBytes: '--max-prompt-bytes',
-  maxOvertakes: '--max-overtakes',
-  timeoutBase: '--timeout-base',
-  timeoutPerToken: '--timeout-per-token',
-  maxAttempts: '--max-attempts',
-  maxQueueWait: '--max-queue-wait',
+  ...(Object.fromEntries(SETTINGS.map((s) => [s.name, settingFlag(s)])) as Record<HerdSetting, string>),
 };
 
-/** Every setting of a herd config is stated; the queue-wait bound only when the config has one. */
+/** Every setting of a herd config is stated; one the config lacks (an object built by hand) is not. */
 export function statedFromConfig(config: HerdConfig): StatedSettings {
-  const withWait = config as HerdConfig & { maxQueueWait?: number };
+  const values = config as Partial<SettingValues>;
   return {
     token: config.token,
     owner: config.owner,
     workers: config.workers,
-    baseFee: config.baseFee,
-    tokenFee: config.tokenFee,
-    maxTokens: config.maxTokens,
-    maxPromptBytes: config.maxPromptBytes,
-    maxOvertakes: config.maxOvertakes,
-    timeoutBase: config.timeoutBase,
-    timeoutPerToken: config.timeoutPerToken,
-    maxAttempts: config.maxAttempts,
-    maxQueueWait: withWait.maxQueueWait,
+    ...(Object.fromEntries(SETTINGS.map((s) => [s.name, values[s.name]])) as StatedValues),
     workerReports: true,
   };
 }

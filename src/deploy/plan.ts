@@ -17,6 +17,7 @@ import type { AoTag } from '../ao/aoconnect.ts';
 import { configHash, herderLua } from '../lua-export/herder.ts';
 import { workerLua } from '../lua-export/worker.ts';
 import type { HerdConfig } from '../model/config.ts';
+import { settingsOf, settingTagValue } from '../model/settings.ts';
 import { MODEL_VERSION } from '../model/version.ts';
 import type { DeploySettings, NetworkSettings } from './settings.ts';
 
@@ -173,16 +174,14 @@ export function buildPlan(input: {
       expect: { kind: 'reply', success: 'Admin-Done', failure: 'Admin-Refused', to: 'owner' },
     });
   }
+  // The fees as the settings table tags them, set with Set-Fees and read back from Info.
+  const fees = settingsOf('Set-Fees').map((s) => ({ name: s.tag, value: settingTagValue(settings[s.name]) }));
   steps.push({
     kind: 'message',
     id: 'herder.fees',
     title: `set fees: base ${settings.baseFee}, per token ${settings.tokenFee} (Set-Fees)`,
     to: herderRole,
-    tags: [
-      { name: 'Action', value: 'Set-Fees' },
-      { name: 'Base-Fee', value: settings.baseFee.toString() },
-      { name: 'Token-Fee', value: settings.tokenFee.toString() },
-    ],
+    tags: [{ name: 'Action', value: 'Set-Fees' }, ...fees],
     expect: { kind: 'reply', success: 'Admin-Done', failure: 'Admin-Refused', to: 'owner' },
   });
   const herdSize = new Set(config.workers).size + settings.workers;
@@ -192,8 +191,7 @@ export function buildPlan(input: {
     title: 'verify with an Info dry run',
     to: herderRole,
     expect: {
-      'Base-Fee': settings.baseFee.toString(),
-      'Token-Fee': settings.tokenFee.toString(),
+      ...Object.fromEntries(fees.map((tag) => [tag.name, tag.value])),
       Token: config.token,
       Workers: String(herdSize),
       Version: MODEL_VERSION,

@@ -71,84 +71,133 @@ export interface DeploySettings {
   readonly cron?: string;
 }
 
-/** The `deploy` section of a herd config file (every key optional; flags override). */
-export interface DeploySectionJson {
-  wallet?: string;
-  mu?: string;
-  cu?: string;
-  gateway?: string;
-  scheduler?: string;
-  authority?: string;
-  herderModule?: string;
-  workerModule?: string;
-  workers?: number;
-  model?: string;
-  baseFee?: string;
-  tokenFee?: string;
-  load?: LoadMode;
-  state?: string;
-  workerLua?: string;
-  cron?: string;
-}
+/**
+ * Every deploy option, stated once: its key in the config's `deploy` section (also the
+ * camel-cased name of its flag), the flag, the JSON type, what it means and its default. The
+ * section's parser, the settings, `herd deploy`'s flags and their help all read this table.
+ */
+export const DEPLOY_OPTIONS = [
+  {
+    key: 'wallet',
+    flag: '-w, --wallet <file>',
+    type: 'path',
+    meaning: 'operator wallet, an Arweave JWK file; its address must be the config owner',
+  },
+  { key: 'mu', flag: '--mu <url>', type: 'string', meaning: 'messenger unit URL', default: DEFAULT_MU_URL },
+  { key: 'cu', flag: '--cu <url>', type: 'string', meaning: 'compute unit URL', default: DEFAULT_CU_URL },
+  {
+    key: 'gateway',
+    flag: '--gateway <url>',
+    type: 'string',
+    meaning: 'gateway URL, for finding interrupted spawns',
+    default: DEFAULT_GATEWAY_URL,
+  },
+  {
+    key: 'scheduler',
+    flag: '--scheduler <address>',
+    type: 'string',
+    meaning: 'scheduler unit address',
+    default: DEFAULT_SCHEDULER,
+  },
+  {
+    key: 'authority',
+    flag: '--authority <address>',
+    type: 'string',
+    meaning: "Authority tag of every spawn, the MU's wallet",
+    default: DEFAULT_AUTHORITY,
+  },
+  {
+    key: 'herderModule',
+    flag: '--herder-module <id>',
+    type: 'string',
+    meaning: 'module id of the herder process (an aos module)',
+  },
+  {
+    key: 'workerModule',
+    flag: '--worker-module <id>',
+    type: 'string',
+    meaning: 'module id of the worker processes (an AOS-Llama module)',
+  },
+  {
+    key: 'workers',
+    flag: '-n, --workers <n>',
+    type: 'number',
+    meaning: `number of workers to spawn, 1 to ${MAX_WORKERS}`,
+    default: String(DEFAULT_WORKERS),
+  },
+  {
+    key: 'model',
+    flag: '-m, --model <id>',
+    type: 'string',
+    meaning: 'model id every worker loads (Init Model-ID; /data/<id> via WeaveDrive)',
+  },
+  {
+    key: 'baseFee',
+    flag: '--base-fee <amount>',
+    type: 'string',
+    meaning: 'base fee set on the herder with Set-Fees',
+    default: 'the config baseFee',
+  },
+  {
+    key: 'tokenFee',
+    flag: '--token-fee <amount>',
+    type: 'string',
+    meaning: 'token fee set on the herder with Set-Fees',
+    default: 'the config tokenFee',
+  },
+  {
+    key: 'load',
+    flag: '--load <how>',
+    type: 'string',
+    meaning:
+      'how handlers are loaded: "eval" (an Eval message after the spawn) or "on-boot" (On-Boot spawn data)',
+    choices: ['eval', 'on-boot'],
+    default: 'eval',
+  },
+  {
+    key: 'state',
+    flag: '--state <file>',
+    type: 'path',
+    meaning: 'state file that makes the deploy resumable',
+    default: DEFAULT_STATE_FILE,
+  },
+  {
+    key: 'workerLua',
+    flag: '--worker-lua <file>',
+    type: 'path',
+    meaning: 'Lua to load into the workers instead of the generated worker.lua',
+  },
+  {
+    key: 'cron',
+    flag: '--cron <interval>',
+    type: 'string',
+    meaning: `the herder's Cron-Interval, so that deadlines fire when traffic stops: "30-seconds", "5-minutes", … or "off"`,
+    default: DEFAULT_CRON,
+  },
+] as const satisfies readonly {
+  key: string;
+  flag: string;
+  /** `path`: a file, relative to the config file's directory in the section, to the cwd as a flag. */
+  type: 'string' | 'number' | 'path';
+  meaning: string;
+  default?: string;
+  choices?: readonly string[];
+}[];
 
-/** Command-line values (commander's camel-cased option names). */
-export interface DeployFlags {
-  wallet?: string;
-  mu?: string;
-  cu?: string;
-  gateway?: string;
-  scheduler?: string;
-  authority?: string;
-  herderModule?: string;
-  workerModule?: string;
-  workers?: number;
-  model?: string;
-  baseFee?: string;
-  tokenFee?: string;
-  load?: string;
-  state?: string;
-  workerLua?: string;
-  cron?: string;
-}
+export type DeployOption = (typeof DEPLOY_OPTIONS)[number];
 
-const SECTION_KEYS: readonly (keyof DeploySectionJson)[] = [
-  'wallet',
-  'mu',
-  'cu',
-  'gateway',
-  'scheduler',
-  'authority',
-  'herderModule',
-  'workerModule',
-  'workers',
-  'model',
-  'baseFee',
-  'tokenFee',
-  'load',
-  'state',
-  'workerLua',
-  'cron',
-];
-
-/** What each key of the `deploy` section means (also the flag that overrides it). */
-export const SECTION_DOC: Readonly<Record<keyof DeploySectionJson, string>> = {
-  wallet: 'operator wallet, an Arweave JWK file (--wallet)',
-  mu: `messenger unit URL (--mu, default ${DEFAULT_MU_URL})`,
-  cu: `compute unit URL (--cu, default ${DEFAULT_CU_URL})`,
-  gateway: `gateway URL (--gateway, default ${DEFAULT_GATEWAY_URL})`,
-  scheduler: `scheduler address (--scheduler, default ${DEFAULT_SCHEDULER})`,
-  authority: `Authority tag of every spawn, the MU's wallet (--authority, default ${DEFAULT_AUTHORITY})`,
-  herderModule: 'module id of the herder process, an aos module (--herder-module)',
-  workerModule: 'module id of the worker processes, an AOS-Llama module (--worker-module)',
-  workers: `number of workers to spawn (--workers, default ${DEFAULT_WORKERS})`,
-  model: 'model id each worker loads from /data/<id> (--model)',
-  baseFee: 'base fee set on the herder (--base-fee, default the config baseFee)',
-  tokenFee: 'token fee set on the herder (--token-fee, default the config tokenFee)',
-  load: 'how handlers are loaded: "eval" (a message after the spawn) or "on-boot" (--load, default eval)',
-  state: `state file that makes the deploy resumable (--state, default ${DEFAULT_STATE_FILE})`,
-  workerLua: 'Lua to load into workers instead of the generated worker.lua (--worker-lua)',
-  cron: `the herder's Cron-Interval, e.g. "30-seconds" or "5-minutes", or "off" (--cron, default ${DEFAULT_CRON})`,
+/** The `deploy` section of a herd config file: every option, each optional (flags override). */
+export type DeploySectionJson = {
+  [O in DeployOption as O['key']]?: O['type'] extends 'number' ? number : string;
 };
+
+/** Command-line values: commander's camel-cased option names are the section's keys. */
+export type DeployFlags = DeploySectionJson;
+
+/** What an option means, with its default: a flag's help and the docs. */
+export function deployOptionHelp(option: DeployOption): string {
+  return 'default' in option ? `${option.meaning} (default ${option.default})` : option.meaning;
+}
 
 const ARWEAVE_ID = /^[A-Za-z0-9_-]{43}$/;
 /** What worker.lua accepts as a Model-ID. */
@@ -261,11 +310,12 @@ export function parseSection(
   const problems: string[] = [];
   const input = raw as Record<string, unknown>;
   for (const [key, value] of Object.entries(input)) {
-    if (!SECTION_KEYS.includes(key as keyof DeploySectionJson)) {
+    const option = DEPLOY_OPTIONS.find((o) => o.key === key);
+    if (option === undefined) {
       problems.push(`unknown key "deploy.${key}"`);
       continue;
     }
-    const expected = key === 'workers' ? 'number' : 'string';
+    const expected = option.type === 'number' ? 'number' : 'string';
     if (typeof value !== expected) problems.push(`deploy.${key} must be a ${expected}`);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, section: input as DeploySectionJson };

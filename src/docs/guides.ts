@@ -6,16 +6,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INVARIANT_NAMES, INVARIANTS } from '../audit/invariants.ts';
-import {
-  type BoundedSetting,
-  configToJson,
-  DEFAULT_CONFIG,
-  type HerdConfig,
-  SETTING_BOUNDS,
-} from '../model/config.ts';
+import { DEFAULT_CONFIG, type HerdConfig } from '../model/config.ts';
 import { formatMultiplier, neededFee, words } from '../model/fees.ts';
 import { Reason } from '../model/messages.ts';
 import { messageSpec, PROTOCOL, REASONS } from '../model/protocol.ts';
+import { SETTINGS, type Setting, type SettingName, settingToJson } from '../model/settings.ts';
 import { runSimulation } from '../simulate/engine.ts';
 import { rateForLoad, type SimulationOptions, simulationOptions } from '../simulate/options.ts';
 import { formatResult, formatSweep } from '../simulate/report.ts';
@@ -26,22 +21,19 @@ import { cell, code, fence, generatedHeader, table } from './markdown.ts';
 
 export const GUIDES = ['operators', 'clients', 'auditors'] as const;
 
-/** What each key of herd.json means (checked to cover every key). */
-export const CONFIG_KEYS: Readonly<Record<keyof HerdConfig, string>> = {
+/** What each key of herd.json besides the settings means (the settings' rows are in the settings table). */
+export const CONFIG_KEYS: Readonly<Record<Exclude<keyof HerdConfig, SettingName>, string>> = {
   token: 'the wAR token process: the only accepted source of Credit-Notices',
   owner: 'the operator: the only sender allowed to administer the herder',
-  baseFee: 'fee per request (token units, decimal string)',
-  tokenFee: 'fee per requested token and per prompt word (token units, decimal string)',
-  maxTokens: 'largest `X-Tokens` accepted',
-  maxPromptBytes: 'largest prompt accepted, in UTF-8 bytes',
-  maxOvertakes: 'most times a waiting request may be overtaken by later arrivals; `null` = pure priority',
-  timeoutBase: 'deadline of a dispatched request: `timeoutBase + timeoutPerToken × tokens` (ms)',
-  timeoutPerToken: 'see timeoutBase (ms per requested token)',
-  maxAttempts: 'dispatches a request gets before it is refunded',
-  maxQueueWait:
-    'longest a request may wait in the queue since it last entered it (ms); a request that waited longer is refunded',
   workers: 'worker process ids registered at start, in order',
 };
+
+/** A setting's meaning in the config-keys table: its kind and bounds said in words. */
+function settingMeaning(spec: Setting): string {
+  if (spec.kind === 'amount') return `${spec.meaning} (token units, decimal string)`;
+  if (spec.kind === 'bound') return `${spec.meaning}; \`null\` = pure priority`;
+  return `${spec.meaning} (${spec.min} to ${spec.max.toLocaleString('en-US')})`;
+}
 
 /** The example runs shown in the operators' guide, and the command lines that produce them. */
 export const SIMULATE_EXAMPLE = {
@@ -62,19 +54,17 @@ export const SWEEP_EXAMPLE = {
 };
 
 function configKeys(): string {
-  const defaults = configToJson({ ...DEFAULT_CONFIG, token: '', owner: '' });
+  const row = (key: string, meaning: string, value: string) => [code(key), cell(meaning), value];
   return table(
     ['key', 'meaning', 'default'],
-    (Object.keys(CONFIG_KEYS) as (keyof HerdConfig)[]).map((key) => {
-      const value = key === 'token' || key === 'owner' ? undefined : defaults[key];
-      const bound = key in SETTING_BOUNDS ? SETTING_BOUNDS[key as BoundedSetting] : undefined;
-      const range = bound === undefined ? '' : ` (${bound.min} to ${bound.max.toLocaleString('en-US')})`;
-      return [
-        code(key),
-        cell(CONFIG_KEYS[key] + range),
-        value === undefined ? 'required' : code(JSON.stringify(value)),
-      ];
-    }),
+    [
+      row('token', CONFIG_KEYS.token, 'required'),
+      row('owner', CONFIG_KEYS.owner, 'required'),
+      ...SETTINGS.map((s) =>
+        row(s.name, settingMeaning(s), code(JSON.stringify(settingToJson(s, s.default)))),
+      ),
+      row('workers', CONFIG_KEYS.workers, code(JSON.stringify(DEFAULT_CONFIG.workers))),
+    ],
   );
 }
 

@@ -2,7 +2,7 @@
  * Exact fee and priority arithmetic (DESIGN §2.3): the fee a request needs, and its priority
  * multiplier `paid / needed` kept as an exact rational and compared by cross-multiplication.
  */
-import type { Amount } from './amount.ts';
+import type { Amount, Parsed } from './amount.ts';
 
 /** Fee schedule: `needed = baseFee + tokenFee × (tokens + words(prompt))`. */
 export interface FeeSchedule {
@@ -74,4 +74,45 @@ export function formatMultiplier(m: Multiplier): string {
   const whole = scaled / SCALE;
   const fraction = (scaled % SCALE).toString().padStart(MULTIPLIER_DECIMALS, '0').replace(/0+$/, '');
   return fraction === '' ? whole.toString() : `${whole}.${fraction}`;
+}
+
+/** An exact non-negative ratio `num / den` (den > 0): a multiplier, a percentage, a cap. */
+export interface Ratio {
+  readonly num: bigint;
+  readonly den: bigint;
+}
+
+/** Most digits a written multiplier may have on either side of its point. */
+export const MAX_MULTIPLIER_DIGITS = 18;
+
+const PLAIN_DECIMAL = /^([0-9]*)\.?([0-9]*)$/;
+
+/**
+ * A decimal as written by a person, exactly: `"1.25"` → 125/100; `"2"`, `".5"` and `"3."` too. No
+ * sign, exponent or spaces, at least one digit, at most {@link MAX_MULTIPLIER_DIGITS} on either
+ * side of the point. The one reader of the multipliers, percentages and caps that clients,
+ * the demo and the simulator write as decimals.
+ */
+export function parseDecimalRatio(text: string, what: string): Parsed<Ratio> {
+  const match = PLAIN_DECIMAL.exec(text);
+  if (match === null || `${match[1]}${match[2]}` === '')
+    return { ok: false, reason: `${what} must be a plain decimal such as 1.5 (got ${JSON.stringify(text)})` };
+  const [, whole = '', fraction = ''] = match;
+  if (whole.length > MAX_MULTIPLIER_DIGITS || fraction.length > MAX_MULTIPLIER_DIGITS)
+    return {
+      ok: false,
+      reason: `${what} has more than ${MAX_MULTIPLIER_DIGITS} digits on one side of the point`,
+    };
+  return {
+    ok: true,
+    value: { num: BigInt(`${whole}${fraction}` || '0'), den: 10n ** BigInt(fraction.length) },
+  };
+}
+
+/** A priority multiplier as written (`"1.5"`): a plain decimal of at least 1 (less would underpay). */
+export function parseMultiplierRatio(text: string, what: string): Parsed<Ratio> {
+  const parsed = parseDecimalRatio(text, what);
+  if (parsed.ok && parsed.value.num < parsed.value.den)
+    return { ok: false, reason: `${what} must be at least 1` };
+  return parsed;
 }

@@ -7,7 +7,7 @@
 import { type Amount, MAX_DIGITS, type Parsed, parseDecimal } from './amount.ts';
 
 /**
- * `amount`: token units (a bigint; a decimal string in JSON and tags).
+ * `amount`: token units (a bigint; a decimal string in JSON, tags and flags).
  * `integer`: a whole number within [min, max].
  * `bound`: a whole number >= min, or `null` for none (JSON `null`, the word `unbounded` in tags and flags).
  */
@@ -30,8 +30,10 @@ export interface SettingSpec {
   /** Why the bound is where it is, appended to the problem that names it. */
   readonly unit?: string;
   readonly default: Amount | number | null;
-  /** What it means, for the docs and the command-line help. */
+  /** What it means (Markdown), for the docs and the command-line help. */
   readonly meaning: string;
+  /** What its value is called in command-line help (`--timeout-base <ms>`); `n` when not given. */
+  readonly argument?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export const SETTINGS = [
     kind: 'amount',
     action: 'Set-Fees',
     default: 100n,
-    meaning: 'fee per request (token units, decimal string)',
+    meaning: 'fee per request',
   },
   {
     name: 'tokenFee',
@@ -55,7 +57,7 @@ export const SETTINGS = [
     kind: 'amount',
     action: 'Set-Fees',
     default: 10n,
-    meaning: 'fee per requested token and per prompt word (token units, decimal string)',
+    meaning: 'fee per requested token and per prompt word',
   },
   {
     name: 'maxTokens',
@@ -86,7 +88,7 @@ export const SETTINGS = [
     action: 'Set-Limits',
     min: 0,
     default: 16,
-    meaning: 'most times a waiting request may be overtaken by later arrivals; `null` = pure priority',
+    meaning: 'most times a waiting request may be overtaken by later arrivals',
   },
   {
     name: 'timeoutBase',
@@ -96,8 +98,10 @@ export const SETTINGS = [
     min: 0,
     max: 86_400_000,
     unit: ' (ms, one day)',
+    argument: 'ms',
     default: 60_000,
-    meaning: 'deadline of a dispatched request: `timeoutBase + timeoutPerToken × tokens` (ms)',
+    meaning:
+      'deadline of a dispatched request, before its per-token part (ms): `timeoutBase + timeoutPerToken × tokens`',
   },
   {
     name: 'timeoutPerToken',
@@ -107,8 +111,9 @@ export const SETTINGS = [
     min: 0,
     max: 600_000,
     unit: ' (ms, ten minutes)',
+    argument: 'ms',
     default: 1_000,
-    meaning: 'see timeoutBase (ms per requested token)',
+    meaning: 'deadline of a dispatched request per requested token (ms)',
   },
   {
     name: 'maxAttempts',
@@ -129,6 +134,7 @@ export const SETTINGS = [
     min: 1,
     max: 86_400_000,
     unit: ' (ms, one day)',
+    argument: 'ms',
     default: 600_000,
     meaning:
       'longest a request may wait in the queue since it last entered it (ms); a request that waited longer is refunded',
@@ -181,8 +187,8 @@ export function settingFlag(spec: SettingSpec): string {
 }
 
 /** The settings the owner's `action` changes, in table order. */
-export function settingsOf(action: SettingAction): readonly Setting[] {
-  return SETTINGS.filter((s) => s.action === action);
+export function settingsOf<A extends SettingAction>(action: A): readonly Extract<Setting, { action: A }>[] {
+  return SETTINGS.filter((s): s is Extract<Setting, { action: A }> => s.action === action);
 }
 
 type Value = Amount | number | null;

@@ -2,14 +2,12 @@
  * What a simulation is run with: the workload (arrivals, prompts, tokens, how clients pay), the
  * workers' behaviour and the herder's configuration. Defaults describe a small herd at 80% load.
  */
-import { configProblems, DEFAULT_CONFIG, type HerdConfig } from '../model/config.ts';
+import { configProblems } from '../model/config.ts';
+import { parseDecimalRatio, type Ratio } from '../model/fees.ts';
+import { SETTING_DEFAULTS, type SettingValues } from '../model/settings.ts';
 import { estimateMean, type IntDistribution, parseIntDistribution } from './random.ts';
 
-/** An exact positive rational, for multipliers written as decimals ("1.5" = 3/2). */
-export interface Ratio {
-  readonly num: bigint;
-  readonly den: bigint;
-}
+export type { Ratio };
 
 /** How a class of clients decides what to pay. */
 export type PaymentRule =
@@ -53,7 +51,7 @@ export interface Bursts {
 }
 
 /** The herder's settings in a simulation (its workers are generated). */
-export type HerdSettings = Omit<HerdConfig, 'token' | 'owner' | 'workers'>;
+export type HerdSettings = SettingValues;
 
 export interface SimulationOptions {
   readonly seed: number;
@@ -99,17 +97,7 @@ export const DEFAULT_SIMULATION: SimulationOptions = {
   tokens: { kind: 'lognormal', median: 48, sigma: 0.7 },
   classes: DEFAULT_CLASSES,
   worker: DEFAULT_WORKER,
-  herd: {
-    baseFee: DEFAULT_CONFIG.baseFee,
-    tokenFee: DEFAULT_CONFIG.tokenFee,
-    maxTokens: DEFAULT_CONFIG.maxTokens,
-    maxPromptBytes: DEFAULT_CONFIG.maxPromptBytes,
-    maxOvertakes: DEFAULT_CONFIG.maxOvertakes,
-    timeoutBase: DEFAULT_CONFIG.timeoutBase,
-    timeoutPerToken: DEFAULT_CONFIG.timeoutPerToken,
-    maxAttempts: DEFAULT_CONFIG.maxAttempts,
-    maxQueueWait: DEFAULT_CONFIG.maxQueueWait,
-  },
+  herd: SETTING_DEFAULTS,
   cronMs: 60_000,
 };
 
@@ -169,14 +157,11 @@ export function simulationProblems(o: SimulationOptions): string[] {
   return problems;
 }
 
-const DECIMAL = /^([0-9]+)(?:\.([0-9]+))?$/;
-
 /** "1.25" → 125/100. Throws on anything but a plain non-negative decimal. */
 export function parseRatio(text: string, what: string): Ratio {
-  const match = DECIMAL.exec(text);
-  if (match === null) throw new Error(`${what} "${text}" must be a plain decimal such as 1.5`);
-  const fraction = match[2] ?? '';
-  return { num: BigInt(match[1]! + fraction), den: 10n ** BigInt(fraction.length) };
+  const parsed = parseDecimalRatio(text, what);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.value;
 }
 
 /** The exact ratios of a payment rule: fixed multiplier, or bump factor and cap. */
@@ -210,7 +195,8 @@ export function parseClass(text: string): PriorityClass {
   const [name, rawShare, pays] = parts as [string, string, string];
   const share = Number(rawShare);
   if (!(share > 0) || !Number.isFinite(share)) throw new Error(`class "${text}": share must be a number > 0`);
-  const adaptive = /^last\+([0-9]+(?:\.[0-9]+)?)%(?:<=([0-9]+(?:\.[0-9]+)?))?$/.exec(pays);
+  // The numbers are read (and refused) by the payment rule's own checks.
+  const adaptive = /^last\+([0-9.]+)%(?:<=([0-9.]+))?$/.exec(pays);
   const rule: PaymentRule = adaptive
     ? { kind: 'last-multiplier', bumpPercent: adaptive[1]!, cap: adaptive[2] ?? '10' }
     : { kind: 'fixed', multiplier: pays };

@@ -16,6 +16,7 @@ import {
 } from '../../demo/demo.ts';
 import { useBaselineWasmOnly } from '../../demo/wasm-tiering.ts';
 import { ggufProblem, linkModel } from '../../gguf/index.ts';
+import { parseDecimalRatio } from '../../model/fees.ts';
 import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
 
 interface DemoFlags {
@@ -63,7 +64,7 @@ function readWorkerLua(path: string): { lua: string } | { problem: string } {
 }
 
 function multiplierOption(raw: string): string {
-  if (!/^(\d+\.?\d*|\.\d+)$/.test(raw))
+  if (!parseDecimalRatio(raw, 'multiplier').ok)
     throw new InvalidArgumentError('expected a plain decimal such as 1.5');
   return raw;
 }

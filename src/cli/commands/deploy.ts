@@ -4,12 +4,14 @@ import {
   buildPlan,
   type Connection,
   connectNetwork,
-  DEFAULT_CRON,
+  DEPLOY_OPTIONS,
   DeployError,
   type DeployEvent,
+  type DeployFlags,
   type DeployReport,
   type DeploySectionJson,
   type DeploySettings,
+  deployOptionHelp,
   fileStateStore,
   formatPlan,
   type Jwk,
@@ -28,26 +30,10 @@ import {
 import { type HerdConfig, makeConfig } from '../../model/config.ts';
 import { emit, intOption, oneLine, problemsLine, showProgress, UserError } from '../output.ts';
 
-export interface DeployCommandOptions {
+export interface DeployCommandOptions extends DeployFlags {
   config?: string;
   token?: string;
   owner?: string;
-  wallet?: string;
-  mu?: string;
-  cu?: string;
-  gateway?: string;
-  scheduler?: string;
-  authority?: string;
-  herderModule?: string;
-  workerModule?: string;
-  workers?: number;
-  model?: string;
-  baseFee?: string;
-  tokenFee?: string;
-  load?: string;
-  state?: string;
-  workerLua?: string;
-  cron?: string;
   respawnUnrecorded?: boolean;
   dryRun?: boolean;
   json?: boolean;
@@ -247,7 +233,7 @@ export async function deployCommand(opts: DeployCommandOptions, deps: DeployComm
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('deploy')
     .description(
       'spawn a herder and its AOS-Llama workers on AO, load the handlers, Init, register, set fees, verify',
@@ -256,34 +242,14 @@ export function register(program: Command): void {
     .addOption(new Option('--token <id>', 'token process id (instead of --config)'))
     .addOption(
       new Option('--owner <id>', 'owner address for a dry run without a wallet (instead of --config)'),
-    )
-    .option('-w, --wallet <file>', 'operator wallet (Arweave JWK); its address must be the config owner')
-    .option('--mu <url>', 'messenger unit URL (default https://mu.ao-testnet.xyz)')
-    .option('--cu <url>', 'compute unit URL (default https://cu.ao-testnet.xyz)')
-    .option('--gateway <url>', 'gateway URL, for finding interrupted spawns (default https://arweave.net)')
-    .option('--scheduler <address>', 'scheduler unit address (default the legacynet scheduler)')
-    .option(
-      '--authority <address>',
-      "Authority tag of every spawn: the MU's wallet (default the legacynet MU)",
-    )
-    .option('--herder-module <id>', 'module id of the herder (an aos module)')
-    .option('--worker-module <id>', 'module id of the workers (an AOS-Llama module)')
-    .option('-n, --workers <n>', 'number of workers to spawn (default 2)', intOption(1))
-    .option('-m, --model <id>', 'model id every worker loads (Init Model-ID; /data/<id> via WeaveDrive)')
-    .option('--base-fee <amount>', 'base fee to set (default the config baseFee)')
-    .option('--token-fee <amount>', 'token fee to set (default the config tokenFee)')
-    .addOption(
-      new Option('--load <how>', 'load handlers by Eval message or On-Boot spawn data').choices([
-        'eval',
-        'on-boot',
-      ]),
-    )
-    .option('--state <file>', 'state file that makes the deploy resumable (default .herd-deploy.json)')
-    .option('--worker-lua <file>', 'load this Lua into the workers instead of the generated worker.lua')
-    .option(
-      '--cron <interval>',
-      `the herder's Cron-Interval, so that deadlines fire when traffic stops: "30-seconds", "5-minutes", … or "off" (default ${DEFAULT_CRON})`,
-    )
+    );
+  for (const option of DEPLOY_OPTIONS) {
+    const flag = new Option(option.flag, deployOptionHelp(option));
+    if (option.type === 'number') flag.argParser(intOption(1));
+    if ('choices' in option) flag.choices(option.choices);
+    command.addOption(flag);
+  }
+  command
     .option(
       '--respawn-unrecorded',
       'spawn again a process whose earlier spawn was interrupted and cannot be found',

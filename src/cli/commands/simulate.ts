@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { settingTagValue } from '../../model/settings.ts';
 import { renderSvg, runCharts, sweepChart } from '../../simulate/charts.ts';
 import { runSimulation, type SimulationResult } from '../../simulate/engine.ts';
 import {
@@ -26,6 +27,7 @@ import { formatResult, formatSweep } from '../../simulate/report.ts';
 import { parseRange, runSweep, type SweepPoint } from '../../simulate/sweep.ts';
 import { readConfigFile } from '../config-file.ts';
 import { emit, intOption, progressLines, showProgress, toJson, UserError } from '../output.ts';
+import { addSettingOptions, type SettingFlagValues, settingsFromFlags } from '../setting-flags.ts';
 
 /** Largest inputs a run accepts: beyond them memory or time grows past what a machine gives. */
 export const SIMULATE_LIMITS = {
@@ -34,12 +36,11 @@ export const SIMULATE_LIMITS = {
   workers: 100_000,
   /** Fees are tabulated per token count: a larger maxTokens would need a table as large. */
   maxTokens: 65_536,
-  maxPromptBytes: 1_000_000,
   /** Requests over all the runs of a sweep. */
   sweepRequests: 50_000_000,
 } as const;
 
-interface SimulateFlags {
+interface SimulateFlags extends SettingFlagValues {
   requests: number;
   workers: number;
   rate?: number;
@@ -57,15 +58,6 @@ interface SimulateFlags {
   timeoutRate: number;
   recoverMs: number;
   config?: string;
-  baseFee?: string;
-  tokenFee?: string;
-  maxOvertakes?: number | 'unbounded';
-  maxAttempts?: number;
-  timeoutBase?: number;
-  timeoutPerToken?: number;
-  maxQueueWait?: number;
-  maxTokens?: number;
-  maxPromptBytes?: number;
   cronMs: number;
   seed: number;
   sweepWorkers?: number[];
@@ -83,21 +75,6 @@ function numberOption(min: number, max = Number.POSITIVE_INFINITY): (raw: string
       );
     return value;
   };
-}
-
-function amountOption(raw: string): string {
-  if (!/^[0-9]+$/.test(raw)) throw new InvalidArgumentError('expected a whole number of token units');
-  return raw;
-}
-
-// Commander turns a parser's `null` into '' (its "no value" case): keep the word until the settings are made.
-function overtakesOption(raw: string): number | 'unbounded' {
-  if (raw === 'unbounded') return raw;
-  try {
-    return intOption(0)(raw);
-  } catch {
-    throw new InvalidArgumentError('expected an integer >= 0 or "unbounded"');
-  }
 }
 
 function distributionOption(what: string): (raw: string) => string {
@@ -137,20 +114,7 @@ async function herdSettings(flags: SimulateFlags): Promise<HerdSettings> {
     const { token: _token, owner: _owner, workers: _workers, ...rest } = readConfigFile(flags.config);
     settings = rest;
   }
-  const pick = <K extends keyof HerdSettings>(key: K, value: HerdSettings[K] | undefined) =>
-    value === undefined ? {} : { [key]: value };
-  return {
-    ...settings,
-    ...pick('baseFee', flags.baseFee === undefined ? undefined : BigInt(flags.baseFee)),
-    ...pick('tokenFee', flags.tokenFee === undefined ? undefined : BigInt(flags.tokenFee)),
-    ...pick('maxOvertakes', flags.maxOvertakes === 'unbounded' ? null : flags.maxOvertakes),
-    ...pick('maxAttempts', flags.maxAttempts),
-    ...pick('timeoutBase', flags.timeoutBase),
-    ...pick('timeoutPerToken', flags.timeoutPerToken),
-    ...pick('maxQueueWait', flags.maxQueueWait),
-    ...pick('maxTokens', flags.maxTokens),
-    ...pick('maxPromptBytes', flags.maxPromptBytes),
-  };
+  return { ...settings, ...settingsFromFlags(flags) };
 }
 
 export async function optionsFromFlags(flags: SimulateFlags): Promise<SimulationOptions> {
@@ -208,11 +172,6 @@ export function limitProblems(o: SimulationOptions, sweep?: readonly number[]): 
   over(o.requests, SIMULATE_LIMITS.requests, '--requests');
   over(o.workers, SIMULATE_LIMITS.workers, '--workers');
   over(o.herd.maxTokens, SIMULATE_LIMITS.maxTokens, 'maxTokens (--max-tokens or the config)');
-  over(
-    o.herd.maxPromptBytes,
-    SIMULATE_LIMITS.maxPromptBytes,
-    'maxPromptBytes (--max-prompt-bytes or the config)',
-  );
   return problems;
 }
 
@@ -357,7 +316,7 @@ function sweepSummary(options: SimulationOptions, points: SweepPoint[], written:
 export function register(program: Command): void {
   const d = DEFAULT_SIMULATION;
   const w = d.worker;
-  program
+  const command = program
     .command('simulate')
     .summary('discrete-event simulation of a herd: latency, throughput, revenue')
     .description(
@@ -427,36 +386,10 @@ export function register(program: Command): void {
     .option(
       '--config <herd.json>',
       'herder settings from a herd config (its token, owner and workers are ignored)',
-    )
-    .option('--base-fee <units>', `fee per request (default ${d.herd.baseFee})`, amountOption)
-    .option('--token-fee <units>', `fee per token and prompt word (default ${d.herd.tokenFee})`, amountOption)
-    .option(
-      '--max-overtakes <n|unbounded>',
-      `overtaking bound (default ${d.herd.maxOvertakes ?? 'unbounded'})`,
-      overtakesOption,
-    )
-    .option('--max-attempts <n>', `dispatches before a refund (default ${d.herd.maxAttempts})`, intOption(1))
-    .option('--timeout-base <ms>', `deadline base (default ${d.herd.timeoutBase})`, intOption(0))
-    .option(
-      '--timeout-per-token <ms>',
-      `deadline per token (default ${d.herd.timeoutPerToken})`,
-      intOption(0),
-    )
-    .option(
-      '--max-queue-wait <ms>',
-      `longest wait in the queue before a refund (default ${d.herd.maxQueueWait})`,
-      intOption(1),
-    )
-    .option(
-      '--max-tokens <n>',
-      `largest X-Tokens accepted, at most ${SIMULATE_LIMITS.maxTokens} (default ${d.herd.maxTokens})`,
-      intOption(1, SIMULATE_LIMITS.maxTokens),
-    )
-    .option(
-      '--max-prompt-bytes <n>',
-      `largest prompt accepted, at most ${SIMULATE_LIMITS.maxPromptBytes} (default ${d.herd.maxPromptBytes})`,
-      intOption(1, SIMULATE_LIMITS.maxPromptBytes),
-    )
+    );
+  addSettingOptions(command, {
+    help: (spec, meaning) => `${meaning} (default ${settingTagValue(d.herd[spec.name])})`,
+  })
     .option('--cron-ms <ms>', 'interval of Cron ticks to the herder', numberOption(1), d.cronMs)
     .option('--seed <n>', 'seed of every random choice', intOption(0), d.seed)
     .option(

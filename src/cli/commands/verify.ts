@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { ModuleKey } from '../../ao/modules.ts';
 import { AoEvalError } from '../../ao/network.ts';
 import { type StatedSettings, statedFromConfig } from '../../audit/settings.ts';
 import { isProcessId } from '../../model/config.ts';
+import { SETTINGS, settingFlag } from '../../model/settings.ts';
 import { checkHistory, LogFormatError, type LogReport, readHistory } from '../../verify/log.ts';
 import {
   type InvariantResult,
@@ -14,22 +15,14 @@ import {
 } from '../../verify/verify.ts';
 import { readConfigFile, readTextFile } from '../config-file.ts';
 import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
+import { addSettingOptions, type SettingFlagValues, settingsFromFlags } from '../setting-flags.ts';
 import { threadsProblem } from './check.ts';
 
-interface VerifyFlags {
+interface VerifyFlags extends SettingFlagValues {
   config?: string;
   token?: string;
   owner?: string;
   workers?: string;
-  baseFee?: bigint;
-  tokenFee?: bigint;
-  maxTokens?: number;
-  maxPromptBytes?: number;
-  maxOvertakes?: number | 'unbounded';
-  timeoutBase?: number;
-  timeoutPerToken?: number;
-  maxAttempts?: number;
-  maxQueueWait?: number;
   prelude?: string;
   module: ModuleKey;
   runs: number;
@@ -44,38 +37,18 @@ interface VerifyFlags {
   json?: boolean;
 }
 
-/** A whole, non-negative amount of token units. */
-function amountOption(raw: string): bigint {
-  if (!/^[0-9]{1,78}$/.test(raw.trim()))
-    throw new InvalidArgumentError('expected a whole number of token units, at most 78 digits');
-  return BigInt(raw.trim());
-}
-
-function overtakesOption(raw: string): number | 'unbounded' {
-  if (raw.trim().toLowerCase() === 'unbounded') return 'unbounded';
-  return intOption(0)(raw);
-}
-
 /** Flags that state a setting, in the order they are printed in a replay command. */
 const SETTING_OPTIONS = [
   '--config',
   '--token',
   '--owner',
   '--workers',
-  '--base-fee',
-  '--token-fee',
-  '--max-tokens',
-  '--max-prompt-bytes',
-  '--max-overtakes',
-  '--timeout-base',
-  '--timeout-per-token',
-  '--max-attempts',
-  '--max-queue-wait',
+  ...SETTINGS.map(settingFlag),
   '--prelude',
   '--module',
   '--runs',
   '--max-events',
-] as const;
+];
 
 /** What the herder is stated to implement: --config, then each flag over it. Nothing else. */
 function statedSettings(flags: VerifyFlags): StatedSettings {
@@ -94,26 +67,12 @@ function statedSettings(flags: VerifyFlags): StatedSettings {
     const bad = workers.find((w) => !isProcessId(w));
     if (bad !== undefined) throw new UserError(`--workers: ${JSON.stringify(bad)} is not a process id`);
   }
-  const over = <T>(flag: T | undefined, fallback: T | undefined) => (flag === undefined ? fallback : flag);
   return {
     ...base,
     token,
-    owner: over(flags.owner, base.owner),
+    owner: flags.owner ?? base.owner,
     workers,
-    baseFee: over(flags.baseFee, base.baseFee),
-    tokenFee: over(flags.tokenFee, base.tokenFee),
-    maxTokens: over(flags.maxTokens, base.maxTokens),
-    maxPromptBytes: over(flags.maxPromptBytes, base.maxPromptBytes),
-    maxOvertakes:
-      flags.maxOvertakes === undefined
-        ? base.maxOvertakes
-        : flags.maxOvertakes === 'unbounded'
-          ? null
-          : flags.maxOvertakes,
-    timeoutBase: over(flags.timeoutBase, base.timeoutBase),
-    timeoutPerToken: over(flags.timeoutPerToken, base.timeoutPerToken),
-    maxAttempts: over(flags.maxAttempts, base.maxAttempts),
-    maxQueueWait: over(flags.maxQueueWait, base.maxQueueWait),
+    ...settingsFromFlags(flags),
     // A herd config states a herder of our protocol, which acts on worker reports.
     workerReports: flags.config !== undefined,
   };
@@ -129,7 +88,7 @@ export function replayCommand(
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
-    if (!(SETTING_OPTIONS as readonly string[]).includes(name)) continue;
+    if (!SETTING_OPTIONS.includes(name)) continue;
     kept.push(arg.includes('=') ? arg : `${arg} ${quote(argv[i + 1] ?? '')}`);
     if (!arg.includes('=')) i++;
   }
@@ -257,7 +216,7 @@ function verifyLog(file: string | undefined, flags: VerifyFlags, command: Comman
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('verify')
     .description('check any Lua herder against the protocol invariants, black-box, by messages alone')
     .argument('[herder.lua]', 'the herder source to check (none with --log)')
@@ -270,28 +229,9 @@ export function register(program: Command): void {
       'token process id the herder takes Credit-Notices from (required without --config)',
     )
     .option('--owner <id>', 'owner the herder takes administration from')
-    .option('--workers <ids>', 'comma-separated worker ids the herder starts with')
-    .option('--base-fee <amount>', 'base fee the herder charges', amountOption)
-    .option('--token-fee <amount>', 'fee per token and prompt word', amountOption)
-    .option('--max-tokens <n>', 'largest X-Tokens it accepts', intOption(1))
-    .option('--max-prompt-bytes <n>', 'largest prompt it accepts, in UTF-8 bytes', intOption(1))
-    .option(
-      '--max-overtakes <n|unbounded>',
-      'its overtaking bound (unbounded: pure priority)',
-      overtakesOption,
-    )
-    .option(
-      '--timeout-base <ms>',
-      'deadline of a dispatch: timeout-base + timeout-per-token × tokens',
-      intOption(0),
-    )
-    .option('--timeout-per-token <ms>', 'see --timeout-base', intOption(0))
-    .option('--max-attempts <n>', 'dispatches a request gets before it is refunded', intOption(1))
-    .option(
-      '--max-queue-wait <ms>',
-      'longest a request waits in the queue before it is refunded',
-      intOption(0),
-    )
+    .option('--workers <ids>', 'comma-separated worker ids the herder starts with');
+  // The herder's settings as it states them: above our bounds too (its limits are its own).
+  addSettingOptions(command, { upper: false })
     .option('--prelude <file>', 'Lua evaluated before the herder (e.g. to set its configuration globals)')
     .addOption(
       new Option('--module <module>', 'AOS module to run it in')
