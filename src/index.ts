@@ -39,6 +39,7 @@ export {
   makeConfig,
   parseConfig,
 } from './model/config.ts';
+export type { Cause, StepEvent } from './model/events.ts';
 export { type FeeSchedule, neededFee, words } from './model/fees.ts';
 export { type HerderState, initialHerderState, type StepResult, step } from './model/herder.ts';
 export type { AoMessage, OutMessage } from './model/messages.ts';

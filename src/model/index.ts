@@ -4,6 +4,7 @@ export * from './amount.ts';
 export * from './config.ts';
 export * from './credit.ts';
 export * from './deadlines.ts';
+export * from './events.ts';
 export * from './fees.ts';
 export * from './herd.ts';
 export * from './herder.ts';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AoMessage, tag } from '../../src/model/messages.ts';
+import { type AoMessage, type OutMessage, tag } from '../../src/model/messages.ts';
 import { UNIT_RUNS } from '../properties/harness.ts';
 
 const NAMES = ['Model-ID', 'Model-Id', 'model-id', 'MODEL-ID', 'X-Request', 'x-request', 'Quantity'];
@@ -40,6 +40,7 @@ describe('tag', () => {
   });
 
   it('reads an outgoing message as it reads an incoming one', () => {
-    expect(tag({ target: 'P', tags: { 'x-reason': 'late' } }, 'X-Reason')).toBe('late');
+    const out: OutMessage = { target: 'P', tags: { 'x-reason': 'late' } };
+    expect(tag(out, 'X-Reason')).toBe('late');
   });
 });
