@@ -10,6 +10,7 @@
  * exactly as listed.
  */
 import { Action, type OutMessage, Reason } from './messages.ts';
+import { type SettingAction, settingsOf } from './settings.ts';
 
 /** The processes of the protocol. `anyone` is any process at all. */
 export type Party = 'client' | 'token' | 'herder' | 'worker' | 'owner' | 'anyone';
@@ -81,6 +82,17 @@ export interface MessageSpec {
   readonly atLeastOne?: readonly string[];
   /** The DESIGN.md section. */
   readonly section: string;
+}
+
+/**
+ * The tags of the settings `action` sets, as the settings table states them: reported by Info
+ * (`required`), or given to Set-Fees / Set-Limits, where an integer's bounds are stated too.
+ */
+function settingTags(action: SettingAction, required: boolean): TagSpec[] {
+  return settingsOf(action).map((s) => {
+    const bounds = !required && s.kind === 'integer' ? ` (${s.min} to ${s.max})` : '';
+    return tag(s.tag, required, s.kind === 'integer' ? 'count' : s.kind, `${s.meaning}${bounds}`);
+  });
 }
 
 const tag = (name: string, required: boolean, format: TagFormat, meaning: string, value?: string): TagSpec =>
@@ -285,8 +297,7 @@ export const PROTOCOL: readonly MessageSpec[] = [
     to: ['anyone'],
     tags: [
       tag('Name', true, 'text', 'the herder’s name, as the original sends it', 'Llama-Herder'),
-      tag('Base-Fee', true, 'amount', 'fee per request'),
-      tag('Token-Fee', true, 'amount', 'fee per requested token and per prompt word'),
+      ...settingTags('Set-Fees', true),
       tag(
         'Last-Multiplier',
         true,
@@ -298,13 +309,7 @@ export const PROTOCOL: readonly MessageSpec[] = [
       tag('Idle-Workers', true, 'count', 'workers ready for work'),
       tag('Busy-Workers', true, 'count', 'workers holding a request'),
       tag('Unavailable-Workers', true, 'count', 'workers timed out or failed'),
-      tag('Max-Tokens', true, 'count', 'largest X-Tokens accepted'),
-      tag('Max-Prompt-Bytes', true, 'count', 'largest prompt accepted, in UTF-8 bytes'),
-      tag('Max-Overtakes', true, 'bound', 'most times a waiting request may be overtaken'),
-      tag('Timeout-Base', true, 'count', 'deadline of a dispatch, before the per-token part (ms)'),
-      tag('Timeout-Per-Token', true, 'count', 'deadline per requested token (ms)'),
-      tag('Max-Attempts', true, 'count', 'dispatches a request gets before it is refunded'),
-      tag('Max-Queue-Wait', true, 'count', 'longest a request waits in the queue before it is refunded (ms)'),
+      ...settingTags('Set-Limits', true),
       tag('Paused', true, 'boolean', 'whether intake is paused (payments are refunded)'),
       tag('Token', true, 'process-id', 'the token the herder accepts payments in'),
       tag('Version', true, 'text', 'the protocol model’s version'),
@@ -345,11 +350,8 @@ export const PROTOCOL: readonly MessageSpec[] = [
     action: Action.SetFees,
     from: ['owner'],
     to: ['herder'],
-    tags: [
-      tag('Base-Fee', false, 'amount', 'new fee per request'),
-      tag('Token-Fee', false, 'amount', 'new fee per token and prompt word'),
-    ],
-    atLeastOne: ['Base-Fee', 'Token-Fee'],
+    tags: settingTags('Set-Fees', false),
+    atLeastOne: settingsOf('Set-Fees').map((s) => s.tag),
     when: 'The operator changes prices.',
     effect:
       'All given values change at once, or none (the two fees cannot both be 0). Queued requests keep the ' +
@@ -362,24 +364,8 @@ export const PROTOCOL: readonly MessageSpec[] = [
     action: Action.SetLimits,
     from: ['owner'],
     to: ['herder'],
-    tags: [
-      tag('Max-Tokens', false, 'count', 'largest X-Tokens accepted (>= 1)'),
-      tag('Max-Prompt-Bytes', false, 'count', 'largest prompt in UTF-8 bytes (>= 1)'),
-      tag('Max-Overtakes', false, 'bound', 'overtaking bound'),
-      tag('Timeout-Base', false, 'count', 'deadline base (ms)'),
-      tag('Timeout-Per-Token', false, 'count', 'deadline per requested token (ms)'),
-      tag('Max-Attempts', false, 'count', 'dispatches before a refund (>= 1)'),
-      tag('Max-Queue-Wait', false, 'count', 'longest wait in the queue before a refund (ms)'),
-    ],
-    atLeastOne: [
-      'Max-Tokens',
-      'Max-Prompt-Bytes',
-      'Max-Overtakes',
-      'Timeout-Base',
-      'Timeout-Per-Token',
-      'Max-Attempts',
-      'Max-Queue-Wait',
-    ],
+    tags: settingTags('Set-Limits', false),
+    atLeastOne: settingsOf('Set-Limits').map((s) => s.tag),
     when: 'The operator tunes limits and timeouts.',
     effect:
       'All given values change at once, or none; each must lie within its bound. A request already running or ' +
