@@ -52,8 +52,9 @@ import {
   type MemorySnapshot,
   monotonicMs,
 } from './loader.ts';
-import { type ModuleKey, type ModuleSpec, moduleSpec } from './modules.ts';
+import { type ModuleKey, type ModuleSpec, moduleId, moduleSpec } from './modules.ts';
 import { errorText, outputText, printedHandlerError } from './results.ts';
+import type { AoTag } from './tags.ts';
 
 /** The outcome of evaluating one message. */
 export interface Evaluation {
@@ -100,6 +101,34 @@ export interface EvaluationOptions {
   readonly verifyReplay: boolean;
   /** Observes every message handed to a module (not replays). */
   readonly onCall?: (pid: string, msg: AoMessage, env: AoEnv) => void;
+}
+
+/** The `env` a CU evaluates a process's messages with: the process and its module. */
+export function processEnv(
+  pid: string,
+  owner: string,
+  tags: AoTag[],
+  module: ModuleKey,
+  moduleOwner: string,
+): AoEnv {
+  const spec = moduleSpec(module);
+  return {
+    Process: { Id: pid, Owner: owner, Tags: tags },
+    Module: {
+      Id: moduleId(module),
+      Owner: moduleOwner,
+      Tags: [
+        { name: 'Data-Protocol', value: 'ao' },
+        { name: 'Variant', value: 'ao.TN.1' },
+        { name: 'Type', value: 'Module' },
+        { name: 'Module-Format', value: spec.format },
+        { name: 'Input-Encoding', value: 'JSON-1' },
+        { name: 'Output-Encoding', value: 'JSON-1' },
+        { name: 'Memory-Limit', value: spec.memoryLimit },
+        { name: 'Compute-Limit', value: String(spec.computeLimit) },
+      ],
+    },
+  };
 }
 
 export class ReplayDivergenceError extends Error {

@@ -6,12 +6,13 @@
  *   `msg.From ~= msg.Owner` and neither is an authority, so signed wallet messages are trusted;
  *   only `Eval` (and the `On-Boot` boot handler) additionally require `From == process Owner`;
  * - a message from a process is relayed as the MU does: `Owner = <MU id>`, `From = <sender pid>`,
- *   plus `From-Process`, `From-Module` and, for what an evaluation sent, `Pushed-For` tags.
+ *   plus `From-Process`, `From-Module` and, for what an evaluation sent, `Pushed-For` tags;
+ * - a spawn carries the protocol tags and `Authority = <MU id>`, so aos trusts the MU.
  */
 import type { AoOutMessage } from './loader.ts';
 import { type ModuleKey, moduleId } from './modules.ts';
 import { dataText } from './results.ts';
-import { type AoTag, MESSAGE_TAGS, type TagsInput, toTags, withDefaults } from './tags.ts';
+import { type AoTag, MESSAGE_TAGS, type TagsInput, tagValue, toTags, withDefaults } from './tags.ts';
 
 /** A message the MU accepted (sent, relayed, or a cron tick), waiting for delivery. */
 export interface PendingMessage {
@@ -45,6 +46,27 @@ export interface SendInput {
 export interface Sender {
   readonly id: string;
   readonly module: ModuleKey;
+}
+
+/** The tags of a spawn: the protocol's (unless given), the caller's, and the MU as Authority. */
+export function spawnTags(
+  userTags: readonly AoTag[],
+  spawn: { module: ModuleKey; scheduler: string; authority: string; name?: string; onBoot: boolean },
+): AoTag[] {
+  const base: AoTag[] = [
+    { name: 'Data-Protocol', value: 'ao' },
+    { name: 'Variant', value: 'ao.TN.1' },
+    { name: 'Type', value: 'Process' },
+    { name: 'Module', value: moduleId(spawn.module) },
+    { name: 'Scheduler', value: spawn.scheduler },
+  ];
+  if (spawn.name !== undefined) base.push({ name: 'Name', value: spawn.name });
+  if (spawn.onBoot) base.push({ name: 'On-Boot', value: 'Data' });
+  return [
+    ...base.filter((t) => tagValue(userTags, t.name) === undefined),
+    ...userTags,
+    { name: 'Authority', value: spawn.authority },
+  ];
 }
 
 /** Who signs a message from `from`: the MU for a process, the wallet itself otherwise. */

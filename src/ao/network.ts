@@ -22,12 +22,13 @@ import {
   type EvaluationStats,
   emptyStats,
   ProcessEvaluator,
+  processEnv,
 } from './cu.ts';
 import { IdMint, isAoId } from './ids.ts';
 import type { AoEnv, AoMessage, MemorySnapshot, WeaveDriveOption } from './loader.ts';
 import { evaluationEntry, externalEntry, type LogEntry, type LogKind } from './log.ts';
-import { type ModuleKey, moduleId, moduleSpec } from './modules.ts';
-import { type PendingMessage, pushed, type SendInput, signer, submitted } from './mu.ts';
+import { type ModuleKey, moduleId } from './modules.ts';
+import { type PendingMessage, pushed, type SendInput, signer, spawnTags, submitted } from './mu.ts';
 import { dataText, outputText } from './results.ts';
 import {
   type CronSchedule,
@@ -40,15 +41,7 @@ import {
   stamp,
   takeNext,
 } from './scheduler.ts';
-import {
-  type AoTag,
-  EVAL_TAGS,
-  MESSAGE_TAGS,
-  type TagsInput,
-  tagValue,
-  toTags,
-  withDefaults,
-} from './tags.ts';
+import { type AoTag, EVAL_TAGS, MESSAGE_TAGS, type TagsInput, toTags, withDefaults } from './tags.ts';
 
 // What code outside src/ao/ takes from the network besides the class.
 export type { LogEntry } from './log.ts';
@@ -253,45 +246,20 @@ export class LocalNetwork {
   /** Spawns a process and evaluates its spawn message (and boot Lua). Returns the pid. */
   async spawn(options: SpawnOptions): Promise<string> {
     this.assertOpen();
-    const spec = moduleSpec(options.module);
     if (options.id !== undefined && (!isAoId(options.id) || this.procs.has(options.id))) {
       throw new Error(`spawn: id ${JSON.stringify(options.id)} is not a free 43-character process id`);
     }
     const pid = options.id ?? this.newId();
-    const modId = moduleId(options.module);
     const userTags = toTags(options.tags);
     const onBoot = options.boot !== undefined && options.bootMode === 'on-boot';
-    const base: AoTag[] = [
-      { name: 'Data-Protocol', value: 'ao' },
-      { name: 'Variant', value: 'ao.TN.1' },
-      { name: 'Type', value: 'Process' },
-      { name: 'Module', value: modId },
-      { name: 'Scheduler', value: this.schedulerId },
-    ];
-    if (options.name !== undefined) base.push({ name: 'Name', value: options.name });
-    if (onBoot) base.push({ name: 'On-Boot', value: 'Data' });
-    const tags = [
-      ...base.filter((t) => tagValue(userTags, t.name) === undefined),
-      ...userTags,
-      { name: 'Authority', value: this.muId },
-    ];
-    const env: AoEnv = {
-      Process: { Id: pid, Owner: options.owner, Tags: tags },
-      Module: {
-        Id: modId,
-        Owner: this.ids.named('module-owner'),
-        Tags: [
-          { name: 'Data-Protocol', value: 'ao' },
-          { name: 'Variant', value: 'ao.TN.1' },
-          { name: 'Type', value: 'Module' },
-          { name: 'Module-Format', value: spec.format },
-          { name: 'Input-Encoding', value: 'JSON-1' },
-          { name: 'Output-Encoding', value: 'JSON-1' },
-          { name: 'Memory-Limit', value: spec.memoryLimit },
-          { name: 'Compute-Limit', value: String(spec.computeLimit) },
-        ],
-      },
-    };
+    const tags = spawnTags(userTags, {
+      module: options.module,
+      scheduler: this.schedulerId,
+      authority: this.muId,
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      onBoot,
+    });
+    const env = processEnv(pid, options.owner, tags, options.module, this.ids.named('module-owner'));
     const cron = cronSchedule(userTags, this.clock.now, this.clock.blockTimeMs);
     const cu = await ProcessEvaluator.start(
       pid,
@@ -322,7 +290,7 @@ export class LocalNetwork {
       Target: pid,
       Owner: options.owner,
       From: options.owner,
-      Module: modId,
+      Module: moduleId(options.module),
       Tags: tags,
       Data: onBoot ? (options.boot ?? '') : (options.data ?? ''),
       Timestamp: this.clock.now,
