@@ -36,7 +36,7 @@ export const wasm: WasmApi = (globalThis as unknown as { WebAssembly: WasmApi })
 
 export type ModuleFormat = 'wasm32-unknown-emscripten4' | 'wasm64-unknown-emscripten-draft_2024_02_15';
 
-/** How a handler that raises shows up in the ao-loader result (measured, see network.ts). */
+/** How a handler that raises shows up in the ao-loader result (measured, see cu.ts). */
 export type HandlerErrorReport =
   /** `result.Error` is set; Output and Messages are absent (aos 2.0.4, wasm32 and wasm64). */
   | 'error-field'
