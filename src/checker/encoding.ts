@@ -248,19 +248,20 @@ export class NodeEncoder {
 
   /** Distinct times at which a timer fires, ascending, into `times[0..timeCount)`. */
   private collectTimes(state: HerderState): void {
+    this.timeCount = 0;
+    for (const worker of state.herd.all()) if (worker.status === 'busy') this.addTime(worker.deadline);
+    for (const record of state.requests.values())
+      if (state.queue.isWaiting(record)) this.addTime(record.waitUntil);
+  }
+
+  private addTime(at: number): void {
     const times = this.times;
-    let count = 0;
-    const add = (at: number) => {
-      let i = count;
-      while (i > 0 && times[i - 1]! > at) i--;
-      if (i > 0 && times[i - 1] === at) return;
-      times.copyWithin(i + 1, i, count);
-      times[i] = at;
-      count++;
-    };
-    for (const worker of state.herd.all()) if (worker.status === 'busy') add(worker.deadline);
-    for (const record of state.requests.values()) if (state.queue.isWaiting(record)) add(record.waitUntil);
-    this.timeCount = count;
+    let i = this.timeCount;
+    while (i > 0 && times[i - 1]! > at) i--;
+    if (i > 0 && times[i - 1] === at) return;
+    times.copyWithin(i + 1, i, this.timeCount);
+    times[i] = at;
+    this.timeCount++;
   }
 
   /** A timer by its rank among the live ones, or {@link TIE} when it was set at `now`. */

@@ -168,6 +168,9 @@ export async function checkInParallel(
             pending.push(p);
           }
       });
+      // A time limit is checked between layers.
+      if (options.maxSeconds !== undefined && performance.now() - started > options.maxSeconds * 1000)
+        capped = true;
       if (capped) break;
       if (frontier.some((n) => n > 0)) depth++;
     }

@@ -362,7 +362,7 @@ export function formatResult(result: CheckResult, threads = 1): string {
   ];
   if (result.symmetry)
     lines.push(
-      `  symmetry reduction: states that differ only by a renaming of workers explored once; the ${n(result.states)} explored stand for up to ${n(result.represented)} states (--no-symmetry explores each)`,
+      `  symmetry reduction: ${n(result.states)} orbits of states that differ only by a renaming of workers, standing for up to ${n(result.represented)} states (--no-symmetry explores each state)`,
     );
   lines.push(
     `  visited states kept as 64-bit fingerprints (${n(result.bytesPerState)} bytes a state): chance of a collision ≈ ${collisionProbability(result.states).toExponential(1)}`,
