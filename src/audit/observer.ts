@@ -11,7 +11,7 @@
  * holds, as in the original protocol.
  */
 import { type AoMessage, type OutMessage, tag } from '../model/messages.ts';
-import { feesStated, type StatedSettings, timeoutsStated } from './settings.ts';
+import { feesStated, type StatedSettings, statedByAdmin, timeoutsStated } from './settings.ts';
 
 export interface ObservedRequest {
   /** The Credit-Notice's message id. */
@@ -703,8 +703,6 @@ export class Observer {
   private applyAdmin(msg: AoMessage): void {
     const t = (name: string) => tag(msg, name);
     const s = this.settings;
-    const count = (raw: string | undefined) =>
-      raw !== undefined && DIGITS.test(raw) ? Number(raw) : undefined;
     switch (t('Action')) {
       case 'Add-Worker': {
         const id = t('Worker');
@@ -729,21 +727,11 @@ export class Observer {
         break;
       }
       case 'Set-Fees':
-        s.baseFee = amountOf(t('Base-Fee')) ?? s.baseFee;
-        s.tokenFee = amountOf(t('Token-Fee')) ?? s.tokenFee;
+        Object.assign(s, statedByAdmin('Set-Fees', t));
         break;
-      case 'Set-Limits': {
-        s.maxTokens = count(t('Max-Tokens')) ?? s.maxTokens;
-        s.maxPromptBytes = count(t('Max-Prompt-Bytes')) ?? s.maxPromptBytes;
-        s.timeoutBase = count(t('Timeout-Base')) ?? s.timeoutBase;
-        s.timeoutPerToken = count(t('Timeout-Per-Token')) ?? s.timeoutPerToken;
-        s.maxAttempts = count(t('Max-Attempts')) ?? s.maxAttempts;
-        s.maxQueueWait = count(t('Max-Queue-Wait')) ?? s.maxQueueWait;
-        const m = t('Max-Overtakes');
-        if (m !== undefined)
-          s.maxOvertakes = m.toLowerCase() === 'unbounded' ? null : (count(m) ?? s.maxOvertakes);
+      case 'Set-Limits':
+        Object.assign(s, statedByAdmin('Set-Limits', t));
         break;
-      }
       case 'Pause':
         this.paused = true;
         break;

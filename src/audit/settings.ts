@@ -4,12 +4,15 @@
  * (by flag, by a herd config, or because the herder is ours) or left unknown; an invariant whose
  * settings are unknown is reported "not checked", never violated.
  */
+import { MAX_RAW_DIGITS } from '../model/amount.ts';
 import type { HerdConfig } from '../model/config.ts';
 import {
   type SettingName as HerdSetting,
   SETTINGS,
+  type SettingAction,
   type SettingValues,
   settingFlag,
+  settingsOf,
 } from '../model/settings.ts';
 
 /**
@@ -52,6 +55,29 @@ export function statedFromConfig(config: HerdConfig): StatedSettings {
     ...(Object.fromEntries(SETTINGS.map((s) => [s.name, values[s.name]])) as StatedValues),
     workerReports: true,
   };
+}
+
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * The settings an owner's Set-Fees or Set-Limits states, read from its tags as leniently as a
+ * herder of any make may take them: each tag that is digits (an amount of at most
+ * MAX_RAW_DIGITS), or `unbounded` for a bound; a tag that reads as neither states nothing.
+ */
+export function statedByAdmin(
+  action: SettingAction,
+  read: (tag: string) => string | undefined,
+): Partial<Record<HerdSetting, bigint | number | null>> {
+  const stated: Partial<Record<HerdSetting, bigint | number | null>> = {};
+  for (const spec of settingsOf(action)) {
+    const raw = read(spec.tag);
+    if (raw === undefined) continue;
+    if (spec.kind === 'bound' && raw.toLowerCase() === 'unbounded') stated[spec.name] = null;
+    else if (spec.kind === 'amount') {
+      if (DIGITS.test(raw) && raw.length <= MAX_RAW_DIGITS) stated[spec.name] = BigInt(raw);
+    } else if (DIGITS.test(raw)) stated[spec.name] = Number(raw);
+  }
+  return stated;
 }
 
 /** The settings among `names` that were not stated. */

@@ -16,6 +16,7 @@ import { luaString as lua } from '../lua-export/token.ts';
 import { MAX_PROMPT_BYTES } from '../lua-export/worker.ts';
 import { configToJson, DEFAULT_CONFIG, type HerdConfig, type HerdConfigJson } from '../model/config.ts';
 import { formatMultiplier, neededFee, parseMultiplierRatio, utf8Length, words } from '../model/fees.ts';
+import { SETTINGS, settingFlag, settingTagValue } from '../model/settings.ts';
 import { MODEL_VERSION } from '../model/version.ts';
 import { baselineWasmOnly } from './wasm-tiering.ts';
 
@@ -149,15 +150,10 @@ function verifyLogCommand(path: string, herder: string, config: HerdConfig): str
     ['--token', s.token],
     ['--owner', s.owner],
     ['--workers', s.workers.length > 0 ? s.workers.join(',') : undefined],
-    ['--base-fee', s.baseFee],
-    ['--token-fee', s.tokenFee],
-    ['--max-tokens', s.maxTokens],
-    ['--max-prompt-bytes', s.maxPromptBytes],
-    ['--max-overtakes', s.maxOvertakes === null ? 'unbounded' : s.maxOvertakes],
-    ['--timeout-base', s.timeoutBase],
-    ['--timeout-per-token', s.timeoutPerToken],
-    ['--max-attempts', s.maxAttempts],
-    ['--max-queue-wait', s.maxQueueWait],
+    ...SETTINGS.map((spec): [string, string | undefined] => {
+      const value = s[spec.name];
+      return [settingFlag(spec), value === undefined ? undefined : settingTagValue(value)];
+    }),
   ];
   const words = ['herd verify --log', shellWord(path), '--herder', herder];
   for (const [flag, value] of flags)

@@ -4,6 +4,7 @@
  * which states the same bounds) depends on them.
  */
 import { describe, expect, it } from 'vitest';
+import { statedByAdmin } from '../../src/audit/settings.ts';
 import { DEFAULT_CONFIG, makeConfig, parseConfig, SETTING_BOUNDS } from '../../src/model/config.ts';
 import { initialHerderState, stepInPlace } from '../../src/model/herder.ts';
 import {
@@ -128,5 +129,17 @@ describe('the settings table', () => {
     const info = stepInPlace(state, { id: 'info', from: 'ASKER', timestamp: t, tags: { Action: 'Info' } });
     for (const spec of SETTINGS)
       expect(info[0]!.tags[spec.tag]).toBe(settingTagValue(changed[spec.name] as bigint | number | null));
+  });
+
+  it('an auditor reads what Set-Fees and Set-Limits state under the same tags, leniently', () => {
+    const tags: Record<string, string> = {
+      'Base-Fee': '12',
+      'Token-Fee': 'x',
+      'Max-Overtakes': 'UNBOUNDED',
+      'Max-Attempts': '7',
+      'Max-Queue-Wait': '-1',
+    };
+    expect(statedByAdmin('Set-Fees', (t) => tags[t])).toEqual({ baseFee: 12n });
+    expect(statedByAdmin('Set-Limits', (t) => tags[t])).toEqual({ maxOvertakes: null, maxAttempts: 7 });
   });
 });
