@@ -37,7 +37,9 @@ export function tag(
   const exact = tags[name];
   if (exact !== undefined) return exact;
   const wanted = name.toLowerCase();
-  for (const key in tags) if (key.toLowerCase() === wanted) return tags[key];
+  // Only a name of the same length can match: a missing tag (X-Reference, say) then costs no lower-casing.
+  // Stryker disable next-line ConditionalExpression: equivalent, true only lower-cases more names
+  for (const key in tags) if (key.length === name.length && key.toLowerCase() === wanted) return tags[key];
   return undefined;
 }
 
