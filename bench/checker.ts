@@ -12,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { DEFAULT_BOUNDS } from '../src/checker/bounds.ts';
-import { type CheckResult, check } from '../src/checker/explore.ts';
+import { type CheckResult, check, type Progress } from '../src/checker/explore.ts';
 import { checkInParallel } from '../src/checker/parallel.ts';
 
 export interface CheckRun {
@@ -82,9 +82,17 @@ export async function benchmarkSpeedUp(
 if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === 'full') {
   const [workers, requests, maxSeconds, threads] = process.argv.slice(3).map(Number);
   const bounds = failuresAndTimeouts(workers!, requests!);
+  let shown = 0;
+  // Progress on stderr every 10 s: states, depth, resident memory.
+  const onProgress = (p: Progress) => {
+    if (p.seconds - shown < 10) return;
+    shown = p.seconds;
+    const rss = (process.memoryUsage.rss() / 2 ** 30).toFixed(2);
+    process.stderr.write(`${p.seconds.toFixed(0)} s: ${p.states} states, depth ${p.depth}, ${rss} GiB\n`);
+  };
   const result =
     (threads ?? 1) > 1
-      ? await checkInParallel(bounds, { threads: threads!, maxSeconds: maxSeconds! })
-      : check(bounds, { maxSeconds: maxSeconds! });
+      ? await checkInParallel(bounds, { threads: threads!, maxSeconds: maxSeconds!, onProgress })
+      : check(bounds, { maxSeconds: maxSeconds!, onProgress });
   console.log(JSON.stringify(summary(result)));
 }
