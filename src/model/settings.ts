@@ -171,11 +171,6 @@ export function settingSpec(name: SettingName): Setting {
   return BY_NAME.get(name)!;
 }
 
-/** Whether `key` names a setting. */
-export function isSettingName(key: string): key is SettingName {
-  return BY_NAME.has(key);
-}
-
 /** Every setting at its default. */
 export const SETTING_DEFAULTS: SettingValues = Object.fromEntries(
   SETTINGS.map((s) => [s.name, s.default]),
