@@ -10,7 +10,6 @@ import {
   type SettingsJson,
   type SettingValues,
   settingFromJson,
-  settingSpec,
   settingToJson,
   valueProblems,
 } from './settings.ts';
@@ -35,11 +34,6 @@ export const DEFAULT_CONFIG: Omit<HerdConfig, 'token' | 'owner'> = { ...SETTING_
 export const SETTING_BOUNDS = Object.fromEntries(
   SETTINGS.flatMap((s) => (s.kind === 'integer' ? [[s.name, { min: s.min, max: s.max, unit: s.unit }]] : [])),
 ) as Readonly<Record<BoundedSetting, { readonly min: number; readonly max: number; readonly unit: string }>>;
-
-/** The problem with an integer setting's value, naming its bound; undefined when it is within. */
-export function settingProblem(name: BoundedSetting, value: number): string | undefined {
-  return valueProblems(settingSpec(name), value)[0];
-}
 
 /** Builds a config from defaults and overrides, then validates it; throws on an invalid result. */
 export function makeConfig(fields: Partial<HerdConfig> & Pick<HerdConfig, 'token' | 'owner'>): HerdConfig {
