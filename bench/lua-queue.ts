@@ -2,14 +2,16 @@
  * Cost of a Credit-Notice in a Lua herder inside aos (WASM) with 10 vs 10,000 requests queued:
  * the exported herder (segment-tree queue, O(log n)) and the fixture reproducing the original
  * (sorted-list insertion by linear scan, float multipliers). Two processes per herder, one per
- * queue size, are measured alternately with identical messages; medians are compared.
+ * queue size, all four driven by direct handle() calls (lua-direct.ts) in turn with identical
+ * messages; medians of the module's time are compared, within a herder (10^4 vs 10) and across
+ * them (exported vs fixture at 10).
  */
 
 import { readFileSync } from 'node:fs';
-import { LocalNetwork } from '../src/ao/network.ts';
 import { herderLua } from '../src/lua-export/herder.ts';
 import { makeConfig } from '../src/model/config.ts';
 import { ORIGINAL_TOKEN } from '../test/fixtures/original.ts';
+import { bootDirect, type DirectProcess, median, TIMESTAMP } from './lua-direct.ts';
 
 export interface QueueScalingResult {
   herder: 'exported' | 'original-fixture';
@@ -21,15 +23,13 @@ export interface QueueScalingResult {
   ratio: number;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
-
-/** Lua that fills the queue with `n` paid requests through the herder's own step function. */
+/**
+ * Lua that fills the queue with `n` paid requests through the herder's own step function, at the
+ * time the measured messages carry (earlier, they would all wait out maxQueueWait at the first).
+ */
 function preloadExported(n: number): string {
   return `for i = 1, ${n} do
-  HerderStep({ Id = 'pre' .. i, From = 'TOKEN', Timestamp = 1, Tags = { Action = 'Credit-Notice',
+  HerderStep({ Id = 'pre' .. i, From = 'TOKEN', Timestamp = ${TIMESTAMP}, Tags = { Action = 'Credit-Notice',
     Quantity = tostring(1000 + (i * 7919) % 5000), Sender = 'CLIENT', ['X-Prompt'] = 'tell me a story', ['X-Tokens'] = '16' } })
 end
 return HerderState.queue.waiting`;
@@ -49,61 +49,73 @@ IdleWorkers = {}
 return #Queue`;
 }
 
-export async function benchmarkQueueScaling(
-  herder: 'exported' | 'original-fixture',
+/** Both herders measured in one run, interleaved, and the exported vs the fixture at `small`. */
+export interface QueueComparison {
+  exported: QueueScalingResult;
+  original: QueueScalingResult;
+  /** exported.smallMedianMs / original.smallMedianMs; the target is ≤ 1. */
+  smallRatio: number;
+}
+
+/**
+ * A Credit-Notice's cost in each herder with `small` and `large` requests queued: four processes
+ * (each herder at each size) take identical messages in turn, and each figure is the median of
+ * the module's own handle() time, so that every process sees the same load.
+ */
+export async function benchmarkQueues(
   options: { small?: number; large?: number; samples?: number } = {},
-): Promise<QueueScalingResult> {
+): Promise<QueueComparison> {
   const small = options.small ?? 10;
   const large = options.large ?? 10_000;
   const samples = options.samples ?? 60;
-  const net = await LocalNetwork.create({ seed: `queue-${herder}` });
   const config = makeConfig({ token: 'TOKEN', owner: 'OWNER', workers: [] });
-  const lua =
-    herder === 'exported'
-      ? herderLua(config)
-      : readFileSync(new URL('../test/fixtures/original-herder.lua', import.meta.url), 'utf8');
-  const preload = herder === 'exported' ? preloadExported : preloadOriginal;
-  // The original-like fixture takes Credit-Notices only from the token id its source hard-codes.
-  const token = herder === 'exported' ? 'TOKEN' : ORIGINAL_TOKEN;
-  const pids: string[] = [];
-  for (const size of [small, large]) {
-    const pid = await net.spawn({ module: 'aos32', owner: 'OWNER', boot: lua });
-    await net.eval(pid, preload(size));
-    pids.push(pid);
-  }
-  const times: [number[], number[]] = [[], []];
-  for (let i = 0; i < samples + 5; i++) {
-    for (const [k, pid] of pids.entries()) {
-      net.send({
-        from: token,
-        target: pid,
-        tags: {
-          Action: 'Credit-Notice',
-          Quantity: String(1_000 + ((i * 104_729) % 5_000)),
-          Sender: 'CLIENT',
-          'X-Prompt': 'tell me a story',
-          'X-Tokens': '16',
-        },
-      });
-      const started = performance.now();
-      await net.step();
-      if (i >= 5) times[k]!.push(performance.now() - started); // the first few warm up
+  const herders = [
+    { herder: 'exported' as const, lua: herderLua(config), preload: preloadExported, token: 'TOKEN' },
+    {
+      herder: 'original-fixture' as const,
+      lua: readFileSync(new URL('../test/fixtures/original-herder.lua', import.meta.url), 'utf8'),
+      preload: preloadOriginal,
+      // The original-like fixture takes Credit-Notices only from the token id its source hard-codes.
+      token: ORIGINAL_TOKEN,
+    },
+  ];
+  const processes: { process: DirectProcess; token: string; times: number[] }[] = [];
+  for (const h of herders) {
+    const copies = await bootDirect({ boot: h.lua, owner: 'OWNER', name: `queue-${h.herder}`, copies: 2 });
+    for (const [k, size] of [small, large].entries()) {
+      await copies[k]!.eval(h.preload(size));
+      processes.push({ process: copies[k]!, token: h.token, times: [] });
     }
   }
-  net.close();
-  const smallMedianMs = median(times[0]);
-  const largeMedianMs = median(times[1]);
-  return {
-    herder,
-    smallQueue: small,
-    largeQueue: large,
-    smallMedianMs,
-    largeMedianMs,
-    ratio: largeMedianMs / smallMedianMs,
+  for (let i = 0; i < samples + 5; i++) {
+    for (const p of processes) {
+      const { ms } = await p.process.send(p.token, {
+        Action: 'Credit-Notice',
+        Quantity: String(1_000 + ((i * 104_729) % 5_000)),
+        Sender: 'CLIENT',
+        'X-Prompt': 'tell me a story',
+        'X-Tokens': '16',
+      });
+      if (i >= 5) p.times.push(ms); // the first few warm up
+    }
+  }
+  const result = (k: number): QueueScalingResult => {
+    const smallMedianMs = median(processes[2 * k]!.times);
+    const largeMedianMs = median(processes[2 * k + 1]!.times);
+    return {
+      herder: herders[k]!.herder,
+      smallQueue: small,
+      largeQueue: large,
+      smallMedianMs,
+      largeMedianMs,
+      ratio: largeMedianMs / smallMedianMs,
+    };
   };
+  const exported = result(0);
+  const original = result(1);
+  return { exported, original, smallRatio: exported.smallMedianMs / original.smallMedianMs };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(await benchmarkQueueScaling('exported'));
-  console.log(await benchmarkQueueScaling('original-fixture'));
+  console.log(await benchmarkQueues());
 }
