@@ -34,13 +34,15 @@ import {
   type Node,
 } from './environment.ts';
 import { FingerprintSet } from './fingerprints.ts';
+import { PackedFrontier } from './frontier.ts';
 import {
   Column,
   deadlineFinding,
   expandLayer,
-  type FrontierNode,
+  type Frontier,
   type Explorer as LayerExplorer,
   type LayerSink,
+  NodeList,
   type PendingViolation,
   timeStands,
   type Visited,
@@ -76,6 +78,8 @@ export interface CheckOptions {
   readonly keepGoing?: boolean;
   /** Symmetry reduction: states that differ only by a renaming of workers are one (default on). */
   readonly symmetry?: boolean;
+  /** Layers of at least this many states are kept packed (default 4096; 0: every one). */
+  readonly packFrom?: number;
   /** Stop after about this many seconds of exploring (the result is then incomplete). */
   readonly maxSeconds?: number;
   /** Called about every quarter second while exploring. */
@@ -142,6 +146,8 @@ export class Explorer implements LayerExplorer {
   readonly encoder: NodeEncoder;
   /** Names states exactly, never reduced. */
   readonly exact: NodeEncoder;
+  /** The multipliers of the payment levels (level 0: underpaid). */
+  readonly levels: readonly Multiplier[];
 
   constructor(
     readonly bounds: CheckBounds,
@@ -155,10 +161,14 @@ export class Explorer implements LayerExplorer {
     this.workers = this.table.workers;
     this.clock = clockwork(TIMEOUT, bounds.workers + bounds.requests);
     const needed = neededFee(this.config, TOKENS, PROMPT);
-    const levels = Array.from({ length: bounds.levels + 1 }, (_, level) => ({
-      paid: payment(bounds, this.config, level),
-      needed,
-    }));
+    const levels = Array.from(
+      { length: bounds.levels + 1 },
+      (_, level): Multiplier => ({
+        paid: payment(bounds, this.config, level),
+        needed,
+      }),
+    );
+    this.levels = levels;
     const context = { workers: this.workers, withdrawals: bounds.ownerActions, levels };
     this.exact = new NodeEncoder({ ...context, symmetry: false }, this.clock);
     this.encoder = symmetry ? new NodeEncoder({ ...context, symmetry: true }, this.clock) : this.exact;
@@ -232,6 +242,12 @@ export class Explorer implements LayerExplorer {
   private readonly timeEvents = new Uint8Array(0);
 }
 
+/**
+ * Layers of this many states or more are kept packed (frontier.ts): a few hundred bytes a state
+ * instead of a few kilobytes, for the cost of rebuilding each state once.
+ */
+const PACK_FROM = 4096;
+
 /** Explores every reachable state within `bounds` and checks every invariant on the way. */
 export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckResult {
   const symmetry = options.symmetry ?? true;
@@ -250,11 +266,18 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
   else if (timeStands(root)) sink.timeStands.push(0);
   for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
 
-  let frontier: FrontierNode[] = [{ id: 0, node: root }];
+  // Whole states while the layers are small; packed once they grow (frontier.ts).
+  const layer = (size: number): Frontier =>
+    size < (options.packFrom ?? PACK_FROM)
+      ? new NodeList()
+      : new PackedFrontier(explorer.workers, explorer.levels, blank);
+  const blank = root.state.queue;
+  let frontier: Frontier = new NodeList([{ id: 0, node: root }]);
   let depth = 0;
   let lastReport = started;
-  while (frontier.length > 0 && !sink.stopped()) {
-    const next = expandLayer(explorer, frontier, visited, sink, maxStates, () => {
+  while (frontier.size > 0 && !sink.stopped()) {
+    const next = layer(frontier.size);
+    expandLayer(explorer, frontier, next, visited, sink, maxStates, () => {
       const now = performance.now();
       if (now > stopAt) sink.capped = true;
       if (!options.onProgress) return;
@@ -264,12 +287,12 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
         states: visited.count,
         transitions: sink.transitions,
         depth,
-        frontier: frontier.length,
+        frontier: frontier.size,
         seconds: (now - started) / 1000,
       });
     });
     if (sink.capped) break;
-    if (next.length > 0) depth++;
+    if (next.size > 0) depth++;
     frontier = next;
   }
   // Stopped by a violation or by the cap: some states were never expanded.

@@ -49,6 +49,31 @@ export interface FrontierNode {
   readonly node: Node;
 }
 
+/** States waiting to be expanded, each with its id. */
+export interface Frontier {
+  readonly size: number;
+  id(i: number): number;
+  node(i: number): Node;
+  push(id: number, node: Node): void;
+}
+
+/** A frontier of whole states, as they are. */
+export class NodeList implements Frontier {
+  constructor(readonly items: FrontierNode[] = []) {}
+  get size(): number {
+    return this.items.length;
+  }
+  id(i: number): number {
+    return this.items[i]!.id;
+  }
+  node(i: number): Node {
+    return this.items[i]!.node;
+  }
+  push(id: number, node: Node): void {
+    this.items.push({ id, node });
+  }
+}
+
 /** A violation found while exploring, before its trace is replayed. */
 export interface PendingViolation {
   readonly finding: Finding;
@@ -86,18 +111,20 @@ export interface LayerSink {
   stopped(): boolean;
 }
 
-/** Expands `frontier`; returns the states first reached from it. */
+/** Expands `frontier`, adding the states first reached from it to `next`. */
 export function expandLayer(
   explorer: Explorer,
-  frontier: readonly FrontierNode[],
+  frontier: Frontier,
+  next: Frontier,
   visited: Visited,
   sink: LayerSink,
   maxStates: number,
   afterNode?: () => void,
-): FrontierNode[] {
-  const next: FrontierNode[] = [];
-  for (const { id, node } of frontier) {
-    if (sink.stopped() || sink.capped) return next;
+): void {
+  for (let i = 0; i < frontier.size; i++) {
+    if (sink.stopped() || sink.capped) return;
+    const id = frontier.id(i);
+    const node = frontier.node(i);
     for (const index of explorer.enabled(node)) {
       sink.transitions++;
       let step: ReturnType<Explorer['successor']>;
@@ -109,11 +136,11 @@ export function expandLayer(
         continue;
       }
       for (const finding of step.findings) sink.report(finding, id, index);
-      if (step.findings.length > 0 && sink.stopped()) return next;
+      if (step.findings.length > 0 && sink.stopped()) return;
       const print = explorer.fingerprint(step.node);
       if (visited.count >= maxStates) {
         sink.capped = true;
-        return next;
+        return;
       }
       const target = visited.visit(print.hi, print.lo, id, index);
       if (visited.fresh) {
@@ -122,8 +149,8 @@ export function expandLayer(
         for (const finding of broken) sink.report(finding, id, index);
         if (step.node.state.requests.size === 0) sink.resolved.push(target);
         else if (timeStands(step.node)) sink.timeStands.push(target);
-        next.push({ id: target, node: step.node });
-        if (broken.length > 0 && sink.stopped()) return next;
+        next.push(target, step.node);
+        if (broken.length > 0 && sink.stopped()) return;
       }
       // Self-loops are left out, except those that advance time (a cycle of their own).
       const advancesTime = explorer.advancesTime(index);
@@ -134,7 +161,6 @@ export function expandLayer(
     }
     afterNode?.();
   }
-  return next;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Multiplier } from '../model/fees.ts';
 import { Herd, type WorkerRecord } from '../model/herd.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
 import type { Ledger } from '../model/ledger.ts';
-import { RequestQueue } from '../model/queue.ts';
+import type { RequestQueue } from '../model/queue.ts';
 
 /** Where a live request is in the queue. */
 const WAITING = 0;
@@ -77,11 +77,15 @@ export function toPlain(state: HerderState): PlainState {
   };
 }
 
-/** Rebuilds a state from {@link toPlain}'s data, with `order` as the queue's order of multipliers. */
-export function fromPlain(plain: PlainState, order: (a: Multiplier, b: Multiplier) => number): HerderState {
+/**
+ * Rebuilds a state from {@link toPlain}'s data. `blank` is an empty queue of the herder's (its
+ * initial state's): the rebuilt queue is a copy of it, so that it orders multipliers as the
+ * herder does.
+ */
+export function fromPlain(plain: PlainState, blank: RequestQueue<RequestRecord>): HerderState {
   const requests = new Map<string, RequestRecord>();
   for (const { record } of plain.requests) requests.set(record.id, { ...record, tried: [...record.tried] });
-  const queue = new RequestQueue<RequestRecord>(order, 4);
+  const queue = blank.clone((entry) => entry);
   const bySlot = plain.requests
     .map(({ record, place, overtakes }) => ({ record: requests.get(record.id)!, place, overtakes }))
     .sort((a, b) => a.record.slot - b.record.slot);

@@ -4,7 +4,6 @@
  * coordinator balances the load (parallel.ts).
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { compareMultipliers } from '../model/fees.ts';
 import type { CheckBounds } from './bounds.ts';
 import type { Node } from './environment.ts';
 import { Explorer } from './explore.ts';
@@ -14,6 +13,7 @@ import {
   expandLayer,
   type FrontierNode,
   type LayerSink,
+  NodeList,
   type PendingViolation,
   timeStands,
 } from './layer.ts';
@@ -117,6 +117,7 @@ function run(
 ): void {
   const explorer = new Explorer(setup.bounds, undefined, `t${setup.index}`, setup.symmetry);
   const visited = new SharedVisited(setup.buffers);
+  const blank = explorer.initial().state.queue;
   const sink = new ThreadSink(visited, setup.keepGoing);
   let frontier: Counted[] = [];
   /** Events enabled over the frontier: at most that many states are new in the next layer. */
@@ -153,7 +154,9 @@ function run(
       case 'expand': {
         const before = sink.transitions;
         bound = 0;
-        frontier = expandLayer(explorer, frontier, visited, sink, setup.maxStates).map(counted);
+        const next = new NodeList();
+        expandLayer(explorer, new NodeList(frontier), next, visited, sink, setup.maxStates);
+        frontier = next.items.map(counted);
         send({
           type: 'expanded',
           transitions: sink.transitions - before,
@@ -181,7 +184,7 @@ function run(
         ports[message.from]!.once('message', (nodes: MovedNode[]) => {
           for (const moved of nodes) {
             const node: Node = {
-              state: fromPlain(moved.state, compareMultipliers),
+              state: fromPlain(moved.state, blank),
               clock: moved.clock,
               sent: moved.sent,
             };
