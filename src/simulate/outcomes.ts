@@ -60,7 +60,7 @@ export class RequestLog {
   }
 }
 
-/** Running sums of one class (or of all), and its latencies (ms) once collected. */
+/** Counts and sums of one class (or of all). */
 interface Tally {
   requests: number;
   answered: number;
@@ -68,21 +68,20 @@ interface Tally {
   retried: number;
   dispatched: number;
   multiplierSum: number;
-  queueing: Float64Array;
-  total: Float64Array;
 }
 
 function emptyTally(): Tally {
-  return {
-    requests: 0,
-    answered: 0,
-    refunded: 0,
-    retried: 0,
-    dispatched: 0,
-    multiplierSum: 0,
-    queueing: new Float64Array(0),
-    total: new Float64Array(0),
-  };
+  return { requests: 0, answered: 0, refunded: 0, retried: 0, dispatched: 0, multiplierSum: 0 };
+}
+
+/**
+ * Latencies (ms) of every class in one array, each class's in its own segment (a counting sort
+ * by class, in request order within a class): `start[c]` to `start[c + 1]`.
+ */
+function segments(sizes: number[]): { values: Float64Array; start: Int32Array; next: Int32Array } {
+  const start = new Int32Array(sizes.length + 1);
+  for (let c = 0; c < sizes.length; c++) start[c + 1] = start[c]! + sizes[c]!;
+  return { values: new Float64Array(start[sizes.length]!), start, next: start.slice(0, sizes.length) };
 }
 
 /** Each class's figures and those of all requests together, from a finished run's log. */
@@ -94,7 +93,6 @@ export function classOutcomes(
   const { requestClass, firstDispatch, endedAt, outcome, attempts, multiplierPaid } = log;
   const n = requestClass.length;
   const tallies = classes.map(emptyTally);
-  // One pass for the counts (and the sizes of the latency arrays), one to collect latencies.
   for (let r = 0; r < n; r++) {
     const t = tallies[requestClass[r]!]!;
     t.requests++;
@@ -106,8 +104,6 @@ export function classOutcomes(
   }
   const overall = emptyTally();
   for (const t of tallies) {
-    t.queueing = new Float64Array(t.dispatched);
-    t.total = new Float64Array(t.answered);
     overall.requests += t.requests;
     overall.answered += t.answered;
     overall.refunded += t.refunded;
@@ -115,46 +111,45 @@ export function classOutcomes(
     overall.dispatched += t.dispatched;
     overall.multiplierSum += t.multiplierSum;
   }
-  overall.queueing = new Float64Array(overall.dispatched);
-  overall.total = new Float64Array(overall.answered);
-  const queued = new Int32Array(classes.length);
-  const answered = new Int32Array(classes.length);
-  let allQueued = 0;
-  let allAnswered = 0;
+  const queueing = segments(tallies.map((t) => t.dispatched));
+  const total = segments(tallies.map((t) => t.answered));
+  const queueingValues = queueing.values;
+  const queueingNext = queueing.next;
+  const totalValues = total.values;
+  const totalNext = total.next;
   for (let r = 0; r < n; r++) {
     const cls = requestClass[r]!;
-    const t = tallies[cls]!;
-    if (firstDispatch[r]! >= 0) {
-      const wait = firstDispatch[r]! - arrivals[r]!;
-      t.queueing[queued[cls]!++] = wait;
-      overall.queueing[allQueued++] = wait;
-    }
-    if (outcome[r] === ANSWERED) {
-      const total = endedAt[r]! - arrivals[r]!;
-      t.total[answered[cls]!++] = total;
-      overall.total[allAnswered++] = total;
-    }
+    if (firstDispatch[r]! >= 0) queueingValues[queueingNext[cls]!++] = firstDispatch[r]! - arrivals[r]!;
+    if (outcome[r] === ANSWERED) totalValues[totalNext[cls]!++] = endedAt[r]! - arrivals[r]!;
   }
-  for (const t of [...tallies, overall]) {
-    sortNumbers(t.queueing);
-    sortNumbers(t.total);
-  }
+  // All requests' latencies, whatever their order, then each class's segment, sorted.
+  const allQueueing = queueingValues.slice();
+  const allTotal = totalValues.slice();
+  sortNumbers(allQueueing);
+  sortNumbers(allTotal);
+  const ofClass = (s: { values: Float64Array; start: Int32Array }, c: number): Float64Array => {
+    const part = s.values.subarray(s.start[c]!, s.start[c + 1]!);
+    sortNumbers(part);
+    return part;
+  };
   return {
-    classes: tallies.map((t, i) => summary(t, log.overtakesByClass[i]!)),
-    overall: summary(overall, log.maxOvertakes),
+    classes: tallies.map((t, c) =>
+      summary(t, ofClass(queueing, c), ofClass(total, c), log.overtakesByClass[c]!),
+    ),
+    overall: summary(overall, allQueueing, allTotal, log.maxOvertakes),
   };
 }
 
-function summary(t: Tally, maxOvertakes: number): ClassOutcome {
+function summary(t: Tally, queueing: Float64Array, total: Float64Array, maxOvertakes: number): ClassOutcome {
   return {
     requests: t.requests,
     answered: t.answered,
     refunded: t.refunded,
     meanMultiplier: round(t.requests === 0 ? 0 : t.multiplierSum / t.requests),
-    queueing: percentiles(t.queueing),
-    total: percentiles(t.total),
+    queueing: percentiles(queueing),
+    total: percentiles(total),
     retried: t.retried,
     maxOvertakes,
-    cdf: cdfPoints(t.total),
+    cdf: cdfPoints(total),
   };
 }

@@ -1,8 +1,11 @@
 /**
  * What a simulated client pays for a request: the fee it needs, by the model's own rule
- * (`neededFee`, computed once for each token count and prompt), times its class's multiplier,
- * rounded up to a whole unit. Amounts stay exact (bigint) up to the Quantity text; only the
- * multiplier reported per request is a number.
+ * (`neededFee`), times its class's multiplier, rounded up to a whole unit. Amounts stay exact
+ * (bigint) up to the Quantity text; only the multiplier reported per request is a number.
+ *
+ * A fee depends on a request only through `tokens + words(prompt)` (fees.ts), so it is computed
+ * once per such sum and filed under it: a few hundred entries that stay in the processor's cache,
+ * where a table by token count and prompt (tens of thousands of entries) measurably did not.
  */
 import type { HerdConfig } from '../model/config.ts';
 import { formatMultiplier, type Multiplier, neededFee } from '../model/fees.ts';
@@ -39,9 +42,8 @@ export class Payments {
 
   private readonly rules: ReturnType<typeof paymentRatios>[];
   private readonly fixedMultiplier: number[];
-  private readonly fees = new Map<number, Fee>();
-  /** Fees are filed under `words × stride + tokens`. */
-  private readonly stride: number;
+  /** By `tokens + words`. */
+  private readonly fees: (Fee | undefined)[] = [];
   private lastSeen: Multiplier | undefined;
   private lastRatio: Ratio = ONE;
 
@@ -56,7 +58,6 @@ export class Payments {
     this.fixedMultiplier = this.rules.map((r) =>
       r.multiplier ? Number(r.multiplier.num) / Number(r.multiplier.den) : 0,
     );
-    this.stride = config.maxTokens + 1;
   }
 
   /** Sets {@link quantity} and {@link multiplier} for a request of class `cls`. */
@@ -79,11 +80,13 @@ export class Payments {
   }
 
   private fee(tokens: number, words: number): Fee {
-    const key = words * this.stride + tokens;
-    let fee = this.fees.get(key);
+    let fee = this.fees[tokens + words];
     if (fee === undefined) {
-      fee = { needed: neededFee(this.config, tokens, this.book.prompt(words)), fixedQuantity: [] };
-      this.fees.set(key, fee);
+      fee = {
+        needed: neededFee(this.config, tokens, this.book.prompt(words)),
+        fixedQuantity: this.rules.map(() => undefined),
+      };
+      this.fees[tokens + words] = fee;
     }
     return fee;
   }

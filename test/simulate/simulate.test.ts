@@ -16,7 +16,7 @@ import {
 } from '../../src/simulate/options.ts';
 import { estimateMean, parseIntDistribution, Random, sampleInt } from '../../src/simulate/random.ts';
 import { formatResult, formatSweep } from '../../src/simulate/report.ts';
-import { percentiles, Sampler } from '../../src/simulate/stats.ts';
+import { percentiles, Sampler, sortNumbers } from '../../src/simulate/stats.ts';
 import { parseRange, runSweep } from '../../src/simulate/sweep.ts';
 
 /** A small, loaded herd: queues form, workers fail and go silent. */
@@ -268,6 +268,41 @@ describe('simulate: parts', () => {
       max: 100,
       mean: 50.5,
     });
+  });
+
+  it('sorts numbers in linear time exactly as the typed-array sort does, bit for bit', () => {
+    const random = new Random(11);
+    const draws: Record<string, () => number> = {
+      latencies: () => random.exponential(3_000),
+      'mostly zero': () => (random.uniform() < 0.9 ? 0 : random.uniform()),
+      'whole numbers': () => Math.floor(random.uniform() * 1_000),
+      'signs, zeros and infinities': () => {
+        const u = random.uniform();
+        if (u < 0.1) return -0;
+        if (u < 0.2) return 0;
+        if (u < 0.22) return Number.POSITIVE_INFINITY;
+        if (u < 0.24) return Number.NEGATIVE_INFINITY;
+        if (u < 0.5) return -random.exponential(1e9);
+        return random.exponential(1e-3);
+      },
+    };
+    for (const [name, draw] of Object.entries(draws))
+      for (const n of [0, 1, 7, 16_383, 16_384, 70_000]) {
+        const values = Float64Array.from({ length: n }, draw);
+        const expected = new Uint8Array(values.slice().sort().buffer);
+        sortNumbers(values);
+        const bytes = new Uint8Array(values.buffer);
+        expect(
+          bytes.findIndex((b, i) => b !== expected[i]),
+          `${name}, ${n} values`,
+        ).toBe(-1);
+      }
+    // A segment of a larger array: only the segment moves.
+    const whole = Float64Array.from({ length: 60_000 }, () => random.exponential(10));
+    const before = whole.slice();
+    sortNumbers(whole.subarray(20_000, 40_000));
+    before.subarray(20_000, 40_000).sort();
+    expect(whole.findIndex((x, i) => x !== before[i])).toBe(-1);
   });
 
   it('keeps the queue series chart-sized however long the run', () => {
