@@ -79,7 +79,7 @@ export class PackedFrontier {
     this.starts.push(this.used);
     const plain = toPlain(node.state);
     const live = new Map<string, number>();
-    plain.requests.forEach(({ record }, i) => live.set(record.id, i));
+    for (const [i, { record }] of plain.requests.entries()) live.set(record.id, i);
     const request = (id: string | undefined) => (id === undefined ? NONE : (live.get(id) ?? ENDED));
     const worker = (id: string) => {
       const i = this.workers.indexOf(id);
@@ -282,12 +282,22 @@ export class PackedFrontier {
     else this.put(1, this.table.code(value));
   }
 
-  private put(...values: number[]): void {
-    if (this.used + values.length > this.data.length) {
-      const grown = new Float64Array(2 * this.data.length + values.length);
+  private put(a: number, b?: number, c?: number, d?: number, e?: number, f?: number): void {
+    if (this.used + 6 > this.data.length) {
+      const grown = new Float64Array(2 * this.data.length);
       grown.set(this.data.subarray(0, this.used));
       this.data = grown;
     }
-    for (const v of values) this.data[this.used++] = v;
+    const data = this.data;
+    data[this.used++] = a;
+    if (b === undefined) return;
+    data[this.used++] = b;
+    if (c === undefined) return;
+    data[this.used++] = c;
+    if (d === undefined) return;
+    data[this.used++] = d;
+    if (e === undefined) return;
+    data[this.used++] = e;
+    if (f !== undefined) data[this.used++] = f;
   }
 }
