@@ -22,8 +22,8 @@ describe('herd check guards', () => {
   });
 
   it('stops at the memory cap with a reason and exit 1', async () => {
-    // 0.0001 GiB holds about 35 states at 3 KB each; 2 × 3 has more.
-    const result = await herd('check', '--max-memory', '0.0001', '--json');
+    // 0.0001 GiB holds about 35 states at 3 KB each; 2 × 4 has more, reduced by symmetry or not.
+    const result = await herd('check', '--requests', '4', '--max-memory', '0.0001', '--json');
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout);
     expect(report.complete).toBe(false);
@@ -31,7 +31,7 @@ describe('herd check guards', () => {
   });
 
   it('warns before exploring when --max-states asks for more than fits', async () => {
-    const result = await herd('check', '--max-states', '1000', '--max-memory', '0.0001');
+    const result = await herd('check', '--requests', '4', '--max-states', '1000', '--max-memory', '0.0001');
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       'herd check: note: --max-states 1,000 would need about 2.9 MiB; this run stops at 35 states to stay within --max-memory 0.0001 GiB\n',
