@@ -1,7 +1,7 @@
 /**
- * The frontier kept compact: every state waiting to be expanded is written as numbers into one
- * growing Float64Array (a hundred numbers or so instead of a herder state's few kilobytes of
- * objects) and rebuilt, through the model's public API (snapshot.ts), when it is expanded.
+ * The frontier kept compact: every state waiting to be expanded is written as 32-bit words into
+ * one growing Int32Array (a hundred words or so instead of a herder state's few kilobytes of
+ * objects; a number that is not a 32-bit integer is escaped to the table) and rebuilt, through the model's public API (snapshot.ts), when it is expanded.
  *
  * What is written is the state itself, not its abstraction: every request, worker, timer-heap
  * entry, remembered id and amount, so that a defective herder that keeps something the
@@ -24,6 +24,8 @@ const STATUSES: readonly WorkerStatus[] = ['idle', 'busy', 'timed-out', 'failed'
 const NONE = -1;
 const ENDED = -2;
 const ENDED_ID = 'ended';
+/** Marks a number kept in the table (the next word is its code). */
+const ESCAPE = -0x80000000;
 
 /** Values kept once each, by value (strings, bigints) or by identity (objects). */
 class Table {
@@ -46,7 +48,7 @@ class Table {
 }
 
 export class PackedFrontier {
-  private data = new Float64Array(1 << 16);
+  private data = new Int32Array(1 << 16);
   private used = 0;
   private starts: number[] = [];
   private ids: number[] = [];
@@ -65,8 +67,8 @@ export class PackedFrontier {
     return this.ids.length;
   }
 
-  /** Numbers held (8 bytes each). */
-  get numbers(): number {
+  /** Words held (4 bytes each). */
+  get words(): number {
     return this.used;
   }
 
@@ -141,7 +143,10 @@ export class PackedFrontier {
   /** The i-th state pushed, rebuilt. */
   node(i: number): Node {
     let at = this.starts[i]!;
-    const next = () => this.data[at++]!;
+    const next = () => {
+      const word = this.data[at++]!;
+      return word === ESCAPE ? this.table.value<number>(this.data[at++]!) : word;
+    };
     const clock = next();
     const sent = next();
     const config = this.table.value<PlainState['config']>(next());
@@ -283,21 +288,24 @@ export class PackedFrontier {
   }
 
   private put(a: number, b?: number, c?: number, d?: number, e?: number, f?: number): void {
-    if (this.used + 6 > this.data.length) {
-      const grown = new Float64Array(2 * this.data.length);
+    this.word(a);
+    if (b !== undefined) this.word(b);
+    if (c !== undefined) this.word(c);
+    if (d !== undefined) this.word(d);
+    if (e !== undefined) this.word(e);
+    if (f !== undefined) this.word(f);
+  }
+
+  private word(value: number): void {
+    if (this.used + 2 > this.data.length) {
+      const grown = new Int32Array(2 * this.data.length);
       grown.set(this.data.subarray(0, this.used));
       this.data = grown;
     }
-    const data = this.data;
-    data[this.used++] = a;
-    if (b === undefined) return;
-    data[this.used++] = b;
-    if (c === undefined) return;
-    data[this.used++] = c;
-    if (d === undefined) return;
-    data[this.used++] = d;
-    if (e === undefined) return;
-    data[this.used++] = e;
-    if (f !== undefined) data[this.used++] = f;
+    if ((value | 0) === value && value !== ESCAPE && !Object.is(value, -0)) this.data[this.used++] = value;
+    else {
+      this.data[this.used++] = ESCAPE;
+      this.data[this.used++] = this.table.code(value);
+    }
   }
 }
