@@ -18,7 +18,7 @@ import { ANSWERED, classOutcomes, REFUNDED, RequestLog } from './outcomes.ts';
 import { Payments } from './payments.ts';
 import { PromptBook } from './prompts.ts';
 import { Random, sampleInt } from './random.ts';
-import { type Percentiles, type QueueSample, round, Sampler } from './stats.ts';
+import { type Percentiles, type QueueSample, round, Sampler, sortNumbers } from './stats.ts';
 
 export const SIM_TOKEN = 'TOKEN';
 export const SIM_OWNER = 'OWNER';
@@ -121,7 +121,7 @@ export function arrivalTimes(o: SimulationOptions): Float64Array {
       nextSteady += steady.exponential(gap);
     }
   }
-  if (!sorted) times.sort();
+  if (!sorted) sortNumbers(times);
   return times;
 }
 
