@@ -3,6 +3,7 @@
  * as the table states, the bound named when a value is refused; deploy's flags and its config
  * section are the same table of options.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import {
@@ -90,5 +91,11 @@ describe('deploy options', () => {
       ok: false,
       problems: ['unknown key "deploy.wallett"'],
     });
+  });
+
+  it('the deploying guide (written by hand) lists every option, in order, with its flag', () => {
+    const guide = readFileSync(new URL('../../docs/guides/deploying.md', import.meta.url), 'utf8');
+    const rows = [...guide.matchAll(/^\| `([A-Za-z]+)` \| `(--[a-z-]+)` \|/gm)].map((m) => [m[1], m[2]]);
+    expect(rows).toEqual(DEPLOY_OPTIONS.map((o) => [o.key, /--[a-z-]+/.exec(o.flag)![0]]));
   });
 });
