@@ -125,7 +125,7 @@ export interface CheckResult {
    * of their orbits (an unreduced run explores those of them that are reachable); without, `states`.
    */
   readonly represented: number;
-  /** Bytes kept per distinct state: fingerprint table, parent pointers and edges. */
+  /** Bytes the graph needs per distinct state: fingerprint table, parent pointer, edges. */
   readonly bytesPerState: number;
   readonly invariants: readonly InvariantName[];
   readonly violations: Violation[];
@@ -306,7 +306,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
     resolved: sink.resolved,
     timeStands: sink.timeStands,
   };
-  const bytes = visited.bytes + 4 * (sink.edgeFrom.data.length + sink.edgeTo.data.length);
+  const bytes = visited.bytes + 8 * sink.edgeFrom.length;
   visited.clear();
   return finishCheck(bounds, options.herder, graph, sink.pending, {
     transitions: sink.transitions,

@@ -20,10 +20,10 @@ export function collisionProbability(states: number): number {
  * the parent and event.
  */
 export class FingerprintSet implements Visited {
-  private hi = new Int32Array(1 << 16);
-  private lo = new Int32Array(1 << 16);
-  private ids = new Int32Array(1 << 16);
-  private mask = (1 << 16) - 1;
+  private hi = new Int32Array(1 << 10);
+  private lo = new Int32Array(1 << 10);
+  private ids = new Int32Array(1 << 10);
+  private mask = (1 << 10) - 1;
   readonly parent = new Column();
   readonly via = new Column();
   fresh = false;
@@ -32,9 +32,9 @@ export class FingerprintSet implements Visited {
     return this.parent.length;
   }
 
-  /** Bytes held: the table and the parent and event columns. */
+  /** Bytes the states need: the table and a parent and an event each. */
   get bytes(): number {
-    return 12 * this.hi.length + 4 * (this.parent.data.length + this.via.data.length);
+    return 12 * this.hi.length + 8 * this.count;
   }
 
   visit(h1: number, h2: number, parent: number, event: number): number {

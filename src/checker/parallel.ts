@@ -194,7 +194,7 @@ export async function checkInParallel(
       symmetry,
       represented,
       // The shared table (fingerprint, id; parent, event) and every thread's edges.
-      bytes: 16 * visited.slots + 4 * (graph.edgeFrom.data.length + graph.edgeTo.data.length),
+      bytes: 12 * visited.slots + 8 * (states + graph.edgeFrom.length),
     });
   } finally {
     await Promise.all(threads.map((t) => t.worker.terminate()));
