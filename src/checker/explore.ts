@@ -1,8 +1,15 @@
 /**
  * Exhaustive, breadth-first exploration of every state the herder can reach within the bounds.
  *
- * Each distinct abstract state (abstraction.ts) is expanded once; every transition is checked
- * (predicates.ts). Breadth-first order makes the first violation found one with a shortest trace.
+ * Each distinct abstract state (abstraction.ts), or with symmetry reduction each orbit of states
+ * that differ only by a renaming of workers (encoding.ts), is expanded once; every transition is
+ * checked (predicates.ts). Breadth-first order makes the first violation found one with a
+ * shortest trace: the reduction keeps distances, since renamed states have renamed successors.
+ * What is kept of a state once expanded is its 64-bit fingerprint, the state it was first
+ * reached from and by which event, and its edges (fingerprints.ts): traces are rebuilt by
+ * replaying events from the initial state, every state on a trace being exactly the successor of
+ * the one before. Whole states live only on the frontier, packed when a layer is large
+ * (frontier.ts).
  * After a complete exploration, liveness over the explored graph (liveness.ts): bounded-response
  * on every path (no reachable behaviour that lets time advance keeps a request pending forever),
  * and, the weaker some-path form, that from every state some sequence of events still ends every
