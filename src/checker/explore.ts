@@ -7,9 +7,9 @@
  * shortest trace: the reduction keeps distances, since renamed states have renamed successors.
  * What is kept of a state once expanded is its 64-bit fingerprint, the state it was first
  * reached from and by which event, and its edges (fingerprints.ts): traces are rebuilt by
- * replaying events from the initial state, every state on a trace being exactly the successor of
- * the one before. Whole states live only on the frontier, packed when a layer is large
- * (frontier.ts).
+ * replaying events from the initial state, each stored state being the successor of its parent
+ * by its event (up to how request ids are spelled). Whole states live only on the frontier,
+ * packed when a layer is large (frontier.ts).
  * After a complete exploration, liveness over the explored graph (liveness.ts): bounded-response
  * on every path (no reachable behaviour that lets time advance keeps a request pending forever),
  * and, the weaker some-path form, that from every state some sequence of events still ends every
