@@ -111,6 +111,15 @@ describe('symmetry reduction', () => {
     expect(reduced.represented).toBe(every.states);
     expect(reduced.complete && every.complete).toBe(true);
     expect([...reduced.violations, ...every.violations]).toEqual([]);
+    // Every layer packed (frontier.ts) or none: the same space.
+    const packed = check(bounds, { packFrom: 0 });
+    const whole = check(bounds, { packFrom: Infinity });
+    for (const run of [packed, whole])
+      expect([run.states, run.transitions, run.depth]).toEqual([
+        reduced.states,
+        reduced.transitions,
+        reduced.depth,
+      ]);
   });
 });
 
