@@ -76,6 +76,14 @@ export class PackedFrontier {
     return this.ids[i]!;
   }
 
+  /** Keeps the first `size` states only. */
+  truncate(size: number): void {
+    if (size >= this.ids.length) return;
+    this.used = this.starts[size]!;
+    this.ids.length = size;
+    this.starts.length = size;
+  }
+
   push(id: number, node: Node): void {
     this.ids.push(id);
     this.starts.push(this.used);

@@ -4,16 +4,17 @@
  * coordinator balances the load (parallel.ts).
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type { HerderState } from '../model/herder.ts';
 import type { CheckBounds } from './bounds.ts';
 import type { Node } from './environment.ts';
 import { Explorer } from './explore.ts';
 import { type FingerprintBuffers, SharedVisited } from './fingerprints.ts';
+import { PackedFrontier } from './frontier.ts';
 import {
   Column,
   expandLayer,
-  type FrontierNode,
+  type Frontier,
   type LayerSink,
-  NodeList,
   type PendingViolation,
   timeStands,
 } from './layer.ts';
@@ -105,9 +106,51 @@ class ThreadSink implements LayerSink {
   }
 }
 
-interface Counted extends FrontierNode {
-  /** Events enabled at this state. */
-  readonly events: number;
+/**
+ * A thread's frontier, packed (frontier.ts), with the number of events enabled at each state:
+ * their sum bounds the states the next layer can add.
+ */
+class CountedFrontier implements Frontier {
+  readonly events: number[] = [];
+  bound = 0;
+  private readonly packed: PackedFrontier;
+
+  constructor(
+    private readonly explorer: Explorer,
+    blank: HerderState['queue'],
+  ) {
+    this.packed = new PackedFrontier(explorer.workers, explorer.levels, blank);
+  }
+
+  get size(): number {
+    return this.packed.size;
+  }
+  id(i: number): number {
+    return this.packed.id(i);
+  }
+  node(i: number): Node {
+    return this.packed.node(i);
+  }
+  push(id: number, node: Node, events = this.explorer.enabled(node).length): void {
+    this.packed.push(id, node);
+    this.events.push(events);
+    this.bound += events;
+  }
+
+  /** Takes the last `count` states out, as plain data to move to another thread. */
+  take(count: number): MovedNode[] {
+    const from = this.size - count;
+    const moved: MovedNode[] = [];
+    for (let i = from; i < this.size; i++) {
+      const node = this.node(i);
+      const events = this.events[i]!;
+      this.bound -= events;
+      moved.push({ id: this.id(i), events, state: toPlain(node.state), clock: node.clock, sent: node.sent });
+    }
+    this.packed.truncate(from);
+    this.events.length = from;
+    return moved;
+  }
 }
 
 function run(
@@ -119,14 +162,7 @@ function run(
   const visited = new SharedVisited(setup.buffers);
   const blank = explorer.initial().state.queue;
   const sink = new ThreadSink(visited, setup.keepGoing);
-  let frontier: Counted[] = [];
-  /** Events enabled over the frontier: at most that many states are new in the next layer. */
-  let bound = 0;
-  const counted = (f: FrontierNode): Counted => {
-    const events = explorer.enabled(f.node).length;
-    bound += events;
-    return { ...f, events };
-  };
+  let frontier = new CountedFrontier(explorer, blank);
   const send = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
   if (setup.seed) {
@@ -137,13 +173,13 @@ function run(
     if (root.state.requests.size === 0) sink.resolved.push(0);
     else if (timeStands(root)) sink.timeStands.push(0);
     for (const finding of stateFindings(root.state)) sink.report(finding, 0, undefined);
-    frontier = [counted({ id: 0, node: root })];
+    frontier.push(0, root);
   }
   send({
     type: 'ready',
     represented: sink.represented,
-    frontier: frontier.length,
-    bound,
+    frontier: frontier.size,
+    bound: frontier.bound,
     pending: sink.pending,
   });
   sink.pending = [];
@@ -153,15 +189,14 @@ function run(
     switch (message.type) {
       case 'expand': {
         const before = sink.transitions;
-        bound = 0;
-        const next = new NodeList();
-        expandLayer(explorer, new NodeList(frontier), next, visited, sink, setup.maxStates);
-        frontier = next.items.map(counted);
+        const next = new CountedFrontier(explorer, blank);
+        expandLayer(explorer, frontier, next, visited, sink, setup.maxStates);
+        frontier = next;
         send({
           type: 'expanded',
           transitions: sink.transitions - before,
-          frontier: frontier.length,
-          bound,
+          frontier: frontier.size,
+          bound: frontier.bound,
           capped: sink.capped,
           represented: sink.represented,
           pending: sink.pending,
@@ -171,13 +206,8 @@ function run(
         return;
       }
       case 'give': {
-        const given = frontier.splice(frontier.length - message.count, message.count);
-        const nodes: MovedNode[] = given.map(({ id, node, events }) => {
-          bound -= events;
-          return { id, events, state: toPlain(node.state), clock: node.clock, sent: node.sent };
-        });
-        ports[message.to]!.postMessage(nodes);
-        send({ type: 'gave', frontier: frontier.length, bound });
+        ports[message.to]!.postMessage(frontier.take(message.count));
+        send({ type: 'gave', frontier: frontier.size, bound: frontier.bound });
         return;
       }
       case 'adopt': {
@@ -188,10 +218,9 @@ function run(
               clock: moved.clock,
               sent: moved.sent,
             };
-            bound += moved.events;
-            frontier.push({ id: moved.id, node, events: moved.events });
+            frontier.push(moved.id, node, moved.events);
           }
-          send({ type: 'adopted', frontier: frontier.length, bound });
+          send({ type: 'adopted', frontier: frontier.size, bound: frontier.bound });
         });
         return;
       }
