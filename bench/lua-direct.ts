@@ -14,10 +14,13 @@ const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 /** The Timestamp of every message sent here (time stands still: no deadline passes). */
 export const TIMESTAMP = 1_735_689_600_000;
 
-export const median = (values: number[]): number => {
+/** The value below which a fraction `q` of `values` lies (0.5: the median). */
+export const quantile = (values: number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return sorted[Math.floor(sorted.length * q)]!;
 };
+
+export const median = (values: number[]): number => quantile(values, 0.5);
 
 export class DirectProcess {
   private nonce = 0;

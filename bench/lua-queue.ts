@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { herderLua } from '../src/lua-export/herder.ts';
 import { makeConfig } from '../src/model/config.ts';
 import { ORIGINAL_TOKEN } from '../test/fixtures/original.ts';
-import { bootDirect, type DirectProcess, median, TIMESTAMP } from './lua-direct.ts';
+import { bootDirect, type DirectProcess, median, quantile, TIMESTAMP } from './lua-direct.ts';
 
 export interface QueueScalingResult {
   herder: 'exported' | 'original-fixture';
@@ -21,6 +21,9 @@ export interface QueueScalingResult {
   largeMedianMs: number;
   /** largeMedianMs / smallMedianMs; the target for the exported herder is ≤ 2. */
   ratio: number;
+  /** 10th percentiles: less moved than medians by a machine shared with other work. */
+  smallP10Ms: number;
+  largeP10Ms: number;
 }
 
 /**
@@ -109,6 +112,8 @@ export async function benchmarkQueues(
       smallMedianMs,
       largeMedianMs,
       ratio: largeMedianMs / smallMedianMs,
+      smallP10Ms: quantile(processes[2 * k]!.times, 0.1),
+      largeP10Ms: quantile(processes[2 * k + 1]!.times, 0.1),
     };
   };
   const exported = result(0);
