@@ -29,9 +29,13 @@ export interface WorkerRecord {
 
 export class Herd {
   private readonly workers = new Map<ProcessId, WorkerRecord>();
-  /** Idle FIFO with lazy deletion: [worker id, stamp] pairs; entry valid iff the stamp matches. */
+  /**
+   * Idle FIFO with lazy deletion, as two parallel arrays (no pair allocated per entry): worker id
+   * and stamp; an entry is valid iff the stamp matches the worker's.
+   */
   // Stryker disable next-line ArrayDeclaration: equivalent, a malformed entry names no worker and is skipped
-  private idleQueue: [ProcessId, number][] = [];
+  private idleIds: ProcessId[] = [];
+  private idleStamps: number[] = [];
   private idleHead = 0;
   private stamps = 0;
   private idle = 0;
@@ -98,10 +102,10 @@ export class Herd {
     let fallback: WorkerRecord | undefined;
     let seen = 0;
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a cost bound only, among |avoid| + 1 live entries one is not avoided
-    for (let i = this.idleHead; i < this.idleQueue.length && seen <= avoid.length; i++) {
-      const [id, stamp] = this.idleQueue[i]!;
+    for (let i = this.idleHead; i < this.idleIds.length && seen <= avoid.length; i++) {
+      const id = this.idleIds[i]!;
       const record = this.workers.get(id);
-      if (record === undefined || record.idleStamp !== stamp) {
+      if (record === undefined || record.idleStamp !== this.idleStamps[i]) {
         if (i === this.idleHead) this.idleHead++;
         continue;
       }
@@ -115,16 +119,15 @@ export class Herd {
 
   /** Entries the idle FIFO holds, live or stale, the consumed ones not yet trimmed included. */
   get idleBacklog(): number {
-    return this.idleQueue.length;
+    return this.idleIds.length;
   }
 
   /** Idle workers, longest idle first. */
   idleInOrder(): WorkerRecord[] {
     const result: WorkerRecord[] = [];
-    for (let i = this.idleHead; i < this.idleQueue.length; i++) {
-      const [id, stamp] = this.idleQueue[i]!;
-      const record = this.workers.get(id);
-      if (record !== undefined && record.idleStamp === stamp) result.push(record);
+    for (let i = this.idleHead; i < this.idleIds.length; i++) {
+      const record = this.workers.get(this.idleIds[i]!);
+      if (record !== undefined && record.idleStamp === this.idleStamps[i]) result.push(record);
     }
     return result;
   }
@@ -132,7 +135,8 @@ export class Herd {
   clone(): Herd {
     const twin = new Herd();
     for (const record of this.workers.values()) twin.workers.set(record.id, { ...record });
-    twin.idleQueue = this.idleQueue.slice(this.idleHead);
+    twin.idleIds = this.idleIds.slice(this.idleHead);
+    twin.idleStamps = this.idleStamps.slice(this.idleHead);
     twin.stamps = this.stamps;
     twin.idle = this.idle;
     return twin;
@@ -142,13 +146,15 @@ export class Herd {
   private enterIdle(record: WorkerRecord): void {
     // Stryker disable next-line UpdateOperator: equivalent, stamps only need to be unique and non-zero
     record.idleStamp = ++this.stamps;
-    this.idleQueue.push([record.id, record.idleStamp]);
+    this.idleIds.push(record.id);
+    this.idleStamps.push(record.idleStamp);
     this.idle++;
   }
 
   private trimIdleQueue(): void {
-    if (this.idleHead > 1024 && this.idleHead * 2 > this.idleQueue.length) {
-      this.idleQueue = this.idleQueue.slice(this.idleHead);
+    if (this.idleHead > 1024 && this.idleHead * 2 > this.idleIds.length) {
+      this.idleIds = this.idleIds.slice(this.idleHead);
+      this.idleStamps = this.idleStamps.slice(this.idleHead);
       this.idleHead = 0;
     }
   }

@@ -2,7 +2,7 @@
  * Info → Info-Response (docs/design.md §2.8): the herder's name, prices, queue, herd and every
  * setting under its tag, and in Data a description of how to pay it, as the original sends.
  */
-import type { ProcessId } from './config.ts';
+import type { HerdConfig, ProcessId } from './config.ts';
 import { formatMultiplier } from './fees.ts';
 import { Action, type OutMessage } from './messages.ts';
 import { type SettingAction, settingsOf, settingTagValue } from './settings.ts';
@@ -18,9 +18,30 @@ export function infoDescription(token: ProcessId): string {
   );
 }
 
-/** The tags of the settings `action` changes, each with its current value. */
-function settingTags(state: HerderState, action: SettingAction): Record<string, string> {
-  return Object.fromEntries(settingsOf(action).map((s) => [s.tag, settingTagValue(state.config[s.name])]));
+/** The tags of the settings `action` changes, each with its value in `config`. */
+function settingTags(config: HerdConfig, action: SettingAction): Record<string, string> {
+  return Object.fromEntries(settingsOf(action).map((s) => [s.tag, settingTagValue(config[s.name])]));
+}
+
+/**
+ * The fee and limit tags of each config, built once: the owner's setting messages replace the
+ * state's config with a new object, so a config's tags never change.
+ */
+const settingTagCache = new WeakMap<
+  HerdConfig,
+  { fees: Record<string, string>; limits: Record<string, string> }
+>();
+
+function cachedSettingTags(config: HerdConfig): {
+  fees: Record<string, string>;
+  limits: Record<string, string>;
+} {
+  let tags = settingTagCache.get(config);
+  if (tags === undefined) {
+    tags = { fees: settingTags(config, 'Set-Fees'), limits: settingTags(config, 'Set-Limits') };
+    settingTagCache.set(config, tags);
+  }
+  return tags;
 }
 
 /**
@@ -28,6 +49,7 @@ function settingTags(state: HerderState, action: SettingAction): Record<string, 
  * the order the original's clients saw: the fees first, the limits after the herd's counts.
  */
 export function infoResponse(state: HerderState, target: ProcessId): OutMessage {
+  const settings = cachedSettingTags(state.config);
   let busy = 0;
   let unavailable = 0;
   for (const worker of state.herd.all()) {
@@ -39,14 +61,14 @@ export function infoResponse(state: HerderState, target: ProcessId): OutMessage 
     tags: {
       Action: Action.InfoResponse,
       Name: 'Llama-Herder',
-      ...settingTags(state, 'Set-Fees'),
+      ...settings.fees,
       'Last-Multiplier': state.lastMultiplier === undefined ? '1' : formatMultiplier(state.lastMultiplier),
       'Queue-Length': String(state.queue.length),
       Workers: String(state.herd.size),
       'Idle-Workers': String(state.herd.idleCount),
       'Busy-Workers': String(busy),
       'Unavailable-Workers': String(unavailable),
-      ...settingTags(state, 'Set-Limits'),
+      ...settings.limits,
       Paused: String(state.paused),
       Token: state.config.token,
       Version: MODEL_VERSION,

@@ -28,6 +28,11 @@ export interface QueueEntry {
 
 const EMPTY = Number.NEGATIVE_INFINITY;
 const NONE = -1;
+/**
+ * Multipliers whose paid and needed are both below this compare exactly as doubles: each
+ * cross product is below 2^52. Larger ones (or a custom order) take the bigint comparison.
+ */
+const SMALL = 1n << 26n;
 
 export class RequestQueue<E extends QueueEntry = QueueEntry> {
   private capacity: number;
@@ -39,6 +44,14 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   private count: Float64Array;
   /** Per tree node: pending addition for the node's children. */
   private pending: Float64Array;
+  /**
+   * Per slot: the entry's paid and needed as doubles when both are below {@link SMALL} (NaN
+   * otherwise), so that the default order compares without bigint products.
+   */
+  private paid: Float64Array;
+  private needed: Float64Array;
+  /** Whether the order is the exact default one, which the doubles reproduce. */
+  private readonly exact: boolean;
   private nextSlot = 0;
   private reserved = 0;
   private waiting = 0;
@@ -56,6 +69,9 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     this.best = new Int32Array(2 * this.capacity).fill(NONE);
     this.count = new Float64Array(2 * this.capacity).fill(EMPTY);
     this.pending = new Float64Array(2 * this.capacity);
+    this.paid = new Float64Array(this.capacity);
+    this.needed = new Float64Array(this.capacity);
+    this.exact = compare === compareMultipliers;
   }
 
   /** Number of waiting requests. */
@@ -69,6 +85,7 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     entry.slot = this.nextSlot++;
     entry.overtakes = 0;
     this.slots[entry.slot] = entry;
+    this.keepSmall(entry);
     this.reserved++;
     this.setLeaf(entry.slot, entry.overtakes);
     this.waiting++;
@@ -150,6 +167,8 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     twin.best = this.best.slice();
     twin.count = this.count.slice();
     twin.pending = this.pending.slice();
+    twin.paid = this.paid.slice();
+    twin.needed = this.needed.slice();
     twin.nextSlot = this.nextSlot;
     twin.reserved = this.reserved;
     twin.waiting = this.waiting;
@@ -160,18 +179,38 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   private better(a: number, b: number): number {
     if (a === NONE) return b;
     if (b === NONE) return a;
+    if (this.exact) {
+      const paidA = this.paid[a]!;
+      const paidB = this.paid[b]!;
+      // Stryker disable next-line ConditionalExpression: equivalent, the bigint order below agrees
+      if (!Number.isNaN(paidA) && !Number.isNaN(paidB)) {
+        const left = paidA * this.needed[b]!;
+        const right = paidB * this.needed[a]!;
+        if (left !== right) return left > right ? a : b;
+        return Math.min(a, b);
+      }
+    }
     const order = this.compare(this.slots[a]!.multiplier, this.slots[b]!.multiplier);
     if (order !== 0) return order > 0 ? a : b;
     return Math.min(a, b);
   }
 
+  /** Records `entry`'s multiplier as doubles at its slot when they are small enough to be exact. */
+  private keepSmall(entry: E): void {
+    const { paid, needed } = entry.multiplier;
+    const small = paid < SMALL && needed < SMALL;
+    this.paid[entry.slot] = small ? Number(paid) : Number.NaN;
+    this.needed[entry.slot] = small ? Number(needed) : Number.NaN;
+  }
+
   private pushDown(node: number): void {
     const add = this.pending[node]!;
     if (add === 0) return;
-    for (const child of [2 * node, 2 * node + 1]) {
-      this.count[child]! += add;
-      this.pending[child]! += add;
-    }
+    const left = 2 * node;
+    this.count[left]! += add;
+    this.pending[left]! += add;
+    this.count[left + 1]! += add;
+    this.pending[left + 1]! += add;
     this.pending[node] = 0;
   }
 
@@ -279,9 +318,12 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     this.best = new Int32Array(2 * this.capacity).fill(NONE);
     this.count = new Float64Array(2 * this.capacity).fill(EMPTY);
     this.pending = new Float64Array(2 * this.capacity);
+    this.paid = new Float64Array(this.capacity);
+    this.needed = new Float64Array(this.capacity);
     live.forEach(({ entry, overtakes }, slot) => {
       entry.slot = slot;
       this.slots[slot] = entry;
+      this.keepSmall(entry);
       const leaf = this.capacity + slot;
       this.count[leaf] = overtakes;
       this.best[leaf] = overtakes === EMPTY ? NONE : slot;
