@@ -46,7 +46,8 @@ export function normalize(
   state.seen.clear();
   if (keepSeen) for (const id of state.requests.keys()) state.seen.set(id, Number.POSITIVE_INFINITY);
   state.handled = 0;
-  state.forgetQueue.length = 0;
+  state.forgetIds.length = 0;
+  state.forgetUntil.length = 0;
   state.forgetHead = 0;
   const now = state.now;
   if (now === clock.now) return;

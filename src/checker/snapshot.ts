@@ -14,6 +14,7 @@ import { Herd, type WorkerRecord } from '../model/herd.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
 import type { Ledger } from '../model/ledger.ts';
 import type { RequestQueue } from '../model/queue.ts';
+import { pendingForgets } from '../model/state.ts';
 
 /** Where a live request is in the queue. */
 const WAITING = 0;
@@ -64,7 +65,7 @@ export function toPlain(state: HerderState): PlainState {
     now: state.now,
     seen: [...state.seen],
     handled: state.handled,
-    forgetQueue: state.forgetQueue.slice(state.forgetHead),
+    forgetQueue: pendingForgets(state),
     arrivals: state.arrivals,
     requests,
     workers: [...state.herd.all()].map((w) => ({ ...w })),
@@ -122,7 +123,8 @@ export function fromPlain(plain: PlainState, blank: RequestQueue<RequestRecord>)
     now: plain.now,
     seen: new Map(plain.seen),
     handled: plain.handled,
-    forgetQueue: plain.forgetQueue.slice(),
+    forgetIds: plain.forgetQueue.map(([id]) => id),
+    forgetUntil: plain.forgetQueue.map(([, until]) => until),
     forgetHead: 0,
     arrivals: plain.arrivals,
     requests,

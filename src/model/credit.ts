@@ -4,7 +4,7 @@
  */
 import { canonicalDecimal, MAX_DIGITS, MAX_RAW_DIGITS, parsePositiveAmount } from './amount.ts';
 import type { HerdConfig, ProcessId } from './config.ts';
-import { type FeeSchedule, type Multiplier, neededFee, utf8Length } from './fees.ts';
+import { type FeeSchedule, type Multiplier, neededFee, utf8Length, words } from './fees.ts';
 import { type AoMessage, Reason, tag } from './messages.ts';
 
 /** A validated, paid inference request. */
@@ -64,12 +64,15 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
         offBooks: true,
       };
   }
-  const quantity = parsePositiveAmount(rawQuantity, 'Quantity');
-  if (!quantity.ok) return { kind: 'ignore', reason: quantity.reason };
+  let paid = smallPositive(rawQuantity);
+  if (paid === undefined) {
+    const quantity = parsePositiveAmount(rawQuantity, 'Quantity');
+    if (!quantity.ok) return { kind: 'ignore', reason: quantity.reason };
+    paid = quantity.value;
+  }
   if (sender === undefined || sender === '')
-    return { kind: 'unclaimed', quantity: quantity.value, reason: 'Credit-Notice names no Sender' };
+    return { kind: 'unclaimed', quantity: paid, reason: 'Credit-Notice names no Sender' };
   const reference = tag(msg, 'X-Reference');
-  const paid = quantity.value;
   if (paused) return refund(sender, paid, reference, Reason.Paused);
   const prompt = tag(msg, 'X-Prompt');
   if (prompt === undefined) return refund(sender, paid, reference, Reason.MissingPrompt);
@@ -77,13 +80,16 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
   if (utf8Length(prompt) > rules.maxPromptBytes) return refund(sender, paid, reference, Reason.PromptTooLong);
   const rawTokens = tag(msg, 'X-Tokens');
   if (rawTokens === undefined) return refund(sender, paid, reference, Reason.MissingTokens);
-  if (!DECIMAL.test(rawTokens)) return refund(sender, paid, reference, Reason.BadTokens);
   // maxTokens is at most 65,536 (config bounds): a number of more than 15 digits is out of range,
   // and one of at most 15 is exact as a double. The Lua reads X-Tokens by the same rule.
-  const digits = canonicalDecimal(rawTokens);
-  const tokens = digits.length > 15 ? Number.POSITIVE_INFINITY : Number(digits);
+  let tokens = shortDecimal(rawTokens);
+  if (tokens < 0) {
+    if (!DECIMAL.test(rawTokens)) return refund(sender, paid, reference, Reason.BadTokens);
+    const digits = canonicalDecimal(rawTokens);
+    tokens = digits.length > 15 ? Number.POSITIVE_INFINITY : Number(digits);
+  }
   if (tokens < 1 || tokens > rules.maxTokens) return refund(sender, paid, reference, Reason.TokensOutOfRange);
-  const needed = neededFee(rules, tokens, prompt);
+  const needed = feeFor(rules, tokens, prompt);
   if (paid < needed) return refund(sender, paid, reference, Reason.Insufficient, needed);
   return {
     kind: 'accept',
@@ -96,6 +102,55 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
       multiplier: { paid, needed },
     },
   };
+}
+
+/** Longest decimal read by {@link shortDecimal}: exact as a double. */
+const SHORT_DIGITS = 15;
+
+/**
+ * The value of a decimal of 1 to {@link SHORT_DIGITS} digits (leading zeros allowed), or -1 for
+ * anything else (longer, empty, not digits): the common case read without a regex or a copy.
+ */
+function shortDecimal(raw: string): number {
+  const length = raw.length;
+  if (length === 0 || length > SHORT_DIGITS) return -1;
+  let value = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = raw.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * A positive Quantity of at most {@link SHORT_DIGITS} digits as an exact bigint, or `undefined`
+ * for every other tag (zero, missing, long, malformed): those take {@link parsePositiveAmount}.
+ */
+function smallPositive(raw: string | undefined): bigint | undefined {
+  if (raw === undefined) return undefined;
+  const value = shortDecimal(raw);
+  return value > 0 ? BigInt(value) : undefined;
+}
+
+/** Fees already computed, per fee schedule, by billable units (tokens + words): bounded. */
+const feeCache = new WeakMap<FeeSchedule, Map<number, bigint>>();
+const FEE_CACHE_SIZE = 4_096;
+
+/** {@link neededFee}, remembered per schedule: a config's schedule never changes (the owner replaces the config). */
+function feeFor(rules: CreditRules, tokens: number, prompt: string): bigint {
+  let fees = feeCache.get(rules);
+  if (fees === undefined) {
+    fees = new Map();
+    feeCache.set(rules, fees);
+  }
+  const units = tokens + words(prompt);
+  let fee = fees.get(units);
+  if (fee === undefined) {
+    fee = neededFee(rules, units, '');
+    if (fees.size < FEE_CACHE_SIZE) fees.set(units, fee);
+  }
+  return fee;
 }
 
 /**

@@ -54,7 +54,8 @@ export function initialHerderState(
     now: 0,
     seen: new Map(),
     handled: 0,
-    forgetQueue: [],
+    forgetIds: [],
+    forgetUntil: [],
     forgetHead: 0,
     arrivals: 0,
     requests: new Map(),
@@ -75,7 +76,8 @@ export function cloneHerderState(state: HerderState): HerderState {
   return {
     ...state,
     seen: new Map(state.seen),
-    forgetQueue: state.forgetQueue.slice(state.forgetHead),
+    forgetIds: state.forgetIds.slice(state.forgetHead),
+    forgetUntil: state.forgetUntil.slice(state.forgetHead),
     forgetHead: 0,
     requests,
     queue: state.queue.clone((entry) => requests.get(entry.id)!),
@@ -427,21 +429,26 @@ function finish(state: HerderState, record: RequestRecord): void {
 function remember(state: HerderState, id: string): void {
   const until = state.handled + DEDUP_WINDOW;
   state.seen.set(id, until);
-  state.forgetQueue.push([id, until]);
+  state.forgetIds.push(id);
+  state.forgetUntil.push(until);
 }
 
 /** Forgets the ids whose window has ended (an id whose window was extended since is kept). */
 function forgetOld(state: HerderState): void {
-  const queue = state.forgetQueue;
-  while (state.forgetHead < queue.length) {
-    const [id, until] = queue[state.forgetHead]!;
-    if (until > state.handled) break;
-    if (state.seen.get(id) === until) state.seen.delete(id);
-    state.forgetHead++;
+  const { forgetIds: ids, forgetUntil: untils, seen, handled } = state;
+  let head = state.forgetHead;
+  while (head < ids.length) {
+    const until = untils[head]!;
+    if (until > handled) break;
+    const id = ids[head]!;
+    if (seen.get(id) === until) seen.delete(id);
+    head++;
   }
+  state.forgetHead = head;
   // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: when to compact is a cost choice only
-  if (state.forgetHead > 1024 && state.forgetHead * 2 > queue.length) {
-    state.forgetQueue = queue.slice(state.forgetHead);
+  if (head > 1024 && head * 2 > ids.length) {
+    state.forgetIds = ids.slice(head);
+    state.forgetUntil = untils.slice(head);
     state.forgetHead = 0;
   }
 }

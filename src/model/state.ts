@@ -47,8 +47,12 @@ export interface HerderState {
   readonly seen: Map<string, number>;
   /** Messages handled so far (new ids only): the clock of the de-duplication window. */
   handled: number;
-  /** Ids in the order their window ends: [id, ends after], oldest first, from `forgetHead`. */
-  forgetQueue: [string, number][];
+  /**
+   * Ids in the order their window ends, oldest first from `forgetHead`, as two parallel arrays (no
+   * pair allocated per remembered id): the id, and the handled count after which it ends.
+   */
+  forgetIds: string[];
+  forgetUntil: number[];
   forgetHead: number;
   arrivals: number;
   /** Requests that are queued or running, by id. */
@@ -67,6 +71,14 @@ export interface HerderState {
   readonly ledger: Ledger;
   /** Multiplier of the last dispatched request. */
   lastMultiplier: Multiplier | undefined;
+}
+
+/** The ids waiting to be forgotten, oldest first, each with the end of its window. */
+export function pendingForgets(state: HerderState): [string, number][] {
+  const pending: [string, number][] = [];
+  for (let i = state.forgetHead; i < state.forgetIds.length; i++)
+    pending.push([state.forgetIds[i]!, state.forgetUntil[i]!]);
+  return pending;
 }
 
 /** Remembers that `id` (outside the herd) cannot work yet, as the newest entry. */

@@ -292,8 +292,9 @@ describe('memory bounded by live work', () => {
       if (i % 997 === 0) {
         const live = state.requests.size;
         expect(state.seen.size).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
-        expect(state.forgetQueue.length - state.forgetHead).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
-        expect(state.forgetQueue.length).toBeLessThanOrEqual(2 * (live + 2 * DEDUP_WINDOW) + 1_100);
+        expect(state.forgetIds.length - state.forgetHead).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
+        expect(state.forgetIds.length).toBeLessThanOrEqual(2 * (live + 2 * DEDUP_WINDOW) + 1_100);
+        expect(state.forgetUntil.length).toBe(state.forgetIds.length);
         expect(state.waits.size).toBeLessThanOrEqual(2 * live + 66);
         expect(state.deadlines.size).toBeLessThanOrEqual(2 * state.herd.size + 66);
       }
