@@ -13,6 +13,7 @@ import {
   type SettingValues,
   settingFlag,
   settingsOf,
+  settingTagValue,
 } from '../model/settings.ts';
 
 /**
@@ -55,6 +56,21 @@ export function statedFromConfig(config: HerdConfig): StatedSettings {
     ...(Object.fromEntries(SETTINGS.map((s) => [s.name, values[s.name]])) as StatedValues),
     workerReports: true,
   };
+}
+
+/**
+ * The command-line flags that state `s` to `herd verify` (token, owner, workers and every stated
+ * setting, `unbounded` for a bound stated as none), as a list of arguments.
+ */
+export function statedFlags(s: StatedSettings): string[] {
+  const args = ['--token', s.token];
+  if (s.owner !== undefined) args.push('--owner', s.owner);
+  if (s.workers.length > 0) args.push('--workers', s.workers.join(','));
+  for (const spec of SETTINGS) {
+    const value = s[spec.name];
+    if (value !== undefined) args.push(settingFlag(spec), settingTagValue(value));
+  }
+  return args;
 }
 
 const DIGITS = /^[0-9]+$/;

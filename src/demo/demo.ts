@@ -10,14 +10,14 @@ import { type AosModule, bootLocalHerd } from '../ao/local-herd.ts';
 import { entryAction, type LogEntry, PLUMBING_TAGS } from '../ao/log.ts';
 import { herderHistory, toJsonLines } from '../ao/message-log.ts';
 import { tagValue } from '../ao/tags.ts';
-import { statedFromConfig } from '../audit/settings.ts';
+import { statedFlags, statedFromConfig } from '../audit/settings.ts';
 import type { ModelFile } from '../gguf/index.ts';
 import { luaString as lua } from '../lua-export/token.ts';
 import { MAX_PROMPT_BYTES } from '../lua-export/worker.ts';
 import { configToJson, DEFAULT_CONFIG, type HerdConfig, type HerdConfigJson } from '../model/config.ts';
 import { formatMultiplier, neededFee, parseMultiplierRatio, utf8Length, words } from '../model/fees.ts';
-import { SETTINGS, settingFlag, settingTagValue } from '../model/settings.ts';
 import { MODEL_VERSION } from '../model/version.ts';
+import { shellWord } from '../verify/shell-word.ts';
 import { baselineWasmOnly } from './wasm-tiering.ts';
 
 export const DEFAULT_PROMPT = 'Tell me about llamas';
@@ -135,30 +135,13 @@ export interface DemoResult {
   log?: { path: string; messages: number; verify: string };
 }
 
-/** Quoted for a POSIX shell when it needs to be. */
-function shellWord(arg: string): string {
-  return /^[A-Za-z0-9_./:,=@+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 /**
  * The `herd verify --log` command that checks a herder's history against the settings of its
  * config, every one stated by flag. The history is complete: the demo delivers every message.
  */
 function verifyLogCommand(path: string, herder: string, config: HerdConfig): string {
-  const s = statedFromConfig(config);
-  const flags: [string, string | number | bigint | null | undefined][] = [
-    ['--token', s.token],
-    ['--owner', s.owner],
-    ['--workers', s.workers.length > 0 ? s.workers.join(',') : undefined],
-    ...SETTINGS.map((spec): [string, string | undefined] => {
-      const value = s[spec.name];
-      return [settingFlag(spec), value === undefined ? undefined : settingTagValue(value)];
-    }),
-  ];
-  const words = ['herd verify --log', shellWord(path), '--herder', herder];
-  for (const [flag, value] of flags)
-    if (value !== undefined && value !== null) words.push(flag, shellWord(String(value)));
-  return [...words, '--complete'].join(' ');
+  const flags = statedFlags(statedFromConfig(config)).map(shellWord);
+  return ['herd verify --log', shellWord(path), '--herder', herder, ...flags, '--complete'].join(' ');
 }
 
 /** Problems with the demo's inputs (checked before anything boots). */

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toJsonLines, traceHistory } from '../../src/ao/message-log.ts';
 import { LocalNetwork } from '../../src/ao/network.ts';
-import type { StatedSettings } from '../../src/audit/settings.ts';
+import { type StatedSettings, statedFlags } from '../../src/audit/settings.ts';
 import { inferHerder, parseHistory, readHistory } from '../../src/verify/log.ts';
 import { LuaHerder } from '../../src/verify/lua-herder.ts';
 import { runTraceAsync, type TraceRun } from '../../src/verify/run.ts';
@@ -28,18 +28,7 @@ const file = (name: string, text: string) => {
 };
 
 const originalStated: StatedSettings = { ...ORIGINAL_STATED, maxOvertakes: null };
-const originalFlags = [
-  '--token',
-  ORIGINAL_STATED.token,
-  '--workers',
-  ORIGINAL_STATED.workers.join(','),
-  '--base-fee',
-  String(ORIGINAL_STATED.baseFee),
-  '--token-fee',
-  String(ORIGINAL_STATED.tokenFee),
-  '--max-overtakes',
-  'unbounded',
-];
+const originalFlags = statedFlags(originalStated);
 
 const distinct = (names: readonly string[]) => [...new Set(names)].sort();
 

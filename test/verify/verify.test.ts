@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StatedSettings } from '../../src/audit/settings.ts';
+import { type StatedSettings, statedFlags } from '../../src/audit/settings.ts';
 import { herderLua } from '../../src/lua-export/herder.ts';
 import { makeConfig } from '../../src/model/config.ts';
 import { verifyHerder } from '../../src/verify/verify.ts';
@@ -36,26 +36,7 @@ const dialectStated: StatedSettings = {
 };
 
 /** The flags that state the correct dialect herder's settings. */
-const dialectFlags = [
-  '--token',
-  DIALECT_SETTINGS.token,
-  '--workers',
-  DIALECT_SETTINGS.workers.join(','),
-  '--base-fee',
-  String(DIALECT_SETTINGS.baseFee),
-  '--token-fee',
-  String(DIALECT_SETTINGS.tokenFee),
-  '--max-overtakes',
-  'unbounded',
-  '--timeout-base',
-  String(DIALECT_SETTINGS.timeoutBase),
-  '--timeout-per-token',
-  String(DIALECT_SETTINGS.timeoutPerToken),
-  '--max-attempts',
-  String(DIALECT_SETTINGS.maxAttempts),
-  '--max-queue-wait',
-  String(DIALECT_SETTINGS.maxQueueWait),
-];
+const dialectFlags = statedFlags(DIALECT_SETTINGS);
 
 /** The dialect herder with its Credit-Notice handling replaced by a refund of every payment. */
 const refundEveryPayment = `${originalDialectHerderLua}

@@ -7,6 +7,7 @@ import { type StatedSettings, statedFromConfig } from '../../audit/settings.ts';
 import { isProcessId } from '../../model/config.ts';
 import { SETTINGS, settingFlag } from '../../model/settings.ts';
 import { checkHistory, LogFormatError, type LogReport, readHistory } from '../../verify/log.ts';
+import { shellWord } from '../../verify/shell-word.ts';
 import {
   type InvariantResult,
   parseReplayPath,
@@ -89,14 +90,12 @@ export function replayCommand(
     const arg = argv[i]!;
     const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
     if (!SETTING_OPTIONS.includes(name)) continue;
-    kept.push(arg.includes('=') ? arg : `${arg} ${quote(argv[i + 1] ?? '')}`);
+    kept.push(arg.includes('=') ? arg : `${arg} ${shellWord(argv[i + 1] ?? '')}`);
     if (!arg.includes('=')) i++;
   }
-  return ['herd verify', quote(file), ...kept, `--seed ${replay.seed}`, `--path ${replay.path}`].join(' ');
-}
-
-function quote(arg: string): string {
-  return /^[A-Za-z0-9_./:,=@+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  return ['herd verify', shellWord(file), ...kept, `--seed ${replay.seed}`, `--path ${replay.path}`].join(
+    ' ',
+  );
 }
 
 /** One line per invariant: held, violated (what broke) or not checked (what to state). */
