@@ -182,17 +182,21 @@ local function compareWide(ah, am, al, bh, bm, bl)
   return 0
 end
 
--- Orders two requests by paid / needed. Amounts are kept as decimal strings (plus the native
--- copies): aos runs a full garbage collection after every message, so each queued request must
--- cost as few collectable objects as possible, and a .bint is a table of 32 integers.
-local function compareMultipliers(a, b)
-  if a.paidInt and a.neededInt and b.paidInt and b.neededInt then
-    local lh, lm, ll = wideProduct(a.paidInt, b.neededInt)
-    local rh, rm, rl = wideProduct(b.paidInt, a.neededInt)
+-- Orders requests `a` and `b` (handles into `R`) by paid / needed. Amounts are kept as decimal
+-- strings (plus the native copies): aos runs a full garbage collection after every message, so
+-- each queued request must cost as few collectable objects as possible, and a .bint is a table
+-- of 32 integers.
+local function compareMultipliers(R, a, b)
+  local paidInt, neededInt = R.paidInt, R.neededInt
+  local ap, an, bp, bn = paidInt[a], neededInt[a], paidInt[b], neededInt[b]
+  if ap and an and bp and bn then
+    local lh, lm, ll = wideProduct(ap, bn)
+    local rh, rm, rl = wideProduct(bp, an)
     return compareWide(lh, lm, ll, rh, rm, rl)
   end
-  local left = bint(a.paid) * bint(b.needed)
-  local right = bint(b.paid) * bint(a.needed)
+  local paid, needed = R.paid, R.needed
+  local left = bint(paid[a]) * bint(needed[b])
+  local right = bint(paid[b]) * bint(needed[a])
   if left == right then return 0 end
   if left < right then return -1 end
   return 1
@@ -211,6 +215,40 @@ local function formatMultiplier(m)
 end
 
 --------------------------------------------------------------------------------------------
+-- Requests: one array per field, indexed by a handle that the free list reuses. aos runs a full
+-- garbage collection after every message, whose cost grows with the live objects: a table per
+-- request (with its hash part of 16 fields) cost several times what a slot in each array does.
+--------------------------------------------------------------------------------------------
+
+local REQUEST_FIELDS = {
+  'id', 'client', 'reference', 'prompt', 'tokens', 'paid', 'needed', 'paidInt', 'neededInt',
+  'arrival', 'attempts', 'worker', 'slot', 'overtakes', 'waitUntil', 'tried',
+}
+
+local function newRequests()
+  local R = { free = {}, top = 0 }
+  for _, field in ipairs(REQUEST_FIELDS) do R[field] = {} end
+  return R
+end
+
+-- A handle for a new request, its fields unset.
+local function allocRequest(R)
+  local n = #R.free
+  if n > 0 then
+    local h = R.free[n]
+    R.free[n] = nil
+    return h
+  end
+  R.top = R.top + 1
+  return R.top
+end
+
+local function freeRequest(R, h)
+  for _, field in ipairs(REQUEST_FIELDS) do R[field][h] = nil end
+  R.free[#R.free + 1] = h
+end
+
+--------------------------------------------------------------------------------------------
 -- The queue: best multiplier first, arrival order among equals, bounded overtaking.
 --
 -- Dispatching request r overtakes every waiting request that arrived before r. A waiting
@@ -226,8 +264,9 @@ local NONE = -1
 local Queue = {}
 Queue.__index = Queue
 
-local function newQueue(capacity)
-  local q = setmetatable({}, Queue)
+-- Its entries are request handles into `R`.
+local function newQueue(R, capacity)
+  local q = setmetatable({ req = R }, Queue)
   q:reset(capacity or 16)
   return q
 end
@@ -253,7 +292,7 @@ end
 function Queue:better(a, b)
   if a == NONE then return b end
   if b == NONE then return a end
-  local order = compareMultipliers(self.slots[a], self.slots[b])
+  local order = compareMultipliers(self.req, self.slots[a], self.slots[b])
   if order > 0 then return a end
   if order < 0 then return b end
   return math.min(a, b)
@@ -336,35 +375,40 @@ end
 
 -- Renumbers live slots 0..n-1 in arrival order into a tree with room to grow.
 function Queue:compact()
-  local live = {}
+  local entries, overtakes = {}, {}
   for slot = 0, self.nextSlot - 1 do
     local entry = self.slots[slot]
-    if entry ~= nil then live[#live + 1] = { entry = entry, overtakes = self:readLeaf(slot) } end
+    if entry ~= nil then
+      entries[#entries + 1] = entry
+      overtakes[#entries] = self:readLeaf(slot)
+    end
   end
   local waiting = self.waiting
-  self:reset(math.max(16, 2 * (#live + 1)))
+  self:reset(math.max(16, 2 * (#entries + 1)))
   self.waiting = waiting
-  for index, item in ipairs(live) do
+  local slotOf = self.req.slot
+  for index, entry in ipairs(entries) do
     local slot = index - 1
-    item.entry.slot = slot
-    self.slots[slot] = item.entry
+    slotOf[entry] = slot
+    self.slots[slot] = entry
     local leaf = self.capacity + slot
-    self.count[leaf] = item.overtakes
-    if item.overtakes == EMPTY then self.best[leaf] = NONE else self.best[leaf] = slot end
+    self.count[leaf] = overtakes[index]
+    if overtakes[index] == EMPTY then self.best[leaf] = NONE else self.best[leaf] = slot end
   end
   for node = self.capacity - 1, 1, -1 do self:pull(node) end
-  self.nextSlot = #live
-  self.reserved = #live
+  self.nextSlot = #entries
+  self.reserved = #entries
 end
 
 function Queue:enqueue(entry)
   if self.nextSlot == self.capacity then self:compact() end
-  entry.slot = self.nextSlot
-  self.nextSlot = self.nextSlot + 1
-  entry.overtakes = 0
-  self.slots[entry.slot] = entry
+  local slot = self.nextSlot
+  self.req.slot[entry] = slot
+  self.nextSlot = slot + 1
+  self.req.overtakes[entry] = 0
+  self.slots[slot] = entry
   self.reserved = self.reserved + 1
-  self:setLeaf(entry.slot, 0)
+  self:setLeaf(slot, 0)
   self.waiting = self.waiting + 1
 end
 
@@ -382,26 +426,28 @@ end
 
 -- Dispatch: every earlier waiting arrival is overtaken once more; the entry keeps its slot.
 function Queue:dispatch(entry)
-  if entry.slot > 0 then self:addRange(1, 0, self.capacity - 1, 0, entry.slot - 1) end
-  entry.overtakes = self:readLeaf(entry.slot)
-  self:setLeaf(entry.slot, EMPTY)
+  local slot = self.req.slot[entry]
+  if slot > 0 then self:addRange(1, 0, self.capacity - 1, 0, slot - 1) end
+  self.req.overtakes[entry] = self:readLeaf(slot)
+  self:setLeaf(slot, EMPTY)
   self.waiting = self.waiting - 1
 end
 
 -- Back to its arrival place after a failed attempt, keeping its overtake count.
 function Queue:requeue(entry)
-  self:setLeaf(entry.slot, entry.overtakes)
+  self:setLeaf(self.req.slot[entry], self.req.overtakes[entry])
   self.waiting = self.waiting + 1
 end
 
 -- Gone for good (answered or refunded).
 function Queue:release(entry)
-  if self:readLeaf(entry.slot) ~= EMPTY then
-    entry.overtakes = self:readLeaf(entry.slot)
-    self:setLeaf(entry.slot, EMPTY)
+  local slot = self.req.slot[entry]
+  if self:readLeaf(slot) ~= EMPTY then
+    self.req.overtakes[entry] = self:readLeaf(slot)
+    self:setLeaf(slot, EMPTY)
     self.waiting = self.waiting - 1
   end
-  self.slots[entry.slot] = nil
+  self.slots[slot] = nil
   self.reserved = self.reserved - 1
 end
 
@@ -573,6 +619,7 @@ end
 --------------------------------------------------------------------------------------------
 
 local function newState(config)
+  local requests = newRequests()
   local settings = copyConfig(config)
   settings.baseFee = bint(config.baseFee)
   settings.tokenFee = bint(config.tokenFee)
@@ -581,14 +628,17 @@ local function newState(config)
     paused = false,
     now = 0,
     -- Ids remembered for de-duplication, each with the count of handled messages after which it
-    -- is forgotten (math.huge while its request lives): memory bounded by live work, not by age.
+    -- is forgotten (a live request's id counts as seen through `requests` instead): memory
+    -- bounded by live work, not by age.
     seen = {},
     handled = 0,
     -- Ids in the order their window ends: forgetIds[i] ends after forgetAt[i] handled messages.
     forgetIds = {}, forgetAt = {}, forgetHead = 1, forgetTail = 0,
     arrivals = 0,
+    -- Live requests: id -> handle into `req`.
     requests = {},
-    queue = newQueue(),
+    req = requests,
+    queue = newQueue(requests),
     herd = newHerd(),
     deadlines = {},
     waits = newWaits(),
@@ -651,8 +701,8 @@ local function forgetOld(state)
 end
 
 -- A request's payment for the books: its native copy when it has one (see judgeCredit).
-local function paidAmount(record)
-  return record.paidInt or bint(record.paid)
+local function paidAmount(R, r)
+  return R.paidInt[r] or bint(R.paid[r])
 end
 
 -- The books: each entry is a .bint (state.ledger) plus a native part (state.unbooked) that takes
@@ -684,10 +734,12 @@ local function booked(state, name)
   return state.ledger[name]
 end
 
-local function finish(state, record)
-  state.queue:release(record)
-  state.requests[record.id] = nil
-  remember(state, record.id)
+local function finish(state, r)
+  local id = state.req.id[r]
+  state.queue:release(r)
+  state.requests[id] = nil
+  freeRequest(state.req, r)
+  remember(state, id)
 end
 
 local function forgetUnready(state, id)
@@ -708,16 +760,17 @@ end
 
 -- Whether a queue-wait entry is still the deadline of a waiting request.
 local function liveWait(state, request, at)
-  local record = state.requests[request]
-  return record ~= nil and record.worker == nil and record.waitUntil == at
+  local r = state.requests[request]
+  return r ~= nil and state.req.worker[r] == nil and state.req.waitUntil[r] == at
 end
 
 -- The request (re-)enters the queue now: its queue-wait deadline starts. Entries of requests
 -- that were dispatched or ended stay until they pass; they are dropped in bulk once they
 -- outnumber the live ones, so that the heap stays within a small multiple of the queue.
-local function startWait(state, record)
-  record.waitUntil = state.now + state.config.maxQueueWait
-  pushWait(state.waits, record.waitUntil, record.id, record.arrival)
+local function startWait(state, r)
+  local R = state.req
+  R.waitUntil[r] = state.now + state.config.maxQueueWait
+  pushWait(state.waits, R.waitUntil[r], R.id[r], R.arrival[r])
   local waits = state.waits
   if waits.n > 2 * state.queue.waiting + 64 then
     local kept = newWaits()
@@ -731,14 +784,15 @@ local function startWait(state, record)
 end
 
 -- Ends an accepted request with a refund of its whole payment to the payer.
-local function refundRequest(state, record, reason)
-  local paid = paidAmount(record)
+local function refundRequest(state, r, reason)
+  local R = state.req
+  local paid = paidAmount(R, r)
   book(state, 'escrow', paid, -1)
   book(state, 'refunded', paid, 1)
-  local tags = { ['X-Reason'] = reason, ['X-Request'] = record.id }
-  if record.reference ~= nil then tags['X-Reference'] = record.reference end
-  transfer(state, record.client, record.paid, tags)
-  finish(state, record)
+  local tags = { ['X-Reason'] = reason, ['X-Request'] = R.id[r] }
+  if R.reference[r] ~= nil then tags['X-Reference'] = R.reference[r] end
+  transfer(state, R.client[r], R.paid[r], tags)
+  finish(state, r)
 end
 
 local function freeWorker(state, worker)
@@ -747,14 +801,15 @@ local function freeWorker(state, worker)
 end
 
 -- After a failed attempt: back in the queue at its arrival place, or refunded if out of attempts.
-local function retryOrRefund(state, record, why)
-  record.worker = nil
-  if record.attempts < state.config.maxAttempts then
-    state.queue:requeue(record)
-    startWait(state, record)
+local function retryOrRefund(state, r, why)
+  local attempts = state.req.attempts[r]
+  state.req.worker[r] = nil
+  if attempts < state.config.maxAttempts then
+    state.queue:requeue(r)
+    startWait(state, r)
     return
   end
-  refundRequest(state, record, REASON.AttemptsExhausted .. ' after ' .. record.attempts .. ' attempt(s): ' .. why)
+  refundRequest(state, r, REASON.AttemptsExhausted .. ' after ' .. attempts .. ' attempt(s): ' .. why)
 end
 
 -- Payments of fewer digits are native integers on the Credit-Notice path: exact, and far cheaper
@@ -832,19 +887,20 @@ local function handleCredit(state, msg)
     if verdict.needed ~= nil then tags['X-Needed'] = tostring(verdict.needed) end
     transfer(state, verdict.sender, verdict.quantity, tags)
   elseif verdict.kind == 'accept' then
-    local record = verdict.request
+    local request, R = verdict.request, state.req
+    local r = allocRequest(R)
+    for field, value in pairs(request) do R[field][r] = value end
     state.arrivals = state.arrivals + 1
-    record.arrival = state.arrivals
-    record.attempts = 0
-    record.worker = nil
-    local paid = paidAmount(record)
+    R.arrival[r] = state.arrivals
+    R.attempts[r] = 0
+    local paid = paidAmount(R, r)
     book(state, 'credited', paid, 1)
     book(state, 'escrow', paid, 1)
-    -- Its notice id is remembered for as long as the request lives.
-    state.seen[record.id] = math.huge
-    state.requests[record.id] = record
-    state.queue:enqueue(record)
-    startWait(state, record)
+    -- Its notice id counts as seen through state.requests for as long as the request lives.
+    state.seen[request.id] = nil
+    state.requests[request.id] = r
+    state.queue:enqueue(r)
+    startWait(state, r)
   end
 end
 
@@ -861,22 +917,22 @@ local function handleAnswer(state, msg, action)
   end
   if requestId == nil then return end
   if worker.status == 'busy' and worker.request == requestId then
-    local record = state.requests[requestId]
+    local r, R = state.requests[requestId], state.req
     if action == ACTION.InferenceResponse then
-      local tags = { Action = ACTION.InferenceResponse, ['X-Request'] = record.id }
-      if record.reference ~= nil then tags['X-Reference'] = record.reference end
+      local tags = { Action = ACTION.InferenceResponse, ['X-Request'] = R.id[r] }
+      if R.reference[r] ~= nil then tags['X-Reference'] = R.reference[r] end
       local data = msg.Data
       if type(data) ~= 'string' then data = '' end
-      send(record.client, tags, data)
-      local paid = paidAmount(record)
+      send(R.client[r], tags, data)
+      local paid = paidAmount(R, r)
       book(state, 'escrow', paid, -1)
       book(state, 'revenue', paid, 1)
-      finish(state, record)
+      finish(state, r)
     else
       local detail = tag(msg, 'X-Reason')
       local why = 'worker error'
       if detail ~= nil and detail ~= '' then why = 'worker error: ' .. detail end
-      retryOrRefund(state, record, why)
+      retryOrRefund(state, r, why)
     end
     freeWorker(state, worker)
   elseif worker.status == 'timed-out' and worker.lastRequest == requestId then
@@ -1084,10 +1140,10 @@ local function expireDeadlines(state)
     local worker = state.herd.workers[expired.worker]
     -- Stale entry: the worker has since finished, or holds the request again on a later attempt.
     if worker ~= nil and worker.status == 'busy' and worker.request == expired.request and worker.deadline == expired.at then
-      local record = state.requests[expired.request]
+      local r = state.requests[expired.request]
       worker.request = nil
       if worker.draining then state.herd:remove(worker) else state.herd:setStatus(worker, 'timed-out') end
-      retryOrRefund(state, record, 'worker timed out')
+      retryOrRefund(state, r, 'worker timed out')
     end
   end
 end
@@ -1104,18 +1160,20 @@ local function expireWaits(state)
   end
 end
 
-local function assign(state, record, worker)
-  local config = state.config
-  state.queue:dispatch(record)
-  record.attempts = record.attempts + 1
-  record.tried = record.tried or {}
-  record.tried[#record.tried + 1] = worker.id
-  record.worker = worker.id
+local function assign(state, r, worker)
+  local config, R = state.config, state.req
+  local id = R.id[r]
+  state.queue:dispatch(r)
+  R.attempts[r] = R.attempts[r] + 1
+  local tried = R.tried[r] or {}
+  R.tried[r] = tried
+  tried[#tried + 1] = worker.id
+  R.worker[r] = worker.id
   state.herd:setStatus(worker, 'busy')
-  worker.request = record.id
-  worker.lastRequest = record.id
-  worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens
-  pushDeadline(state.deadlines, { at = worker.deadline, worker = worker.id, request = record.id })
+  worker.request = id
+  worker.lastRequest = id
+  worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * R.tokens[r]
+  pushDeadline(state.deadlines, { at = worker.deadline, worker = worker.id, request = id })
   -- Finished requests leave stale entries behind until their deadline; drop them in bulk once
   -- they outnumber the herd, so that the heap stays small (this changes no expiry).
   if #state.deadlines > 2 * state.herd.size + 64 then
@@ -1130,16 +1188,16 @@ local function assign(state, record, worker)
     state.deadlines = {}
     for _, deadline in ipairs(kept) do pushDeadline(state.deadlines, deadline) end
   end
-  state.lastMultiplier = { paid = record.paid, needed = record.needed }
-  send(worker.id, { Action = ACTION.Inference, Tokens = tostring(record.tokens), ['X-Request'] = record.id }, record.prompt)
+  state.lastMultiplier = { paid = R.paid[r], needed = R.needed[r] }
+  send(worker.id, { Action = ACTION.Inference, Tokens = tostring(R.tokens[r]), ['X-Request'] = id }, R.prompt[r])
 end
 
 local NOBODY = {}
 
 local function dispatch(state)
   while state.queue.waiting > 0 and state.herd.idle > 0 do
-    local record = state.queue:peek(state.config.maxOvertakes)
-    assign(state, record, state.herd:pickIdle(record.tried or NOBODY))
+    local r = state.queue:peek(state.config.maxOvertakes)
+    assign(state, r, state.herd:pickIdle(state.req.tried[r] or NOBODY))
   end
 end
 
@@ -1162,7 +1220,7 @@ function HerderStep(msg)
   if timestamp ~= nil and timestamp > state.now then state.now = timestamp end
   expireDeadlines(state)
   expireWaits(state)
-  if msg.Id ~= nil and state.seen[msg.Id] == nil then
+  if msg.Id ~= nil and state.seen[msg.Id] == nil and state.requests[msg.Id] == nil then
     state.handled = state.handled + 1
     remember(state, msg.Id)
     local action = tag(msg, 'Action')
@@ -1186,8 +1244,8 @@ function HerderSummary()
     workers[id] = { status = worker.status, request = worker.request, draining = worker.draining }
   end
   local requests = {}
-  for id, record in pairs(state.requests) do
-    requests[id] = { worker = record.worker, attempts = record.attempts }
+  for id, r in pairs(state.requests) do
+    requests[id] = { worker = state.req.worker[r], attempts = state.req.attempts[r] }
   end
   local remembered = 0
   for _ in pairs(state.seen) do remembered = remembered + 1 end
@@ -1199,12 +1257,29 @@ end
 -- State survives re-evaluation of this file (e.g. an upgrade by Eval). A state kept from a
 -- version without the queue-wait bound gets it: its waiting requests start their wait now.
 HerderState = HerderState or newState(HERDER_CONFIG)
+-- A state kept from a version with a table per request gets the request arrays; the queue and
+-- the herd get this version's methods.
+if HerderState.req == nil then
+  local R, queue = newRequests(), HerderState.queue
+  for slot = 0, queue.nextSlot - 1 do
+    local record = queue.slots[slot]
+    if record ~= nil then
+      local r = allocRequest(R)
+      for _, field in ipairs(REQUEST_FIELDS) do R[field][r] = record[field] end
+      queue.slots[slot] = r
+      HerderState.requests[record.id] = r
+    end
+  end
+  HerderState.req, queue.req = R, R
+end
+setmetatable(HerderState.queue, Queue)
+setmetatable(HerderState.herd, Herd)
 if HerderState.waits == nil or HerderState.waits.n == nil then
   HerderState.waits = newWaits()
   HerderState.unready = HerderState.unready or {}
   HerderState.config.maxQueueWait = HerderState.config.maxQueueWait or HERDER_CONFIG.maxQueueWait
-  for _, record in pairs(HerderState.requests) do
-    if record.worker == nil then startWait(HerderState, record) end
+  for _, r in pairs(HerderState.requests) do
+    if HerderState.req.worker[r] == nil then startWait(HerderState, r) end
   end
 end
 -- A state kept from a version that booked every amount as a .bint gets the native parts.
