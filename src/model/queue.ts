@@ -239,7 +239,15 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     this.count[node] = overtakes;
     this.pending[node] = 0;
     this.best[node] = overtakes === EMPTY ? NONE : slot;
-    for (node >>= 1; node >= 1; node >>= 1) this.pull(node);
+    // The path's pending additions were pushed down: a node is a function of its children alone,
+    // so once one is unchanged so is every ancestor.
+    for (node >>= 1; node >= 1; node >>= 1) {
+      const count = this.count[node];
+      const best = this.best[node];
+      this.pull(node);
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: equivalent, refreshing the rest changes nothing
+      if (this.count[node] === count && this.best[node] === best) break;
+    }
   }
 
   private readLeaf(slot: number): number {
