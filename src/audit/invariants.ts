@@ -4,6 +4,7 @@
  * docs/invariants.md all read this table; the rules that check each one on an observed history
  * are in rules.ts.
  */
+import { Reason } from '../model/messages.ts';
 import type { SettingName } from './settings.ts';
 
 export interface InvariantSpec {
@@ -79,8 +80,7 @@ export const INVARIANT_SPECS = {
     observedBy: 'every invalid paid notice refunded with an X-Reason in the step it arrives',
   },
   'no-wrongful-refund': {
-    statement:
-      "a refund's reason is true: Insufficient payment only when Quantity < needed at the fees in force, an input reason only for that invalid input, and a valid, sufficiently paid request to an accepting herder is refunded only after it failed on a worker or waited out the queue-wait bound",
+    statement: `a refund's reason is true: ${Reason.Insufficient} only when Quantity < needed at the fees in force, an input reason only for that invalid input, and a valid, sufficiently paid request to an accepting herder is refunded only after it failed on a worker or waited out the queue-wait bound`,
     needs: ['baseFee', 'tokenFee'],
     observedBy:
       'each refund of a valid, sufficiently paid request is checked for a failure or a queue wait before it',

@@ -10,7 +10,7 @@
  * the request that worker held. A worker's untagged answer is the answer to the one request it
  * holds, as in the original protocol.
  */
-import { type AoMessage, type OutMessage, tag } from '../model/messages.ts';
+import { type AoMessage, type OutMessage, Reason, tag } from '../model/messages.ts';
 import { feesStated, type StatedSettings, statedByAdmin, timeoutsStated } from './settings.ts';
 
 export interface ObservedRequest {
@@ -500,7 +500,7 @@ export class Observer {
   private refundsNotice(out: OutMessage, msg: AoMessage, notice: ObservedNotice): boolean {
     if (out.target !== this.settings.token || tag(out, 'Action') !== 'Transfer') return false;
     const t = transferOf(out);
-    if (t.reason === 'Withdrawal') return false;
+    if (t.reason === Reason.Withdrawal) return false;
     const tagged = tag(out, 'X-Request');
     if (tagged !== undefined) return tagged === msg.id;
     const reference = tag(out, 'X-Reference');
@@ -530,7 +530,7 @@ export class Observer {
   private refundedRequest(out: OutMessage, t: Transfer): ObservedRequest | undefined {
     const tagged = tag(out, 'X-Request');
     if (tagged !== undefined) return this.requests.get(tagged);
-    if (t.reason === 'Withdrawal') return undefined;
+    if (t.reason === Reason.Withdrawal) return undefined;
     const reference = tag(out, 'X-Reference');
     const payer = this.live().filter((r) => r.client === t.recipient && r.paid === t.quantity);
     // The same reference (or none on both) first; a herder that drops references still matches.

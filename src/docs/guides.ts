@@ -109,7 +109,7 @@ function refundReasons(): string {
   return table(
     ['X-Reason', 'when'],
     (Object.keys(Reason) as (keyof typeof Reason)[])
-      .filter((key) => key !== 'NotOwner' && key !== 'Withdrawal')
+      .filter((key) => Reason[key] !== Reason.NotOwner && Reason[key] !== Reason.Withdrawal)
       .map((key) => [code(Reason[key]), cell(REASONS[key])]),
   );
 }

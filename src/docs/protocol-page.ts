@@ -206,7 +206,7 @@ export function protocolPage(): string {
   );
   out.push('');
   out.push(
-    'Worker errors are refunded as “Inference failed after N attempt(s): worker error: <the worker’s ' +
+    `Worker errors are refunded as “${Reason.AttemptsExhausted} after N attempt(s): worker error: <the worker’s ` +
       'X-Reason>”, “…: worker failed” or “…: worker timed out”. Administrative refusals carry the problem ' +
       'with the owner’s values (e.g. “Worker tag is missing”, “only 120 of revenue can be withdrawn”).',
   );

@@ -252,7 +252,7 @@ export const PROTOCOL: readonly MessageSpec[] = [
       tag('X-Reason', true, 'text', 'why (see the refund reasons)'),
       REQUEST,
       REFERENCE,
-      tag('X-Needed', false, 'amount', 'the fee the request needed; sent with “Insufficient payment”'),
+      tag('X-Needed', false, 'amount', `the fee the request needed; sent with “${Reason.Insufficient}”`),
     ],
     when:
       'A paid request is invalid, underpaid, arrives while the herder is paused, has failed maxAttempts ' +
@@ -380,7 +380,7 @@ export const PROTOCOL: readonly MessageSpec[] = [
     to: ['herder'],
     tags: [],
     when: 'The operator stops intake (e.g. before maintenance).',
-    effect: 'New payments are refunded (“Herder paused”); queued and running requests carry on.',
+    effect: `New payments are refunded (“${Reason.Paused}”); queued and running requests carry on.`,
     section: '§2.9',
   },
   {
