@@ -182,10 +182,14 @@ local function compareWide(ah, am, al, bh, bm, bl)
   return 0
 end
 
--- Orders requests `a` and `b` (handles into `R`) by paid / needed. Amounts are kept as decimal
--- strings (plus the native copies): aos runs a full garbage collection after every message, so
--- each queued request must cost as few collectable objects as possible, and a .bint is a table
--- of 32 integers.
+-- Orders requests `a` and `b` (handles into `R`) by paid / needed. Amounts are kept as native
+-- integers, or as decimal strings when too large: aos runs a full garbage collection after every
+-- message, so each queued request must cost as few collectable objects as possible, and a .bint
+-- is a table of 32 integers.
+-- A request's amounts as decimal text: kept as text only when too large for a native copy.
+local function paidText(R, r) return R.paid[r] or tostring(R.paidInt[r]) end
+local function neededText(R, r) return R.needed[r] or tostring(R.neededInt[r]) end
+
 local function compareMultipliers(R, a, b)
   local paidInt, neededInt = R.paidInt, R.neededInt
   local ap, an, bp, bn = paidInt[a], neededInt[a], paidInt[b], neededInt[b]
@@ -194,9 +198,8 @@ local function compareMultipliers(R, a, b)
     local rh, rm, rl = wideProduct(bp, an)
     return compareWide(lh, lm, ll, rh, rm, rl)
   end
-  local paid, needed = R.paid, R.needed
-  local left = bint(paid[a]) * bint(needed[b])
-  local right = bint(paid[b]) * bint(needed[a])
+  local left = bint(paidText(R, a)) * bint(neededText(R, b))
+  local right = bint(paidText(R, b)) * bint(neededText(R, a))
   if left == right then return 0 end
   if left < right then return -1 end
   return 1
@@ -282,8 +285,9 @@ function Queue:reset(capacity)
   for node = 1, 2 * size - 1 do
     self.best[node] = NONE
     self.count[node] = EMPTY
-    self.pending[node] = 0
   end
+  -- Only inner nodes (1 .. size - 1) have pending additions: leaves have no children.
+  for node = 1, size - 1 do self.pending[node] = 0 end
   self.nextSlot = 0
   self.reserved = 0
   self.waiting = 0
@@ -301,9 +305,10 @@ end
 function Queue:pushDown(node)
   local add = self.pending[node]
   if add == 0 then return end
+  local inner = 2 * node < self.capacity
   for child = 2 * node, 2 * node + 1 do
     self.count[child] = self.count[child] + add
-    self.pending[child] = self.pending[child] + add
+    if inner then self.pending[child] = self.pending[child] + add end
   end
   self.pending[node] = 0
 end
@@ -322,7 +327,6 @@ function Queue:setLeaf(slot, overtakes)
     if slot <= mid then node, hi = 2 * node, mid else node, lo = 2 * node + 1, mid + 1 end
   end
   self.count[node] = overtakes
-  self.pending[node] = 0
   if overtakes == EMPTY then self.best[node] = NONE else self.best[node] = slot end
   node = node // 2
   while node >= 1 do
@@ -345,7 +349,7 @@ function Queue:addRange(node, lo, hi, from, to)
   if to < lo or hi < from or self.count[node] == EMPTY then return end
   if from <= lo and hi <= to then
     self.count[node] = self.count[node] + 1
-    self.pending[node] = self.pending[node] + 1
+    if node < self.capacity then self.pending[node] = self.pending[node] + 1 end
     return
   end
   self:pushDown(node)
@@ -384,7 +388,9 @@ function Queue:compact()
     end
   end
   local waiting = self.waiting
-  self:reset(math.max(16, 2 * (#entries + 1)))
+  -- Room for a quarter more: compaction stays amortised O(1) per request, while the tree, which
+  -- every garbage collection traverses, keeps at most 2.5 leaves per live request.
+  self:reset(math.max(16, #entries + #entries // 4 + 1))
   self.waiting = waiting
   local slotOf = self.req.slot
   for index, entry in ipairs(entries) do
@@ -791,7 +797,7 @@ local function refundRequest(state, r, reason)
   book(state, 'refunded', paid, 1)
   local tags = { ['X-Reason'] = reason, ['X-Request'] = R.id[r] }
   if R.reference[r] ~= nil then tags['X-Reference'] = R.reference[r] end
-  transfer(state, R.client[r], R.paid[r], tags)
+  transfer(state, R.client[r], paidText(R, r), tags)
   finish(state, r)
 end
 
@@ -868,7 +874,8 @@ local function judgeCredit(state, msg)
   local neededInt = math.type(needed) == 'integer' and needed or smallInt(needed)
   return { kind = 'accept', request = {
     id = msg.Id, client = sender, reference = reference, prompt = prompt, tokens = tokens,
-    paid = digits, needed = tostring(needed), paidInt = paidInt, neededInt = neededInt,
+    paid = not paidInt and digits or nil, needed = not neededInt and tostring(needed) or nil,
+    paidInt = paidInt, neededInt = neededInt,
   } }
 end
 
@@ -1188,7 +1195,7 @@ local function assign(state, r, worker)
     state.deadlines = {}
     for _, deadline in ipairs(kept) do pushDeadline(state.deadlines, deadline) end
   end
-  state.lastMultiplier = { paid = R.paid[r], needed = R.needed[r] }
+  state.lastMultiplier = { paid = paidText(R, r), needed = neededText(R, r) }
   send(worker.id, { Action = ACTION.Inference, Tokens = tostring(R.tokens[r]), ['X-Request'] = id }, R.prompt[r])
 end
 
