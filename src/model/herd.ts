@@ -39,6 +39,8 @@ export class Herd {
   private idleHead = 0;
   private stamps = 0;
   private idle = 0;
+  /** Busy workers, kept in step with every status change (Info-Response reports it). */
+  private busy = 0;
 
   constructor(initial: readonly ProcessId[] = []) {
     for (const id of initial) this.add(id);
@@ -50,6 +52,10 @@ export class Herd {
 
   get idleCount(): number {
     return this.idle;
+  }
+
+  get busyCount(): number {
+    return this.busy;
   }
 
   get(id: ProcessId): WorkerRecord | undefined {
@@ -80,15 +86,18 @@ export class Herd {
   /** Takes a worker out of the herd (an idle one leaves the idle count; its FIFO entry goes stale). */
   remove(record: WorkerRecord): void {
     if (record.status === 'idle') this.idle--;
+    else if (record.status === 'busy') this.busy--;
     this.workers.delete(record.id);
   }
 
   /** Changes a worker's status, keeping the idle FIFO and the idle count in step. */
   setStatus(record: WorkerRecord, status: WorkerStatus): void {
     if (record.status === 'idle') this.idle--;
+    else if (record.status === 'busy') this.busy--;
     record.idleStamp = 0;
     record.status = status;
     if (status === 'idle') this.enterIdle(record);
+    else if (status === 'busy') this.busy++;
   }
 
   /**
@@ -138,6 +147,7 @@ export class Herd {
     twin.idleIds = this.idleIds.slice(this.idleHead);
     twin.idleStamps = this.idleStamps.slice(this.idleHead);
     twin.stamps = this.stamps;
+    twin.busy = this.busy;
     twin.idle = this.idle;
     return twin;
   }

@@ -50,12 +50,9 @@ function cachedSettingTags(config: HerdConfig): {
  */
 export function infoResponse(state: HerderState, target: ProcessId): OutMessage {
   const settings = cachedSettingTags(state.config);
-  let busy = 0;
-  let unavailable = 0;
-  for (const worker of state.herd.all()) {
-    if (worker.status === 'busy') busy++;
-    else if (worker.status !== 'idle') unavailable++;
-  }
+  const { herd } = state;
+  const busy = herd.busyCount;
+  const unavailable = herd.size - herd.idleCount - busy;
   return {
     target,
     tags: {
@@ -64,8 +61,8 @@ export function infoResponse(state: HerderState, target: ProcessId): OutMessage 
       ...settings.fees,
       'Last-Multiplier': state.lastMultiplier === undefined ? '1' : formatMultiplier(state.lastMultiplier),
       'Queue-Length': String(state.queue.length),
-      Workers: String(state.herd.size),
-      'Idle-Workers': String(state.herd.idleCount),
+      Workers: String(herd.size),
+      'Idle-Workers': String(herd.idleCount),
       'Busy-Workers': String(busy),
       'Unavailable-Workers': String(unavailable),
       ...settings.limits,

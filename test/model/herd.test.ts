@@ -42,6 +42,7 @@ describe('Herd', () => {
             if (action === 'idle') idleOrder.push(worker);
           }
           expect(herd.idleCount).toBe(idleOrder.length);
+          expect(herd.busyCount).toBe([...herd.all()].filter((w) => w.status === 'busy').length);
           expect(herd.idleInOrder().map((w) => w.id)).toEqual(idleOrder);
           expect(herd.size).toBe(present.size);
           const expected = idleOrder.find((id) => !avoid.includes(id)) ?? idleOrder[0];
@@ -78,6 +79,7 @@ describe('Herd', () => {
           apply(herd, after);
           expect(herd.idleInOrder().map((w) => w.id)).toEqual(twin.idleInOrder().map((w) => w.id));
           expect(herd.idleCount).toBe(twin.idleCount);
+          expect(herd.busyCount).toBe(twin.busyCount);
         },
       ),
       { numRuns: UNIT_RUNS },
