@@ -127,6 +127,7 @@ end
 local LIMIT62 = bint(1) << 62
 local LIMIT62INT = 1 << 62
 local MASK31 = 0x7FFFFFFF
+local LIMIT31 = 1 << 31
 
 local function smallInt(amount)
   if amount < LIMIT62 then return bint.tointeger(amount) end
@@ -194,6 +195,12 @@ local function compareMultipliers(R, a, b)
   local paidInt, neededInt = R.paidInt, R.neededInt
   local ap, an, bp, bn = paidInt[a], neededInt[a], paidInt[b], neededInt[b]
   if ap and an and bp and bn then
+    if ap < LIMIT31 and an < LIMIT31 and bp < LIMIT31 and bn < LIMIT31 then
+      -- Products below 2^62: plain integers.
+      local left, right = ap * bn, bp * an
+      if left == right then return 0 end
+      return left < right and -1 or 1
+    end
     local lh, lm, ll = wideProduct(ap, bn)
     local rh, rm, rl = wideProduct(bp, an)
     return compareWide(lh, lm, ll, rh, rm, rl)
@@ -319,18 +326,31 @@ function Queue:pull(node)
   self.best[node] = self:better(self.best[left], self.best[right])
 end
 
+-- The hottest path (every arrival, dispatch and release): pushDown and pull written out.
 function Queue:setLeaf(slot, overtakes)
-  local node, lo, hi = 1, 0, self.capacity - 1
+  local count, pending, best, capacity = self.count, self.pending, self.best, self.capacity
+  local node, lo, hi = 1, 0, capacity - 1
   while lo < hi do
-    self:pushDown(node)
+    local add = pending[node]
+    if add ~= 0 then
+      local left = 2 * node
+      count[left], count[left + 1] = count[left] + add, count[left + 1] + add
+      if left < capacity then pending[left], pending[left + 1] = pending[left] + add, pending[left + 1] + add end
+      pending[node] = 0
+    end
     local mid = (lo + hi) // 2
     if slot <= mid then node, hi = 2 * node, mid else node, lo = 2 * node + 1, mid + 1 end
   end
-  self.count[node] = overtakes
-  if overtakes == EMPTY then self.best[node] = NONE else self.best[node] = slot end
+  count[node] = overtakes
+  if overtakes == EMPTY then best[node] = NONE else best[node] = slot end
   node = node // 2
   while node >= 1 do
-    self:pull(node)
+    local left = 2 * node
+    local most = math.max(count[left], count[left + 1])
+    local winner = self:better(best[left], best[left + 1])
+    -- Unchanged here: every node above depends only on this one along the path.
+    if most == count[node] and winner == best[node] then return end
+    count[node], best[node] = most, winner
     node = node // 2
   end
 end
