@@ -25,6 +25,8 @@ end
 
 -- `text` without leading zeros ("0" stays "0").
 local function canonical(text)
+  local first = string.byte(text, 1)
+  if first ~= nil and first ~= 48 then return text end -- no leading '0': spares a gsub
   local trimmed = string.gsub(text, '^0+', '')
   if trimmed == '' then return '0' end
   return trimmed
