@@ -52,6 +52,18 @@ IdleWorkers = {}
 return #Queue`;
 }
 
+/** `items` in an order fixed by `seed` (Fisher-Yates driven by a linear congruential generator). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = (seed * 2_654_435_761 + 1) >>> 0;
+  for (let k = out.length - 1; k > 0; k--) {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    const j = (state >>> 16) % (k + 1);
+    [out[k], out[j]] = [out[j]!, out[k]!];
+  }
+  return out;
+}
+
 /** Both herders measured in one run, interleaved, and the exported vs the fixture at `small`. */
 export interface QueueComparison {
   exported: QueueScalingResult;
@@ -91,7 +103,10 @@ export async function benchmarkQueues(
     }
   }
   for (let i = 0; i < samples + 5; i++) {
-    for (const p of processes) {
+    // Each round in its own order, so that each process follows every other about equally
+    // often: in a fixed order, a process that always runs right after one with a large heap
+    // always finds the caches cold.
+    for (const p of shuffled(processes, i)) {
       const { ms } = await p.process.send(p.token, {
         Action: 'Credit-Notice',
         Quantity: String(1_000 + ((i * 104_729) % 5_000)),
