@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: measures every performance target of DESIGN §6 side by side in one run and
+ * `npm run bench`: measures every performance target of docs/design.md §6 side by side in one run and
  * writes bench/results.json and bench/results.md. Ratios are measured within one run, with the
  * compared variants interleaved; each figure is a median. Nothing here is asserted: the targets
  * are printed next to the measurements.

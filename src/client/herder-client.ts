@@ -1,7 +1,7 @@
 /**
  * HerderClient: pay a llama-herder and get the answer, from TypeScript, over the aoconnect API.
  *
- * The TypeScript twin of the Lua client package (DESIGN §2 item 11), for wallets rather than
+ * The TypeScript twin of the Lua client package (docs/design.md §2.11), for wallets rather than
  * processes. A wallet has no inbox, so the client reads the processes' results instead:
  *
  *   client -> token   Transfer (Recipient = herder, Quantity = fee, X-Prompt, X-Tokens, X-Reference)

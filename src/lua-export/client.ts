@@ -1,5 +1,5 @@
 /**
- * The client package (DESIGN §2 item 11): AOS Lua that any aos process loads to pay a herder
+ * The client package (docs/design.md §2.11): AOS Lua that any aos process loads to pay a herder
  * and get answers, in the spirit of the original `@sam/Llama-Herder` APM package.
  *
  * Layout (every path under `options.dir`, default `llama-herder-client/`):

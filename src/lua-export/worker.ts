@@ -1,5 +1,5 @@
 /**
- * worker.lua: the AOS-Llama worker process (DESIGN §2 item 10), the Lua twin of
+ * worker.lua: the AOS-Llama worker process (docs/design.md §2.10), the Lua twin of
  * `src/model/worker.ts`.
  *
  * Protocol:

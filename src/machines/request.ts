@@ -1,5 +1,5 @@
 /**
- * One request's lifecycle, from the paid Credit-Notice to its one terminal outcome (DESIGN §2.3,
+ * One request's lifecycle, from the paid Credit-Notice to its one terminal outcome (docs/design.md §2.3,
  * §2.7): credited → refunded on arrival, or accepted → queued → dispatched → answered | retried |
  * refunded, and refunded from the queue once it has waited out the queue-wait bound.
  *

@@ -1,5 +1,5 @@
 /**
- * One worker's lifecycle (DESIGN §2.5–2.7, §2.10). The worker process loads its model once
+ * One worker's lifecycle (docs/design.md §2.5–2.7, §2.10). The worker process loads its model once
  * (uninitialised → loading → idle, or failed); once registered, the herder's view takes over:
  * idle ↔ busy, timedOut when a deadline passes (no new work until it answers again), failed on
  * Worker-Error, and removed when the owner takes it out (a busy one drains first).

@@ -1,5 +1,5 @@
 /**
- * Owner-only administration (DESIGN §2.9): add/remove workers (a busy one drains first), set fees
+ * Owner-only administration (docs/design.md §2.9): add/remove workers (a busy one drains first), set fees
  * and limits, pause/resume intake, withdraw revenue. Anyone else gets a refusal and nothing
  * changes; so does the owner when a value is invalid.
  */

@@ -42,7 +42,7 @@ export type CreditRules = Pick<HerdConfig, 'token' | 'maxTokens' | 'maxPromptByt
 
 const DECIMAL = /^[0-9]+$/;
 
-/** Judges a Credit-Notice (DESIGN §2.3). Duplicate detection is the caller's: it needs memory. */
+/** Judges a Credit-Notice (docs/design.md §2.3). Duplicate detection is the caller's: it needs memory. */
 export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage): CreditVerdict {
   if (msg.from !== rules.token) return { kind: 'ignore', reason: 'Credit-Notice not from the token' };
   const rawQuantity = tag(msg, 'Quantity');

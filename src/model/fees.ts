@@ -1,5 +1,5 @@
 /**
- * Exact fee and priority arithmetic (DESIGN §2.3): the fee a request needs, and its priority
+ * Exact fee and priority arithmetic (docs/design.md §2.3): the fee a request needs, and its priority
  * multiplier `paid / needed` kept as an exact rational and compared by cross-multiplication.
  */
 import type { Amount, Parsed } from './amount.ts';

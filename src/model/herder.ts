@@ -1,5 +1,5 @@
 /**
- * The herder's step function: `step(state, message) → { state, outbox, events }` (DESIGN §2).
+ * The herder's step function: `step(state, message) → { state, outbox, events }` (docs/design.md §2).
  *
  * Every message is handled in three phases, always in this order:
  *   1. time: `now` advances to the message's Timestamp and every passed deadline is handled

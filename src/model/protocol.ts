@@ -1,5 +1,5 @@
 /**
- * The protocol's message catalogue (DESIGN §2): every message the herder, its workers, its clients,
+ * The protocol's message catalogue (docs/design.md §2): every message the herder, its workers, its clients,
  * its owner and the token exchange, with sender, receiver, Action, tags, data and when it is sent.
  *
  * It is data, checked against the model: a test runs random traces through the herder and workers
@@ -80,7 +80,7 @@ export interface MessageSpec {
   readonly effect: string;
   /** For messages with only optional tags: at least one of these must be present. */
   readonly atLeastOne?: readonly string[];
-  /** The DESIGN.md section. */
+  /** The section of docs/design.md that states it. */
   readonly section: string;
 }
 

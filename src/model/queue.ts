@@ -1,6 +1,6 @@
 /**
  * The request queue: highest multiplier first, first-come-first-served among equals, and bounded
- * overtaking (DESIGN §2.4).
+ * overtaking (docs/design.md §2.4).
  *
  * "Overtaken" is counted at dispatch: dispatching request r overtakes every *waiting* request
  * that arrived before r. A waiting request whose count has reached `maxOvertakes` is saturated;

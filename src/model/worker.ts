@@ -1,5 +1,5 @@
 /**
- * The worker's step function (DESIGN §2.10), with the llama backend injected so the model runs
+ * The worker's step function (docs/design.md §2.10), with the llama backend injected so the model runs
  * without WebAssembly. worker.lua implements the same protocol inside AOS-Llama.
  */
 import type { ProcessId } from './config.ts';

@@ -1,5 +1,5 @@
 /**
- * The simulator's performance target (DESIGN §6): 10^6 requests on 10^3 workers. The benchmark
+ * The simulator's performance target (docs/design.md §6): 10^6 requests on 10^3 workers. The benchmark
  * harness runs this file in a fresh process per repetition (`node --import tsx bench.ts [requests
  * [workers]]` prints one {@link SimulationBenchmark} as JSON), as a `herd simulate` run would be;
  * nothing here asserts a time.

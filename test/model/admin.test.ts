@@ -1,5 +1,5 @@
 /**
- * Owner administration (DESIGN §2.9) from the owner's side: every administrative message is
+ * Owner administration (docs/design.md §2.9) from the owner's side: every administrative message is
  * answered once, to its sender; a refusal changes nothing and its X-Reason names what was wrong
  * (docs/protocol.md, "Refund and refusal reasons"); a success is Admin-Done with its effect, and an
  * X-Note when the effect is not the obvious one. Checked for random owner messages — valid and

@@ -1,5 +1,5 @@
 /**
- * A request's and a worker's life in the herder, message by message (DESIGN §2.5–2.9): what the
+ * A request's and a worker's life in the herder, message by message (docs/design.md §2.5–2.9): what the
  * payer receives when a request is answered, how a worker asked to leave while busy leaves, which
  * deadline a retried request keeps, that deadlines keep firing in a long run, and that the pure
  * `step` agrees with `stepInPlace` without touching its input.

@@ -1,5 +1,5 @@
 /**
- * The worker protocol (DESIGN §2.10) on the model's worker step, with a scripted llama backend:
+ * The worker protocol (docs/design.md §2.10) on the model's worker step, with a scripted llama backend:
  * Init only from the owner or herder, one load ever, Inference only from the herder, answers
  * carry the request id, generation never exceeds the asked token count.
  */

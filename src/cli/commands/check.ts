@@ -1,6 +1,6 @@
 /**
  * `herd check`: bounded exhaustive model checking of the herder. Explores every state reachable
- * with a small herd and a few requests, checks every invariant of DESIGN §3 on every state and
+ * with a small herd and a few requests, checks every invariant of docs/design.md §3 on every state and
  * transition, and that every request can still end from every state. Exits 1 on a violation,
  * printing the shortest trace that reaches it.
  */

@@ -1,4 +1,4 @@
--- The client side of the llama-herder protocol (DESIGN §2 item 11): prices, exact fees, paid
+-- The client side of the llama-herder protocol (docs/design.md §2.11): prices, exact fees, paid
 -- inference through the token, and the answer (or the refund) delivered to a callback.
 --
 -- Flow of one `run`:
