@@ -726,6 +726,17 @@ local function forgetOld(state)
     state.forgetAt[head] = nil
     state.forgetHead = head + 1
   end
+  -- Renumbered from 1 once the forgotten prefix outgrows the rest: indices that only grow would
+  -- leave both lists in hash parts, which every garbage collection walks node by node.
+  local live = state.forgetTail - state.forgetHead + 1
+  if state.forgetHead > 64 and state.forgetHead > live then
+    local ids, at = {}, {}
+    for i = 1, live do
+      ids[i] = state.forgetIds[state.forgetHead + i - 1]
+      at[i] = state.forgetAt[state.forgetHead + i - 1]
+    end
+    state.forgetIds, state.forgetAt, state.forgetHead, state.forgetTail = ids, at, 1, live
+  end
 end
 
 -- A request's payment for the books: its native copy when it has one (see judgeCredit).
@@ -1276,8 +1287,12 @@ function HerderSummary()
   for id, r in pairs(state.requests) do
     requests[id] = { worker = state.req.worker[r], attempts = state.req.attempts[r] }
   end
+  -- Remembered ids: the window's and those of live requests.
   local remembered = 0
   for _ in pairs(state.seen) do remembered = remembered + 1 end
+  for id in pairs(state.requests) do
+    if state.seen[id] == nil then remembered = remembered + 1 end
+  end
   return { ledger = ledger, workers = workers, requests = requests, queueLength = state.queue.waiting,
     paused = state.paused, now = state.now, remembered = remembered, waits = state.waits.n,
     deadlines = #state.deadlines }
