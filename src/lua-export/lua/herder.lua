@@ -1,5 +1,5 @@
 -- The herder: takes wAR payments for LLM inference, queues the requests by how much each paid
--- over the fee it needed, and dispatches them to a herd of AOS-Llama workers (DESIGN §2).
+-- over the fee it needed, and dispatches them to a herd of AOS-Llama workers (docs/design.md §2).
 --
 -- Every message is handled in three phases, always in this order:
 --   1. time: `now` advances to the message's Timestamp and every passed deadline is handled
