@@ -52,7 +52,6 @@ import {
   NodeList,
   type PendingViolation,
   timeStands,
-  type Visited,
 } from './layer.ts';
 import { analyseLiveness, type Cycle } from './liveness.ts';
 import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
