@@ -14,36 +14,21 @@ import { Action, type AoMessage, type OutMessage } from '../model/messages.ts';
 import { EventKind, EventQueue } from './events.ts';
 import { Inbox } from './inbox.ts';
 import { describePayment, type SimulationOptions, simulationProblems } from './options.ts';
-import { ANSWERED, classOutcomes, REFUNDED, RequestLog } from './outcomes.ts';
+import { ANSWERED, type ClassOutcome, classOutcomes, REFUNDED, RequestLog } from './outcomes.ts';
 import { Payments } from './payments.ts';
 import { PromptBook } from './prompts.ts';
 import { Random, sampleInt } from './random.ts';
-import { type Percentiles, type QueueSample, round, Sampler, sortNumbers } from './stats.ts';
+import { type QueueSample, round, Sampler, sortNumbers } from './stats.ts';
 
 export const SIM_TOKEN = 'TOKEN';
 export const SIM_OWNER = 'OWNER';
 
-export interface ClassResult {
+export interface ClassResult extends ClassOutcome {
   readonly name: string;
   /** The payment rule, e.g. "2×" or "last+5% (≤10×)". */
   readonly pays: string;
   /** Share of arrivals asked for. */
   readonly share: number;
-  readonly requests: number;
-  readonly answered: number;
-  readonly refunded: number;
-  /** Mean priority multiplier actually paid (paid / needed). */
-  readonly meanMultiplier: number;
-  /** Arrival → first dispatch, for every dispatched request (s). */
-  readonly queueing: Percentiles;
-  /** Arrival → answer forwarded, for answered requests (s). */
-  readonly total: Percentiles;
-  /** Requests dispatched more than once (after an error or timeout). */
-  readonly retried: number;
-  /** Largest number of times one of its requests was overtaken while waiting. */
-  readonly maxOvertakes: number;
-  /** Cumulative distribution of total latency, for charts. */
-  readonly cdf: { seconds: number; fraction: number }[];
 }
 
 export interface SimulationResult {

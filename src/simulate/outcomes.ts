@@ -8,16 +8,22 @@ import { cdfPoints, type Percentiles, percentiles, round, sortNumbers } from './
 export const ANSWERED = 1;
 export const REFUNDED = 2;
 
-/** A class's figures in a run (the engine's `ClassResult` without its name and payment rule). */
+/** A class's figures in a run (the engine's `ClassResult` adds its name, payment rule and share). */
 export interface ClassOutcome {
   readonly requests: number;
   readonly answered: number;
   readonly refunded: number;
+  /** Mean priority multiplier actually paid (paid / needed). */
   readonly meanMultiplier: number;
+  /** Arrival → first dispatch, for every dispatched request (s). */
   readonly queueing: Percentiles;
+  /** Arrival → answer forwarded, for answered requests (s). */
   readonly total: Percentiles;
+  /** Requests dispatched more than once (after an error or timeout). */
   readonly retried: number;
+  /** Largest number of times one of its requests was overtaken while waiting. */
   readonly maxOvertakes: number;
+  /** Cumulative distribution of total latency, for charts. */
   readonly cdf: { seconds: number; fraction: number }[];
 }
 
