@@ -17,6 +17,7 @@
  */
 import type { InvariantName } from '../audit/invariants.ts';
 import type { HerdConfig } from '../model/config.ts';
+import type { StepEvent } from '../model/events.ts';
 import { compareMultipliers, type Multiplier, neededFee } from '../model/fees.ts';
 import {
   cloneHerderState,
@@ -55,7 +56,7 @@ import {
 } from './layer.ts';
 import { analyseLiveness, type Cycle } from './liveness.ts';
 import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
-import { describeStep, type TraceStep } from './trace.ts';
+import { describeStep, describeStepEvent, type TraceStep } from './trace.ts';
 
 /**
  * The model's initial state with a small request queue. Behaviour is the same at any capacity (the
@@ -73,7 +74,7 @@ export function initialCheckState(
 export const MODEL_HERDER: HerderStepper = {
   name: 'model',
   init: (config) => initialCheckState(config),
-  step: (state, msg) => stepInPlace(state, msg),
+  step: (state, msg, events) => stepInPlace(state, msg, events),
 };
 
 export interface CheckOptions {
@@ -203,11 +204,13 @@ export class Explorer implements LayerExplorer {
 
   /**
    * The successor of `node` under event `index`, with what the transition broke. Throws only when
-   * the abstraction itself fails; a herder that throws is a bad-input-safe finding.
+   * the abstraction itself fails; a herder that throws is a bad-input-safe finding. With `events`,
+   * the herder's step appends what it did (traces ask for them; exploring does not).
    */
   successor(
     node: Node,
     index: number,
+    events?: StepEvent[],
   ): { node: Node; msg?: AoMessage; outbox: OutMessage[]; findings: Finding[] } {
     const event = this.table.events[index]!;
     if (event.kind === 'time')
@@ -216,7 +219,7 @@ export class Explorer implements LayerExplorer {
     const state = cloneHerderState(node.state);
     let outbox: OutMessage[];
     try {
-      outbox = this.herder.step(state, msg);
+      outbox = this.herder.step(state, msg, events);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       const finding: Finding = { invariant: 'bad-input-safe', detail: `the handler threw: ${reason}` };
@@ -592,16 +595,17 @@ export function replay(
   let node = explorer.initial();
   const steps: TraceStep[] = [];
   for (const index of events) {
+    const did: StepEvent[] = [];
     if (index === TIME_PASSES) {
       const cron = explorer.table.cron;
-      const step = explorer.successor({ ...node, clock: explorer.clock.now + 1 }, cron);
+      const step = explorer.successor({ ...node, clock: explorer.clock.now + 1 }, cron, did);
       if (explorer.exactKey(step.node) !== explorer.exactKey(node))
         throw new Error(
-          'time passing changed a state where no request runs: the checker needs a time event for what the herder now does with time',
+          `time passing changed a state where no request runs${did.length > 0 ? ` (${did.map(describeStepEvent).join('; ')})` : ''}: the checker needs a time event for what the herder now does with time`,
         );
       step.findings.push(...stateFindings(step.node.state));
       steps.push({
-        ...describeStep(explorer.event(cron), step.msg, step.outbox, step.node, step.findings),
+        ...describeStep(explorer.event(cron), step.msg, did, step.outbox, step.node, step.findings),
         event: 'time passes, then a Cron tick',
       });
       node = step.node;
@@ -609,15 +613,15 @@ export function replay(
     }
     let step: ReturnType<Explorer['successor']>;
     try {
-      step = explorer.successor(node, index);
+      step = explorer.successor(node, index, did);
     } catch (err) {
       if (!(err instanceof AbstractionError)) throw err;
       // The step itself is the violation: its state cannot be named, the trace ends here.
-      steps.push(describeStep(explorer.event(index), undefined, [], node, [deadlineFinding(err)]));
+      steps.push(describeStep(explorer.event(index), undefined, did, [], node, [deadlineFinding(err)]));
       return steps;
     }
     if (step.msg !== undefined) step.findings.push(...stateFindings(step.node.state));
-    steps.push(describeStep(explorer.event(index), step.msg, step.outbox, step.node, step.findings));
+    steps.push(describeStep(explorer.event(index), step.msg, did, step.outbox, step.node, step.findings));
     node = step.node;
   }
   return steps;

@@ -1,4 +1,5 @@
 /** Traces of the checker, step by step, in words a reader of the protocol recognises. */
+import type { StepEvent } from '../model/events.ts';
 import type { HerderState } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { type CheckEvent, describeEvent, type Node } from './environment.ts';
@@ -9,6 +10,8 @@ export interface TraceStep {
   readonly event: string;
   /** The message delivered to the herder, if any: sender, Action and the tags that matter. */
   readonly message: string | undefined;
+  /** What the herder did, as its step reported it (its events), in order. */
+  readonly did: string[];
   /** What the herder sent, one line each. */
   readonly outbox: string[];
   /** The herder's state afterwards, in one line. */
@@ -63,6 +66,28 @@ export function describeState(state: HerderState, clock: number): string {
   return parts.join('; ');
 }
 
+/** One event of a step, in words. */
+export function describeStepEvent(e: StepEvent): string {
+  switch (e.type) {
+    case 'accepted':
+      return `${e.request} accepted (${e.client} paid ${e.paid})`;
+    case 'refused':
+      return `${e.request} refused, ${e.paid} back to ${e.client}: ${e.reason}`;
+    case 'queued':
+      return `${e.request} queued`;
+    case 'dispatched':
+      return `${e.request} dispatched to ${e.worker} (attempt ${e.attempt})`;
+    case 'retried':
+      return `${e.request} to be retried after ${e.worker} failed (${e.cause})`;
+    case 'answered':
+      return `${e.request} answered by ${e.worker}`;
+    case 'refunded':
+      return `${e.request} refunded (${e.cause}): ${e.reason}`;
+    case 'worker':
+      return `${e.worker} ${e.from} → ${e.to} (${e.cause})`;
+  }
+}
+
 function formatLevel(paid: bigint, needed: bigint): string {
   if (paid % needed === 0n) return (paid / needed).toString();
   return `${paid}/${needed}`;
@@ -71,6 +96,7 @@ function formatLevel(paid: bigint, needed: bigint): string {
 export function describeStep(
   event: CheckEvent,
   msg: AoMessage | undefined,
+  events: readonly StepEvent[],
   outbox: readonly OutMessage[],
   node: Node,
   findings: readonly Finding[],
@@ -78,6 +104,7 @@ export function describeStep(
   return {
     event: describeEvent(event),
     message: msg === undefined ? undefined : describeMessage(msg),
+    did: events.map(describeStepEvent),
     outbox: outbox.map(describeOut),
     state: describeState(node.state, node.clock),
     findings: findings.map((f) => `${f.invariant}: ${f.detail}`),
@@ -93,6 +120,7 @@ export function formatTrace(trace: readonly TraceStep[], indent = '  ', loop?: n
   trace.forEach((step, i) => {
     if (i === loop) lines.push(`${indent}then repeats forever:`);
     lines.push(`${indent}${i + 1}. ${step.event}${step.message ? `: ${step.message}` : ''}`);
+    if (step.did.length > 0) lines.push(`${indent}     did: ${step.did.join('; ')}`);
     for (const out of step.outbox) lines.push(`${indent}     ⇒ ${out}`);
     lines.push(`${indent}     ${step.state}`);
     for (const finding of step.findings) lines.push(`${indent}     ✗ ${finding}`);

@@ -145,8 +145,12 @@ describe('bounded-response in the checker', () => {
     expect(printed[0]).toBe(
       '  1. a credit at level 1: TOKEN → Credit-Notice Sender=C-m1 Quantity=130 [id m1]',
     );
-    expect(printed.indexOf('  then repeats forever:')).toBe(3);
-    expect(printed[4]).toBe('  2. time passes the next deadline');
+    // What the herder did, from its step's events, then what it sent and its state.
+    expect(printed[1]).toBe(
+      '       did: m1 accepted (C-m1 paid 130); m1 queued; W1 idle → busy (dispatch); m1 dispatched to W1 (attempt 1)',
+    );
+    expect(printed.indexOf('  then repeats forever:')).toBe(4);
+    expect(printed[5]).toBe('  2. time passes the next deadline');
     expect(violation!.trace[2]!.findings.some((f) => f.startsWith('bounded-response: '))).toBe(true);
   });
 
