@@ -1,6 +1,7 @@
 /**
- * Everything under docs/ that is generated from the code: the protocol reference, the invariants
- * and where they are checked, the guides, and the state diagrams (from src/machines/diagrams.ts).
+ * Everything under docs/ that is generated from the code: the protocol reference, worked examples
+ * of a request's life (run through the model), the invariants and where they are checked, the
+ * guides, and the state diagrams (from src/machines/diagrams.ts).
  * `generateDocs` only computes the pages; `writeDocs` and `staleDocs` compare them with the disk.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { MODEL_VERSION } from '../model/version.ts';
 import { GUIDES, guidePage } from './guides.ts';
 import { invariantsPage } from './invariants-page.ts';
+import { lifecyclePage } from './lifecycle-page.ts';
 import { generatedHeader } from './markdown.ts';
 import { protocolPage } from './protocol-page.ts';
 
@@ -69,6 +71,8 @@ function index(rendered: readonly Diagram[], others: { file: string; title: stri
     '- [Design](design.md): how the project is laid out, the protocol’s rules, the original’s dialect and ' +
       'defects, the command line and the targets (written by hand; the code cites its sections).',
     '- [Protocol](protocol.md): every message, tag, format and refund reason.',
+    '- [A request’s life, step by step](lifecycle.md): named scenarios run through the model, each ' +
+      'message with the events it caused and the messages sent back.',
     '- [Invariants](invariants.md): each invariant and where it is checked.',
   ];
   lines.push('- State diagrams:');
@@ -87,6 +91,7 @@ export async function generateDocs(root: string): Promise<GeneratedFile[]> {
   const files: GeneratedFile[] = [
     { path: 'docs/README.md', content: index(rendered, otherGuides(root)) },
     { path: 'docs/protocol.md', content: protocolPage() },
+    { path: 'docs/lifecycle.md', content: lifecyclePage() },
     { path: 'docs/invariants.md', content: await invariantsPage(root) },
   ];
   for (const guide of GUIDES)

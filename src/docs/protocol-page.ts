@@ -169,6 +169,11 @@ export function protocolPage(): string {
       'a late answer is never forwarded.',
   );
   out.push('');
+  out.push(
+    'Worked examples, each a fixed script of messages run through the model with every event a step ' +
+      'reported: [A request’s life, step by step](lifecycle.md).',
+  );
+  out.push('');
   out.push('## Messages at a glance');
   out.push('');
   out.push(

@@ -20,10 +20,21 @@ describe('generated docs', () => {
 
   it('are up to date on disk (run `npm run docs` when this fails)', async () => {
     expect(files.map((f) => f.path)).toEqual(
-      expect.arrayContaining(['docs/protocol.md', 'docs/invariants.md', 'docs/guides/operators.md']),
+      expect.arrayContaining([
+        'docs/protocol.md',
+        'docs/lifecycle.md',
+        'docs/invariants.md',
+        'docs/guides/operators.md',
+      ]),
     );
     const stale = await staleDocs(ROOT, files);
     expect(stale, `stale generated docs: ${stale.join(', ')} — run \`npm run docs\` and commit`).toEqual([]);
+  });
+
+  it('link the worked examples of a request’s life from the index and the protocol reference', () => {
+    const page = (path: string) => files.find((f) => f.path === path)!.content;
+    expect(page('docs/README.md')).toContain('](lifecycle.md)');
+    expect(page('docs/protocol.md')).toContain('](lifecycle.md)');
   });
 
   it('are the same when generated twice (no dates, no timings, no randomness)', async () => {
