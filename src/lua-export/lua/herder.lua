@@ -10,10 +10,61 @@
 --   3. dispatch: while a worker is idle and the queue is non-empty, the next request goes to
 --      the worker that has been idle longest.
 --
--- Amounts are exact integers (aos's .bint); none ever becomes a float. REASON, ACTION, SETTINGS,
--- the limits (MAX_DIGITS, DEDUP_WINDOW, ...) and tag() come from the generated prelude above.
+-- Amounts are exact integers (native below 2^62, else aos's .bint); none ever becomes a float.
+-- REASON, ACTION, SETTINGS, the limits (MAX_DIGITS, DEDUP_WINDOW, ...) and tag() come from the
+-- generated prelude above.
 
-local bint = require('.bint')(1024)
+--------------------------------------------------------------------------------------------
+-- Amounts: a native integer below 2^62, else a 1024-bit .bint. aos collects all garbage after
+-- every message, and the .bint library alone (its code and closures) costs more live heap than
+-- the rest of the herder's state, so it is loaded only when an amount first reaches 2^62. Every
+-- amount is kept in that one form (`amount`), so that == and < compare any two exactly (a
+-- .bint compares with an integer through its metamethods; == is never across the two forms).
+--------------------------------------------------------------------------------------------
+
+local LIMIT62 = 1 << 62
+local MAX62 = LIMIT62 - 1
+
+-- The .bint library, loaded on first use. One instance for good (a global): a .bint works
+-- only with numbers of its own instance, and re-evaluating this file must keep the amounts.
+local function big()
+  local lib = HerderBint
+  if lib == nil then
+    lib = require('.bint')(1024)
+    HerderBint = lib
+  end
+  return lib
+end
+
+-- `value` (a .bint or an integer) in its one form.
+local function amount(value)
+  if math.type(value) == 'integer' then return value end
+  if value > -LIMIT62 and value < LIMIT62 then return big().tointeger(value) end
+  return value
+end
+
+-- The amount written by canonical decimal `digits` (at most MAX_DIGITS).
+local function amountOf(digits)
+  if #digits <= 18 then return math.tointeger(tonumber(digits)) end -- below 10^18 < 2^62
+  return amount(big()(digits))
+end
+
+-- a + b and a - b of two amounts.
+local function plus(a, b)
+  if math.type(a) == 'integer' and math.type(b) == 'integer' then
+    local sum = a + b -- both below 2^62 in magnitude: no wrap-around
+    if sum > -LIMIT62 and sum < LIMIT62 then return sum end
+  end
+  return amount(big().tobint(a) + b)
+end
+
+local function minus(a, b)
+  if math.type(a) == 'integer' and math.type(b) == 'integer' then
+    local difference = a - b
+    if difference > -LIMIT62 and difference < LIMIT62 then return difference end
+  end
+  return amount(big().tobint(a) - b)
+end
 
 --------------------------------------------------------------------------------------------
 -- Small helpers
@@ -32,19 +83,27 @@ local function canonical(text)
   return trimmed
 end
 
--- A non-negative decimal amount or count, or nil and the reason it is not one.
-local function parseDecimal(raw, what)
+-- The canonical digits of a non-negative decimal amount or count, or nil and the reason it is
+-- not one.
+local function decimalDigits(raw, what)
   if raw == nil then return nil, what .. ' is missing' end
   if not isDecimal(raw) or #raw > MAX_RAW_DIGITS then return nil, what .. ' is not a decimal integer' end
   local digits = canonical(raw)
   if #digits > MAX_DIGITS then return nil, what .. ' has more than ' .. MAX_DIGITS .. ' digits' end
-  return bint(digits)
+  return digits
+end
+
+-- A non-negative decimal amount, or nil and the reason it is not one.
+local function parseDecimal(raw, what)
+  local digits, reason = decimalDigits(raw, what)
+  if digits == nil then return nil, reason end
+  return amountOf(digits)
 end
 
 local function parsePositiveAmount(raw, what)
   local value, reason = parseDecimal(raw, what)
   if value == nil then return nil, reason end
-  if bint.iszero(value) then return nil, what .. ' must be greater than zero' end
+  if value == 0 then return nil, what .. ' must be greater than zero' end
   return value
 end
 
@@ -90,7 +149,7 @@ local function configProblems(config)
     if setting.kind == 'amount' then
       if #tostring(value) > MAX_DIGITS then add(name .. ' has more than ' .. MAX_DIGITS .. ' digits') end
       -- The one rule over two settings, listed right after them (where the model lists it too).
-      if name == 'tokenFee' and bint.iszero(config.baseFee) and bint.iszero(config.tokenFee) then
+      if name == 'tokenFee' and config.baseFee == 0 and config.tokenFee == 0 then
         add('baseFee and tokenFee cannot both be 0 (the multiplier would divide by zero)')
       end
     elseif setting.kind == 'bound' then
@@ -123,50 +182,22 @@ end
 -- Multipliers: paid / needed, compared exactly by cross-multiplication
 --------------------------------------------------------------------------------------------
 
--- Amounts below 2^62 also keep a native integer copy (`paidInt`, `neededInt`): every realistic
--- payment does, and their products are compared exactly as 124-bit numbers built from 31-bit
--- limbs, far cheaper than 1024-bit .bint multiplication. Anything larger takes the .bint path.
-local LIMIT62 = bint(1) << 62
-local LIMIT62INT = 1 << 62
+-- A request's amounts below 2^62 are kept as native integers (`paidInt`, `neededInt`): every
+-- realistic payment is, and their products are compared exactly as 124-bit numbers built from
+-- 31-bit limbs, far cheaper than 1024-bit .bint multiplication. Anything larger takes the
+-- .bint path.
 local MASK31 = 0x7FFFFFFF
 local LIMIT31 = 1 << 31
 
-local function smallInt(amount)
-  if amount < LIMIT62 then return bint.tointeger(amount) end
-  return nil
-end
-
--- Native copies of the fees (false: 2^62 or more), by fee object: a fee is a .bint that changes
--- only by replacement (Set-Fees), so each is converted once, not on every Credit-Notice.
-local NATIVE_FEES = setmetatable({}, { __mode = 'k' })
-local function nativeFee(fee)
-  local native = NATIVE_FEES[fee]
-  if native == nil then
-    native = smallInt(fee) or false
-    NATIVE_FEES[fee] = native
-  end
-  return native
-end
-
--- The decimal text of a fee, by fee object (printing a .bint is costly; Info prints both fees).
-local FEE_TEXTS = setmetatable({}, { __mode = 'k' })
-local function amountText(fee)
-  local text = FEE_TEXTS[fee]
-  if text == nil then
-    text = tostring(fee)
-    FEE_TEXTS[fee] = text
-  end
-  return text
-end
-
 -- baseFee + tokenFee * count as a native integer when both fees are native and the result stays
--- below 2^62 (exact), else nil.
-local MAX62 = (1 << 62) - 1
-local function nativeNeeded(config, count)
-  local base, perUnit = nativeFee(config.baseFee), nativeFee(config.tokenFee)
-  if not base or not perUnit then return nil end
-  if perUnit > 0 and count > (MAX62 - base) // perUnit then return nil end
-  return base + perUnit * count
+-- below 2^62 (exact), else as a .bint.
+local function feeFor(config, count)
+  local base, perUnit = config.baseFee, config.tokenFee
+  if math.type(base) == 'integer' and math.type(perUnit) == 'integer'
+    and (perUnit == 0 or count <= (MAX62 - base) // perUnit) then
+    return base + perUnit * count
+  end
+  return amount(big().tobint(perUnit) * count + base)
 end
 
 -- a * b for 0 <= a, b < 2^62, as limbs (high, middle, low) of 62, 31 and 31 bits.
@@ -207,6 +238,7 @@ local function compareMultipliers(R, a, b)
     local rh, rm, rl = wideProduct(bp, an)
     return compareWide(lh, lm, ll, rh, rm, rl)
   end
+  local bint = big()
   local left = bint(paidText(R, a)) * bint(neededText(R, b))
   local right = bint(paidText(R, b)) * bint(neededText(R, a))
   if left == right then return 0 end
@@ -215,9 +247,16 @@ local function compareMultipliers(R, a, b)
 end
 
 -- Truncated to six decimals, trailing zeros dropped: 3/2 -> "1.5", 2/1 -> "2", 4/3 -> "1.333333".
-local SCALE = bint(10) ^ MULTIPLIER_DECIMALS
+-- Native when paid * 10^MULTIPLIER_DECIMALS stays below 2^62 (exact), else with .bint.
+local SCALE = math.tointeger(10 ^ MULTIPLIER_DECIMALS)
 local function formatMultiplier(m)
-  local scaled = (bint(m.paid) * SCALE) // bint(m.needed)
+  local paid, needed = amountOf(m.paid), amountOf(m.needed)
+  local scaled
+  if math.type(paid) == 'integer' and math.type(needed) == 'integer' and paid <= MAX62 // SCALE then
+    scaled = paid * SCALE // needed
+  else
+    scaled = big().tobint(paid) * SCALE // needed
+  end
   local whole = scaled // SCALE
   local fraction = tostring(scaled % SCALE)
   fraction = string.rep('0', MULTIPLIER_DECIMALS - #fraction) .. fraction
@@ -649,8 +688,8 @@ end
 local function newState(config)
   local requests = newRequests()
   local settings = copyConfig(config)
-  settings.baseFee = bint(config.baseFee)
-  settings.tokenFee = bint(config.tokenFee)
+  settings.baseFee = amountOf(canonical(config.baseFee))
+  settings.tokenFee = amountOf(canonical(config.tokenFee))
   local state = {
     config = settings,
     paused = false,
@@ -673,11 +712,8 @@ local function newState(config)
     -- Processes outside the herd whose last initialisation report was Worker-Error (or that
     -- left the herd failed), oldest first, at most MAX_UNREADY: added, they join failed.
     unready = {},
-    ledger = {
-      credited = bint(0), refunded = bint(0), revenue = bint(0),
-      escrow = bint(0), unclaimed = bint(0), withdrawn = bint(0),
-    },
-    unbooked = { credited = 0, refunded = 0, revenue = 0, escrow = 0, unclaimed = 0, withdrawn = 0 },
+    -- The books: an amount per entry.
+    ledger = { credited = 0, refunded = 0, revenue = 0, escrow = 0, unclaimed = 0, withdrawn = 0 },
     lastMultiplier = nil,
   }
   for _, worker in ipairs(config.workers) do state.herd:add(worker) end
@@ -741,36 +777,12 @@ end
 
 -- A request's payment for the books: its native copy when it has one (see judgeCredit).
 local function paidAmount(R, r)
-  return R.paidInt[r] or bint(R.paid[r])
+  return R.paidInt[r] or amountOf(R.paid[r])
 end
 
--- The books: each entry is a .bint (state.ledger) plus a native part (state.unbooked) that takes
--- native amounts and joins the .bint when it would reach 2^62 or when the entry is read, so that
--- booking an ordinary payment allocates no 1024-bit number.
-local function book(state, name, amount, sign)
-  if math.type(amount) == 'integer' then
-    local delta = state.unbooked[name] + sign * amount
-    if delta > -LIMIT62INT and delta < LIMIT62INT then
-      state.unbooked[name] = delta
-      return
-    end
-    state.unbooked[name] = 0
-    state.ledger[name] = state.ledger[name] + delta
-  elseif sign > 0 then
-    state.ledger[name] = state.ledger[name] + amount
-  else
-    state.ledger[name] = state.ledger[name] - amount
-  end
-end
-
--- A ledger entry's exact value.
-local function booked(state, name)
-  local delta = state.unbooked[name]
-  if delta ~= 0 then
-    state.ledger[name] = state.ledger[name] + delta
-    state.unbooked[name] = 0
-  end
-  return state.ledger[name]
+local function book(state, name, value, sign)
+  local ledger = state.ledger
+  if sign > 0 then ledger[name] = plus(ledger[name], value) else ledger[name] = minus(ledger[name], value) end
 end
 
 local function finish(state, r)
@@ -851,40 +863,37 @@ local function retryOrRefund(state, r, why)
   refundRequest(state, r, REASON.AttemptsExhausted .. ' after ' .. attempts .. ' attempt(s): ' .. why)
 end
 
--- Payments of fewer digits are native integers on the Credit-Notice path: exact, and far cheaper
--- than a .bint (parsing, arithmetic and printing a 1024-bit number cost tens of microseconds each).
-local NATIVE_DIGITS = 18
-local IGNORE = { kind = 'ignore' }
-
--- What to do with a Credit-Notice: accept, refund (with a reason), keep as unclaimed, or ignore.
+-- What to do with a Credit-Notice, as values rather than a table (a Credit-Notice allocates no
+-- table of its own): the verdict ('accept', 'refund', 'return': a refund outside the books,
+-- 'unclaimed', or nil: ignore), the quantity (an amount; its digits for 'return'), the sender,
+-- the X-Reference, then for a refund its reason and, when underpaid, the fee; for an accepted
+-- one its tokens, the fee and the prompt.
 local function judgeCredit(state, msg)
   local config = state.config
-  if msg.From ~= config.token then return IGNORE end
+  if msg.From ~= config.token then return nil end
   local rawQuantity = tag(msg, 'Quantity')
-  if not isDecimal(rawQuantity) or #rawQuantity > MAX_RAW_DIGITS then return IGNORE end
+  if not isDecimal(rawQuantity) or #rawQuantity > MAX_RAW_DIGITS then return nil end
   local sender = tag(msg, 'Sender')
   local reference = tag(msg, 'X-Reference')
   local claimed = sender ~= nil and sender ~= ''
   local digits = canonical(rawQuantity)
   if #digits > MAX_DIGITS then
     -- Beyond any 256-bit balance: handed back untouched, outside the books.
-    if not claimed then return IGNORE end
-    return { kind = 'refund', sender = sender, quantity = digits, reason = REASON.QuantityTooLarge,
-      reference = reference, offBooks = true }
+    if not claimed then return nil end
+    return 'return', digits, sender, reference, REASON.QuantityTooLarge
   end
-  if digits == '0' then return IGNORE end
-  -- A native integer below 10^18, else a .bint.
-  local quantity = #digits <= NATIVE_DIGITS and math.tointeger(tonumber(digits)) or bint(digits)
-  if not claimed then return { kind = 'unclaimed', quantity = quantity } end
+  if digits == '0' then return nil end
+  local quantity = amountOf(digits)
+  if not claimed then return 'unclaimed', quantity end
   local reason = nil
   local prompt = tag(msg, 'X-Prompt')
-  local rawTokens, tokens = nil, nil
+  local tokens = nil
   if state.paused then reason = REASON.Paused
   elseif prompt == nil then reason = REASON.MissingPrompt
   elseif prompt == '' then reason = REASON.EmptyPrompt
   elseif #prompt > config.maxPromptBytes then reason = REASON.PromptTooLong
   else
-    rawTokens = tag(msg, 'X-Tokens')
+    local rawTokens = tag(msg, 'X-Tokens')
     if rawTokens == nil then reason = REASON.MissingTokens
     elseif not isDecimal(rawTokens) then reason = REASON.BadTokens
     else
@@ -893,52 +902,41 @@ local function judgeCredit(state, msg)
       if tokens < 1 or tokens > config.maxTokens then reason = REASON.TokensOutOfRange end
     end
   end
-  if reason ~= nil then
-    return { kind = 'refund', sender = sender, quantity = quantity, reason = reason, reference = reference }
-  end
-  local count = tokens + words(prompt)
-  -- Native when the fees and the result fit; compared with a .bint quantity by its metamethod.
-  local needed = nativeNeeded(config, count) or (config.baseFee + config.tokenFee * bint(count))
-  if quantity < needed then
-    return { kind = 'refund', sender = sender, quantity = quantity, reason = REASON.Insufficient,
-      reference = reference, needed = needed }
-  end
-  local paidInt = math.type(quantity) == 'integer' and quantity or smallInt(quantity)
-  local neededInt = math.type(needed) == 'integer' and needed or smallInt(needed)
-  return { kind = 'accept', request = {
-    id = msg.Id, client = sender, reference = reference, prompt = prompt, tokens = tokens,
-    paid = not paidInt and digits or nil, needed = not neededInt and tostring(needed) or nil,
-    paidInt = paidInt, neededInt = neededInt,
-  } }
+  if reason ~= nil then return 'refund', quantity, sender, reference, reason end
+  local needed = feeFor(config, tokens + words(prompt))
+  if quantity < needed then return 'refund', quantity, sender, reference, REASON.Insufficient, needed end
+  return 'accept', quantity, sender, reference, tokens, needed, prompt
 end
 
 local function handleCredit(state, msg)
-  local verdict = judgeCredit(state, msg)
-  if verdict.kind == 'unclaimed' then
-    book(state, 'credited', verdict.quantity, 1)
-    book(state, 'unclaimed', verdict.quantity, 1)
-  elseif verdict.kind == 'refund' then
-    if not verdict.offBooks then
-      book(state, 'credited', verdict.quantity, 1)
-      book(state, 'refunded', verdict.quantity, 1)
+  local verdict, quantity, sender, reference, detail, needed, prompt = judgeCredit(state, msg)
+  if verdict == 'unclaimed' then
+    book(state, 'credited', quantity, 1)
+    book(state, 'unclaimed', quantity, 1)
+  elseif verdict == 'refund' or verdict == 'return' then
+    if verdict == 'refund' then
+      book(state, 'credited', quantity, 1)
+      book(state, 'refunded', quantity, 1)
     end
-    local tags = { ['X-Reason'] = verdict.reason, ['X-Request'] = msg.Id }
-    if verdict.reference ~= nil then tags['X-Reference'] = verdict.reference end
-    if verdict.needed ~= nil then tags['X-Needed'] = tostring(verdict.needed) end
-    transfer(state, verdict.sender, verdict.quantity, tags)
-  elseif verdict.kind == 'accept' then
-    local request, R = verdict.request, state.req
+    local tags = { ['X-Reason'] = detail, ['X-Request'] = msg.Id }
+    if reference ~= nil then tags['X-Reference'] = reference end
+    if needed ~= nil then tags['X-Needed'] = tostring(needed) end
+    transfer(state, sender, quantity, tags)
+  elseif verdict == 'accept' then
+    local R, id = state.req, msg.Id
     local r = allocRequest(R)
-    for field, value in pairs(request) do R[field][r] = value end
+    R.id[r], R.client[r], R.reference[r], R.prompt[r], R.tokens[r] = id, sender, reference, prompt, detail
+    -- Amounts of 2^62 or more are kept as decimal text (a .bint is a table of 32 integers).
+    if math.type(quantity) == 'integer' then R.paidInt[r] = quantity else R.paid[r] = tostring(quantity) end
+    if math.type(needed) == 'integer' then R.neededInt[r] = needed else R.needed[r] = tostring(needed) end
     state.arrivals = state.arrivals + 1
     R.arrival[r] = state.arrivals
     R.attempts[r] = 0
-    local paid = paidAmount(R, r)
-    book(state, 'credited', paid, 1)
-    book(state, 'escrow', paid, 1)
+    book(state, 'credited', quantity, 1)
+    book(state, 'escrow', quantity, 1)
     -- Its notice id counts as seen through state.requests for as long as the request lives.
-    state.seen[request.id] = nil
-    state.requests[request.id] = r
+    state.seen[id] = nil
+    state.requests[id] = r
     state.queue:enqueue(r)
     startWait(state, r)
   end
@@ -1031,7 +1029,7 @@ local function infoResponse(state, target)
   -- Every setting under its tag; a bound that is not set reads 'unbounded'.
   for _, setting in ipairs(SETTINGS) do
     local value = config[setting.name]
-    if setting.kind == 'amount' then tags[setting.tag] = amountText(value)
+    if setting.kind == 'amount' then tags[setting.tag] = tostring(value)
     elseif value == nil then tags[setting.tag] = 'unbounded'
     else tags[setting.tag] = tostring(value) end
   end
@@ -1052,9 +1050,8 @@ end
 local function countSetting(tagName, field, unbounded)
   return { tag = tagName, field = field, parse = function(raw)
     if unbounded and string.lower(raw) == 'unbounded' then return 'unbounded' end
-    local value, reason = parseDecimal(raw, tagName)
-    if value == nil then return nil, reason end
-    local digits = canonical(raw)
+    local digits, reason = decimalDigits(raw, tagName)
+    if digits == nil then return nil, reason end
     if #digits > 16 or tonumber(digits) > MAX_SAFE_INTEGER then return nil, tagName .. ' is too large' end
     return math.tointeger(tonumber(digits))
   end }
@@ -1134,7 +1131,7 @@ local function withdraw(state, msg)
   local recipient = tag(msg, 'Recipient')
   if recipient == nil or recipient == '' then recipient = state.config.owner end
   if not isProcessId(recipient) then return false, 'Recipient must be a process id' end
-  local available = booked(state, 'revenue') - booked(state, 'withdrawn')
+  local available = minus(state.ledger.revenue, state.ledger.withdrawn)
   if quantity > available then return false, 'only ' .. tostring(available) .. ' of revenue can be withdrawn' end
   book(state, 'withdrawn', quantity, 1)
   transfer(state, recipient, quantity, { ['X-Reason'] = REASON.Withdrawal })
@@ -1278,7 +1275,7 @@ end
 function HerderSummary()
   local state = HerderState
   local ledger = {}
-  for name in pairs(state.ledger) do ledger[name] = tostring(booked(state, name)) end
+  for name, value in pairs(state.ledger) do ledger[name] = tostring(value) end
   local workers = {}
   for id, worker in pairs(state.herd.workers) do
     workers[id] = { status = worker.status, request = worker.request, draining = worker.draining }
@@ -1326,9 +1323,18 @@ if HerderState.waits == nil or HerderState.waits.n == nil then
     if HerderState.req.worker[r] == nil then startWait(HerderState, r) end
   end
 end
--- A state kept from a version that booked every amount as a .bint gets the native parts.
-HerderState.unbooked = HerderState.unbooked
-  or { credited = 0, refunded = 0, revenue = 0, escrow = 0, unclaimed = 0, withdrawn = 0 }
+-- A state kept from a version that kept the fees and the books as .bint values (of its own
+-- instance; the books with native parts in `unbooked`) gets them as amounts.
+local function migrated(value)
+  if type(value) == 'table' and getmetatable(value) ~= HerderBint then return amountOf(tostring(value)) end
+  return value
+end
+for name, value in pairs(HerderState.ledger) do
+  HerderState.ledger[name] = plus(migrated(value), HerderState.unbooked and HerderState.unbooked[name] or 0)
+end
+HerderState.unbooked = nil
+HerderState.config.baseFee = migrated(HerderState.config.baseFee)
+HerderState.config.tokenFee = migrated(HerderState.config.tokenFee)
 -- A state kept from a version that remembered every id forever keeps those of live requests.
 if HerderState.handled == nil then
   HerderState.seen = {}
