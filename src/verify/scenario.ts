@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { type HerdConfig, makeConfig } from '../model/config.ts';
+import type { SettingAction, SettingValues } from '../model/settings.ts';
 
 export const TOKEN = 'TOKEN';
 export const OWNER = 'OWNER';
@@ -55,8 +56,8 @@ export type TraceEvent =
 export type AdminOp =
   | { op: 'Add-Worker'; worker: number }
   | { op: 'Remove-Worker'; worker: number }
-  | { op: 'Set-Fees'; baseFee: number; tokenFee: number }
-  | { op: 'Set-Limits'; maxOvertakes: number | null; maxAttempts: number }
+  /** The owner changes the settings given (the tags come from the settings table). */
+  | { op: SettingAction; settings: Partial<SettingValues> }
   | { op: 'Pause' }
   | { op: 'Resume' }
   | { op: 'Withdraw'; quantity: number };
@@ -141,13 +142,17 @@ const adminOp: fc.Arbitrary<AdminOp> = fc.oneof(
   fc.record({ op: fc.constant('Remove-Worker' as const), worker: fc.nat(WORKER_POOL.length - 1) }),
   fc.record({
     op: fc.constant('Set-Fees' as const),
-    baseFee: fc.nat(300),
-    tokenFee: fc.integer({ min: 1, max: 30 }),
+    settings: fc.record({
+      baseFee: fc.nat(300).map(BigInt),
+      tokenFee: fc.integer({ min: 1, max: 30 }).map(BigInt),
+    }),
   }),
   fc.record({
     op: fc.constant('Set-Limits' as const),
-    maxOvertakes: fc.option(fc.nat(3), { nil: null }),
-    maxAttempts: fc.integer({ min: 1, max: 3 }),
+    settings: fc.record({
+      maxOvertakes: fc.option(fc.nat(3), { nil: null }),
+      maxAttempts: fc.integer({ min: 1, max: 3 }),
+    }),
   }),
   fc.constant({ op: 'Pause' as const }),
   fc.constant({ op: 'Resume' as const }),

@@ -7,6 +7,7 @@
 import type { HerdConfig } from '../model/config.ts';
 import { neededFee } from '../model/fees.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
+import { settingsOf, settingTagValue } from '../model/settings.ts';
 import {
   CLIENTS,
   OWNER,
@@ -163,17 +164,14 @@ export class World {
       case 'Remove-Worker':
         return this.message(from, { Action: 'Remove-Worker', Worker: workerId(op.worker) });
       case 'Set-Fees':
-        return this.message(from, {
-          Action: 'Set-Fees',
-          'Base-Fee': String(op.baseFee),
-          'Token-Fee': String(op.tokenFee),
-        });
-      case 'Set-Limits':
-        return this.message(from, {
-          Action: 'Set-Limits',
-          'Max-Overtakes': op.maxOvertakes === null ? 'unbounded' : String(op.maxOvertakes),
-          'Max-Attempts': String(op.maxAttempts),
-        });
+      case 'Set-Limits': {
+        const tags: Record<string, string> = { Action: op.op };
+        for (const spec of settingsOf(op.op)) {
+          const value = op.settings[spec.name];
+          if (value !== undefined) tags[spec.tag] = settingTagValue(value);
+        }
+        return this.message(from, tags);
+      }
       case 'Withdraw':
         return this.message(from, { Action: 'Withdraw', Quantity: String(op.quantity) });
       default:
