@@ -4,7 +4,8 @@
  * the page's only prose is the scenarios' titles and summaries and the meanings below.
  */
 import type { Cause, StepEvent, StepEventType } from '../model/events.ts';
-import type { AoMessage, OutMessage } from '../model/messages.ts';
+import { formatMultiplier, neededFee } from '../model/fees.ts';
+import { type AoMessage, type OutMessage, tag } from '../model/messages.ts';
 import { SETTINGS, settingTagValue } from '../model/settings.ts';
 import { MODEL_VERSION } from '../model/version.ts';
 import { CLIENTS, OWNER, TOKEN } from '../verify/scenario.ts';
@@ -78,21 +79,34 @@ function eventText(event: StepEvent): string {
   return `**${event.type}** ${fields.join(' ')} ← ${codeCell(event.cause)}`;
 }
 
-/** How each request of a run ended, from its events. */
+/** The fee the paying notice of `request` needed, as the model computes it. */
+function feeOf(run: ScenarioRun, request: string): bigint {
+  const notice = run.steps.find((s) => s.msg.id === request)!.msg;
+  return neededFee(run.config, Number(tag(notice, 'X-Tokens')), tag(notice, 'X-Prompt') ?? '');
+}
+
+/** How each payment of a run ended, from its events. */
 function endings(run: ScenarioRun): string[] {
   const events = run.steps.flatMap((s) => s.events);
   const lines: string[] = [];
   for (const e of events) {
+    const needed = e.type === 'accepted' || e.type === 'refused' ? feeOf(run, e.request) : 0n;
     if (e.type === 'refused')
-      lines.push(`${code(e.request)} (${e.client}, paid ${e.paid}): refused, ${e.reason}.`);
+      lines.push(
+        `${code(e.request)} (${e.client}; fee ${needed}, paid ${e.paid}): refused on arrival, “${e.reason}”.`,
+      );
     if (e.type !== 'accepted') continue;
     const attempts = events.filter((d) => d.type === 'dispatched' && d.request === e.request).length;
     const end = events.filter(isEnd).find((d) => d.request === e.request)!;
     const how =
       end.type === 'answered'
         ? `answered by ${end.worker}; the ${e.paid} paid became revenue`
-        : `refunded ${e.paid}: ${end.reason}`;
-    lines.push(`${code(e.request)} (${e.client}, paid ${e.paid}, ${attempts} attempt(s)): ${how}.`);
+        : `refunded ${e.paid}, “${end.reason}”`;
+    const multiplier = formatMultiplier({ paid: e.paid, needed });
+    lines.push(
+      `${code(e.request)} (${e.client}; fee ${needed}, paid ${e.paid}, multiplier ${multiplier}; ` +
+        `${attempts} attempt(s)): ${how}.`,
+    );
   }
   return lines;
 }
@@ -171,7 +185,8 @@ export function lifecyclePage(): string {
       `${CLIENTS.join(', ')}; a request is named by the id of its Credit-Notice, and each prompt ends in a ` +
       'mark of punctuation that tells it apart from the others (it adds no words). Messages are ' +
       `${STEP_INTERVAL} ms apart, except that a Cron tick comes just after the deadline or queue-wait ` +
-      'bound it waits for.',
+      'bound it waits for. Each scenario ends with how each payment ended, its fee computed by the ' +
+      'model and its multiplier written as Info-Response’s `Last-Multiplier` writes it.',
     '',
     '## Scenarios',
     '',

@@ -22,10 +22,14 @@ type Client = (typeof CLIENTS)[number];
 
 /** One line of a script: what the herder's surroundings do next. */
 export type ScriptStep =
-  /** A client pays through the token for `tokens` tokens on a prompt of `words` words. */
+  /**
+   * A client pays through the token for `tokens` tokens on a prompt of `words` words: the fee
+   * (`exact`), the fee plus `extra` (`overpaid`), twice the fee (`double`) or less (`underpaid`).
+   */
   | {
       readonly pay: Client;
       readonly amount: Exclude<PaymentKind, 'huge' | 'oversized'>;
+      readonly extra?: number;
       readonly words: number;
       readonly tokens: number;
       readonly reference?: boolean;
@@ -75,7 +79,7 @@ export const SCENARIOS: readonly Scenario[] = [
       'A payment above the fee is accepted, goes straight to the idle worker, and its answer is forwarded to the payer.',
     workers: ['W1'],
     script: [
-      { pay: A, amount: 'overpaid', words: 4, tokens: 8, reference: true },
+      { pay: A, amount: 'overpaid', extra: 30, words: 4, tokens: 8, reference: true },
       { answer: 'W1', ok: true },
     ],
     shows: [
@@ -263,7 +267,7 @@ function traceEvent(
       kind: 'credit',
       client: CLIENTS.indexOf(line.pay),
       payment: line.amount,
-      bump: 0,
+      bump: line.extra ?? 0,
       prompt: 'words',
       words: line.words,
       tokens: 'valid',

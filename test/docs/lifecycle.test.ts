@@ -17,6 +17,7 @@ import {
   type ScenarioRun,
 } from '../../src/docs/scenarios.ts';
 import type { StepEvent } from '../../src/model/events.ts';
+import { neededFee } from '../../src/model/fees.ts';
 import { type HerderStepper, MODEL_STEPPER } from '../../src/model/herder.ts';
 import { runTrace } from '../../src/verify/run.ts';
 import { traceSpec } from '../properties/arbitraries.ts';
@@ -43,6 +44,13 @@ describe('lifecycle scenarios', () => {
   it('tell the stories their titles claim', () => {
     const dispatched = (r: ScenarioRun) => events(r).flatMap((e) => (e.type === 'dispatched' ? [e] : []));
     const refunds = (r: ScenarioRun) => events(r).flatMap((e) => (e.type === 'refunded' ? [e] : []));
+
+    // Paid above the fee, and answered.
+    const paid = run('paid-and-answered');
+    const notice = paid.steps[0]!.msg.tags;
+    const fee = neededFee(paid.config, Number(notice['X-Tokens']), notice['X-Prompt']!);
+    expect(BigInt(notice.Quantity!)).toBeGreaterThan(fee);
+    expect(events(paid).filter((e) => e.type === 'answered')).toHaveLength(1);
 
     // Outbid: the third payment (twice the fee) is served before the second (exactly the fee).
     const outbid = run('outbid');
