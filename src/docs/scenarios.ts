@@ -7,7 +7,7 @@
 import { type HerdConfig, makeConfig } from '../model/config.ts';
 import type { Cause, StepEvent, StepEventType } from '../model/events.ts';
 import { type HerderState, initialHerderState, step } from '../model/herder.ts';
-import type { AoMessage, OutMessage } from '../model/messages.ts';
+import { Action, type AoMessage, type OutMessage } from '../model/messages.ts';
 import {
   type AdminOp,
   CLIENTS,
@@ -38,7 +38,7 @@ export type ScriptStep =
   | { readonly answer: string; readonly ok: boolean }
   /** The worker reports Worker-Error (`error`) or Worker-Initialized. */
   | { readonly report: string; readonly error: boolean }
-  | { readonly owner: 'Add-Worker' | 'Remove-Worker'; readonly worker: string }
+  | { readonly owner: typeof Action.AddWorker | typeof Action.RemoveWorker; readonly worker: string }
   /**
    * Nobody says anything until the earliest running deadline, or the earliest queue-wait bound,
    * has passed; AO's Cron tick then reaches the herder.
@@ -176,7 +176,7 @@ export const SCENARIOS: readonly Scenario[] = [
       { report: 'W1', error: true },
       { report: 'W1', error: false },
       { report: 'W1', error: true },
-      { owner: 'Remove-Worker', worker: 'W1' },
+      { owner: Action.RemoveWorker, worker: 'W1' },
     ],
     shows: [
       'worker/Worker-Error',
@@ -195,7 +195,7 @@ export const SCENARIOS: readonly Scenario[] = [
     workers: ['W1'],
     script: [
       { report: 'W2', error: true },
-      { owner: 'Add-Worker', worker: 'W2' },
+      { owner: Action.AddWorker, worker: 'W2' },
       { pay: A, amount: 'exact', words: 4, tokens: 8 },
       { pay: B, amount: 'exact', words: 4, tokens: 8 },
       { report: 'W2', error: false },
@@ -276,7 +276,7 @@ function traceEvent(
       spoofed: false,
       noSender: false,
     };
-    return { event, from: TOKEN, action: 'Credit-Notice' };
+    return { event, from: TOKEN, action: Action.CreditNotice };
   }
   if ('answer' in line) {
     // The world picks among the workers that hold an Inference, the longest-held first.
@@ -285,19 +285,21 @@ function traceEvent(
     return {
       event: { kind: 'answer', worker: index, ok: line.ok, which: 'held', from: 'worker' },
       from: line.answer,
-      action: line.ok ? 'Inference-Response' : 'Inference-Error',
+      action: line.ok ? Action.InferenceResponse : Action.InferenceError,
     };
   }
   if ('report' in line)
     return {
       event: { kind: 'worker-report', worker: workerIndex(line.report), error: line.error },
       from: line.report,
-      action: line.error ? 'Worker-Error' : 'Worker-Initialized',
+      action: line.error ? Action.WorkerError : Action.WorkerInitialized,
     };
   if ('owner' in line) {
     const worker = workerIndex(line.worker);
     const op: AdminOp =
-      line.owner === 'Add-Worker' ? { op: 'Add-Worker', worker } : { op: 'Remove-Worker', worker };
+      line.owner === Action.AddWorker
+        ? { op: Action.AddWorker, worker }
+        : { op: Action.RemoveWorker, worker };
     return { event: { kind: 'admin', byOwner: true, op }, from: OWNER, action: line.owner };
   }
   return { event: { kind: 'tick' }, from: OWNER, action: 'Cron' };
@@ -326,7 +328,8 @@ export function runScenario(scenario: Scenario): ScenarioRun {
     world.learn(msg, result.outbox);
     if ('answer' in line) holding = holding.filter((w) => w !== line.answer);
     for (const out of result.outbox)
-      if (out.tags.Action === 'Inference') holding = [...holding.filter((w) => w !== out.target), out.target];
+      if (out.tags.Action === Action.Inference)
+        holding = [...holding.filter((w) => w !== out.target), out.target];
     steps.push({ msg, events: result.events, outbox: result.outbox });
   }
   const events = steps.flatMap((s) => s.events);
