@@ -1,7 +1,9 @@
 /**
  * The frontier kept compact: every state waiting to be expanded is written as 32-bit words into
  * one growing Int32Array (a hundred words or so instead of a herder state's few kilobytes of
- * objects; a number that is not a 32-bit integer is escaped to the table) and rebuilt, through the model's public API (snapshot.ts), when it is expanded.
+ * objects; a number that is not a 32-bit integer is escaped to the table), read straight from
+ * the state and rebuilt straight from the words, through the model's public API as snapshot.ts
+ * rebuilds a state, when it is expanded.
  *
  * What is written is the state itself, not its abstraction: every request, worker, timer-heap
  * entry, remembered id and amount, so that a defective herder that keeps something the
@@ -13,12 +15,14 @@
  * state, so the new names never show. Strings and amounts that are not small numbers are kept
  * once each in a table.
  */
+import type { HerdConfig } from '../model/config.ts';
+import { DeadlineHeap } from '../model/deadlines.ts';
 import type { Multiplier } from '../model/fees.ts';
-import type { WorkerStatus } from '../model/herd.ts';
-import type { RequestRecord } from '../model/herder.ts';
+import { Herd, type WorkerRecord, type WorkerStatus } from '../model/herd.ts';
+import type { HerderState, RequestRecord } from '../model/herder.ts';
 import type { RequestQueue } from '../model/queue.ts';
 import type { Node } from './environment.ts';
-import { fromPlain, type PlainState, toPlain } from './snapshot.ts';
+import { OUT, PARKED, rebuildQueue, WAITING } from './snapshot.ts';
 
 const STATUSES: readonly WorkerStatus[] = ['idle', 'busy', 'timed-out', 'failed'];
 const NONE = -1;
@@ -53,6 +57,12 @@ export class PackedFrontier {
   private starts: number[] = [];
   private ids: number[] = [];
   private readonly table = new Table();
+  /** While packing: the ids of the state's live requests, in order. */
+  private readonly live: string[] = [];
+  /** While rebuilding: the read position, the live requests' new names, the workers' fields. */
+  private at = 0;
+  private readonly names: string[] = [];
+  private readonly fields: number[] = [];
 
   constructor(
     /** The herd's possible workers, named by index. */
@@ -85,105 +95,91 @@ export class PackedFrontier {
   }
 
   push(id: number, node: Node): void {
+    const { state } = node;
     this.ids.push(id);
     this.starts.push(this.used);
-    const plain = toPlain(node.state);
-    const live = new Map<string, number>();
-    for (const [i, { record }] of plain.requests.entries()) live.set(record.id, i);
-    const request = (id: string | undefined) => (id === undefined ? NONE : (live.get(id) ?? ENDED));
-    const worker = (id: string) => {
-      const i = this.workers.indexOf(id);
-      return i >= 0 ? i : -2 - this.table.code(id);
-    };
-    this.put(node.clock, node.sent, this.table.code(plain.config), plain.paused ? 1 : 0, plain.now);
-    this.put(plain.handled, plain.arrivals);
-    this.put(plain.requests.length);
-    for (const { record, place, overtakes } of plain.requests) {
+    const live = this.live;
+    live.length = 0;
+    for (const r of state.requests.keys()) live.push(r);
+    this.put(node.clock, node.sent, this.table.code(state.config), state.paused ? 1 : 0, state.now);
+    this.put(state.handled, state.arrivals);
+    this.put(state.requests.size);
+    for (const record of state.requests.values()) {
+      const place = state.queue.isWaiting(record) ? WAITING : record.worker !== undefined ? PARKED : OUT;
       const derived = record.client === `C-${record.id}`;
       this.put(derived ? NONE : this.table.code(record.client));
       this.put(record.reference === undefined ? NONE : this.table.code(record.reference));
       this.put(this.table.code(record.prompt), record.tokens, this.multiplier(record.multiplier));
-      this.put(record.arrival, record.slot, place, overtakes, record.attempts, record.waitUntil);
-      this.put(record.worker === undefined ? NONE : worker(record.worker), record.tried.length);
-      for (const w of record.tried) this.put(worker(w));
+      this.put(record.arrival, record.slot, place, state.queue.overtakesOf(record), record.attempts);
+      this.put(record.waitUntil);
+      this.put(record.worker === undefined ? NONE : this.workerCode(record.worker), record.tried.length);
+      for (const w of record.tried) this.put(this.workerCode(w));
     }
-    this.put(plain.seen.length);
-    for (const [id, until] of plain.seen) this.put(this.idCode(id, live), until);
-    this.put(plain.forgetQueue.length);
-    for (const [id, until] of plain.forgetQueue) this.put(this.idCode(id, live), until);
-    this.put(plain.workers.length);
-    for (const w of plain.workers)
+    this.put(state.seen.size);
+    for (const [seenId, until] of state.seen) this.put(this.idCode(seenId), until);
+    this.put(state.forgetIds.length - state.forgetHead);
+    for (let i = state.forgetHead; i < state.forgetIds.length; i++)
+      this.put(this.idCode(state.forgetIds[i]!), state.forgetUntil[i]!);
+    this.put(state.herd.size);
+    for (const w of state.herd.all())
       this.put(
-        worker(w.id),
+        this.workerCode(w.id),
         STATUSES.indexOf(w.status),
-        request(w.request),
-        request(w.lastRequest),
+        this.requestCode(w.request),
+        this.requestCode(w.lastRequest),
         w.deadline,
         w.draining ? 1 : 0,
       );
-    this.put(plain.idle.length);
-    for (const id of plain.idle) this.put(worker(id));
-    for (const heap of [plain.deadlines, plain.waits]) {
-      this.put(heap.length);
-      for (const entry of heap)
-        this.put(
-          entry.at,
-          entry.worker === '' ? NONE : worker(entry.worker),
-          request(entry.request),
-          entry.arrival ?? Number.NaN,
-        );
-    }
-    this.put(plain.unready.length);
-    for (const id of plain.unready) this.put(worker(id));
-    const { ledger } = plain;
-    for (const amount of [
-      ledger.credited,
-      ledger.refunded,
-      ledger.revenue,
-      ledger.escrow,
-      ledger.unclaimed,
-      ledger.withdrawn,
-    ])
-      this.amount(amount);
-    this.put(plain.lastMultiplier === undefined ? NONE : this.multiplier(plain.lastMultiplier));
+    const idle = state.herd.idleInOrder();
+    this.put(idle.length);
+    for (const w of idle) this.put(this.workerCode(w.id));
+    this.heap(state.deadlines);
+    this.heap(state.waits);
+    this.put(state.unready.length);
+    for (const w of state.unready) this.put(this.workerCode(w));
+    const { ledger } = state;
+    this.amount(ledger.credited);
+    this.amount(ledger.refunded);
+    this.amount(ledger.revenue);
+    this.amount(ledger.escrow);
+    this.amount(ledger.unclaimed);
+    this.amount(ledger.withdrawn);
+    this.put(state.lastMultiplier === undefined ? NONE : this.multiplier(state.lastMultiplier));
   }
 
   /** The i-th state pushed, rebuilt. */
   node(i: number): Node {
-    let at = this.starts[i]!;
-    const next = () => {
-      const word = this.data[at++]!;
-      return word === ESCAPE ? this.table.value<number>(this.data[at++]!) : word;
-    };
-    const clock = next();
-    const sent = next();
-    const config = this.table.value<PlainState['config']>(next());
-    const paused = next() === 1;
-    const now = next();
-    const handled = next();
-    const arrivals = next();
-    const count = next();
-    const names: string[] = [];
-    const requests: PlainState['requests'] = [];
-    const worker = (code: number) => (code >= 0 ? this.workers[code]! : this.table.value<string>(-2 - code));
+    this.at = this.starts[i]!;
+    const clock = this.next();
+    const sent = this.next();
+    const config = this.table.value<HerdConfig>(this.next());
+    const paused = this.next() === 1;
+    const now = this.next();
+    const handled = this.next();
+    const arrivals = this.next();
+    const count = this.next();
+    const names = this.names;
+    names.length = 0;
+    const requests = new Map<string, RequestRecord>();
+    const places: { record: RequestRecord; place: number; overtakes: number }[] = [];
     for (let r = 0; r < count; r++) {
-      const clientCode = next();
-      const referenceCode = next();
-      const prompt = this.table.value<string>(next());
-      const tokens = next();
-      const multiplier = this.multiplierOf(next());
-      const arrival = next();
+      const clientCode = this.next();
+      const referenceCode = this.next();
+      const prompt = this.table.value<string>(this.next());
+      const tokens = this.next();
+      const multiplier = this.multiplierOf(this.next());
+      const arrival = this.next();
       const id = `q${arrival}`;
       names.push(id);
-      const slot = next();
-      const place = next();
-      const overtakes = next();
-      const attempts = next();
-      const waitUntil = next();
-      const holder = next();
-      const triedCount = next();
+      const slot = this.next();
+      const place = this.next();
+      const overtakes = this.next();
+      const attempts = this.next();
+      const waitUntil = this.next();
+      const holder = this.next();
+      const triedCount = this.next();
       const tried: string[] = [];
-      for (let k = 0; k < triedCount; k++) tried.push(worker(next()));
+      for (let k = 0; k < triedCount; k++) tried.push(this.workerOf(this.next()));
       const record: RequestRecord = {
         id,
         client: clientCode === NONE ? `C-${id}` : this.table.value<string>(clientCode),
@@ -196,87 +192,140 @@ export class PackedFrontier {
         overtakes,
         attempts,
         tried,
-        worker: holder === NONE ? undefined : worker(holder),
+        worker: holder === NONE ? undefined : this.workerOf(holder),
         waitUntil,
       };
-      requests.push({ record, place, overtakes });
+      requests.set(id, record);
+      places.push({ record, place, overtakes });
     }
-    const request = (code: number) => (code === NONE ? undefined : code === ENDED ? ENDED_ID : names[code]!);
-    const id = (code: number) => (code >= 0 ? names[code]! : this.table.value<string>(-1 - code));
-    const seen: [string, number][] = [];
-    for (let k = next(); k > 0; k--) seen.push([id(next()), next()]);
-    const forgetQueue: [string, number][] = [];
-    for (let k = next(); k > 0; k--) forgetQueue.push([id(next()), next()]);
-    const workers: PlainState['workers'] = [];
-    for (let k = next(); k > 0; k--)
-      workers.push({
-        id: worker(next()),
-        status: STATUSES[next()]!,
-        request: request(next()),
-        lastRequest: request(next()),
-        deadline: next(),
-        draining: next() === 1,
-        idleStamp: 0,
-      });
-    const idle: string[] = [];
-    for (let k = next(); k > 0; k--) idle.push(worker(next()));
-    const heaps: PlainState['deadlines'][] = [];
-    for (let h = 0; h < 2; h++) {
-      const heap: PlainState['deadlines'] = [];
-      for (let k = next(); k > 0; k--) {
-        const entryAt = next();
-        const who = next();
-        const what = request(next()) ?? '';
-        const arrival = next();
-        heap.push({
-          at: entryAt,
-          worker: who === NONE ? '' : worker(who),
-          request: what,
-          ...(Number.isNaN(arrival) ? {} : { arrival }),
-        });
-      }
-      heaps.push(heap);
+    const seen = new Map<string, number>();
+    for (let k = this.next(); k > 0; k--) seen.set(this.idOf(this.next()), this.next());
+    const forgetIds: string[] = [];
+    const forgetUntil: number[] = [];
+    for (let k = this.next(); k > 0; k--) {
+      forgetIds.push(this.idOf(this.next()));
+      forgetUntil.push(this.next());
     }
+    // The herd as snapshot.ts rebuilds it: every worker added, all failed, the idle ones made idle
+    // in their order, then each given its status and fields.
+    const herd = new Herd();
+    const workers: WorkerRecord[] = [];
+    const fields: number[] = this.fields;
+    fields.length = 0;
+    for (let k = this.next(); k > 0; k--) {
+      workers.push(herd.add(this.workerOf(this.next())));
+      fields.push(this.next(), this.next(), this.next(), this.next(), this.next());
+    }
+    for (const w of workers) herd.setStatus(w, 'failed');
+    for (let k = this.next(); k > 0; k--) herd.setStatus(herd.get(this.workerOf(this.next()))!, 'idle');
+    for (let k = 0; k < workers.length; k++) {
+      const w = workers[k]!;
+      const status = STATUSES[fields[5 * k]!]!;
+      if (status !== 'idle') herd.setStatus(w, status);
+      w.request = this.requestOf(fields[5 * k + 1]!);
+      w.lastRequest = this.requestOf(fields[5 * k + 2]!);
+      w.deadline = fields[5 * k + 3]!;
+      w.draining = fields[5 * k + 4] === 1;
+    }
+    const deadlines = this.heapOf();
+    const waits = this.heapOf();
     const unready: string[] = [];
-    for (let k = next(); k > 0; k--) unready.push(worker(next()));
-    const amount = () => {
-      const kind = next();
-      const value = next();
-      return kind === 0 ? BigInt(value) : this.table.value<bigint>(value);
-    };
+    for (let k = this.next(); k > 0; k--) unready.push(this.workerOf(this.next()));
     const ledger = {
-      credited: amount(),
-      refunded: amount(),
-      revenue: amount(),
-      escrow: amount(),
-      unclaimed: amount(),
-      withdrawn: amount(),
+      credited: this.amountOf(),
+      refunded: this.amountOf(),
+      revenue: this.amountOf(),
+      escrow: this.amountOf(),
+      unclaimed: this.amountOf(),
+      withdrawn: this.amountOf(),
     };
-    const last = next();
-    const plain: PlainState = {
+    const last = this.next();
+    const state: HerderState = {
       config,
       paused,
       now,
       seen,
       handled,
-      forgetQueue,
+      forgetIds,
+      forgetUntil,
+      forgetHead: 0,
       arrivals,
       requests,
-      workers,
-      idle,
-      deadlines: heaps[0]!,
-      waits: heaps[1]!,
+      queue: rebuildQueue(this.blank, places),
+      herd,
+      deadlines,
+      waits,
       unready,
       ledger,
       lastMultiplier: last === NONE ? undefined : this.multiplierOf(last),
     };
-    return { state: fromPlain(plain, this.blank), clock, sent };
+    return { state, clock, sent };
+  }
+
+  /** The next word of the state being rebuilt. */
+  private next(): number {
+    const word = this.data[this.at++]!;
+    return word === ESCAPE ? this.table.value<number>(this.data[this.at++]!) : word;
+  }
+
+  private workerCode(id: string): number {
+    const i = this.workers.indexOf(id);
+    return i >= 0 ? i : -2 - this.table.code(id);
+  }
+
+  private workerOf(code: number): string {
+    return code >= 0 ? this.workers[code]! : this.table.value<string>(-2 - code);
+  }
+
+  /** A request a worker or a heap entry names: a live one by rank, an ended one as such. */
+  private requestCode(id: string | undefined): number {
+    if (id === undefined) return NONE;
+    const rank = this.live.indexOf(id);
+    return rank >= 0 ? rank : ENDED;
+  }
+
+  private requestOf(code: number): string | undefined {
+    return code === NONE ? undefined : code === ENDED ? ENDED_ID : this.names[code]!;
+  }
+
+  private idOf(code: number): string {
+    return code >= 0 ? this.names[code]! : this.table.value<string>(-1 - code);
+  }
+
+  private heap(heap: DeadlineHeap): void {
+    this.put(heap.size);
+    heap.prune((entry) => {
+      this.put(
+        entry.at,
+        entry.worker === '' ? NONE : this.workerCode(entry.worker),
+        this.requestCode(entry.request),
+        entry.arrival ?? Number.NaN,
+      );
+      return true;
+    });
+  }
+
+  private heapOf(): DeadlineHeap {
+    const heap = new DeadlineHeap();
+    for (let k = this.next(); k > 0; k--) {
+      const at = this.next();
+      const who = this.next();
+      const what = this.requestOf(this.next()) ?? '';
+      heap.add(at, who === NONE ? '' : this.workerOf(who), what, this.next());
+    }
+    return heap;
+  }
+
+  private amountOf(): bigint {
+    const kind = this.next();
+    const value = this.next();
+    return kind === 0 ? BigInt(value) : this.table.value<bigint>(value);
   }
 
   /** A remembered id: a live request's by its rank, any other by the table. */
-  private idCode(id: string, live: Map<string, number>): number {
-    const rank = live.get(id);
-    return rank === undefined ? -1 - this.table.code(id) : rank;
+  private idCode(id: string): number {
+    const rank = this.live.indexOf(id);
+    return rank < 0 ? -1 - this.table.code(id) : rank;
   }
 
   private multiplier(m: Multiplier): number {

@@ -17,11 +17,11 @@ import type { RequestQueue } from '../model/queue.ts';
 import { pendingForgets } from '../model/state.ts';
 
 /** Where a live request is in the queue. */
-const WAITING = 0;
+export const WAITING = 0;
 /** Dispatched: it keeps its place in arrival order in case it is retried. */
-const PARKED = 1;
+export const PARKED = 1;
 /** Live but out of the queue (only a defective herder leaves one so). */
-const OUT = 2;
+export const OUT = 2;
 
 export interface PlainState {
   readonly config: HerdConfig;
@@ -79,17 +79,15 @@ export function toPlain(state: HerderState): PlainState {
 }
 
 /**
- * Rebuilds a state from {@link toPlain}'s data. `blank` is an empty queue of the herder's (its
- * initial state's): the rebuilt queue is a copy of it, so that it orders multipliers as the
- * herder does.
+ * A queue holding `requests` (the state's live records) as they were: a copy of `blank` (so that
+ * it orders multipliers as the herder does), each request at its place with its overtake count.
  */
-export function fromPlain(plain: PlainState, blank: RequestQueue<RequestRecord>): HerderState {
-  const requests = new Map<string, RequestRecord>();
-  for (const { record } of plain.requests) requests.set(record.id, { ...record, tried: [...record.tried] });
+export function rebuildQueue(
+  blank: RequestQueue<RequestRecord>,
+  requests: { record: RequestRecord; place: number; overtakes: number }[],
+): RequestQueue<RequestRecord> {
   const queue = blank.clone((entry) => entry);
-  const bySlot = plain.requests
-    .map(({ record, place, overtakes }) => ({ record: requests.get(record.id)!, place, overtakes }))
-    .sort((a, b) => a.record.slot - b.record.slot);
+  const bySlot = requests.sort((a, b) => a.record.slot - b.record.slot);
   // Enqueued in arrival order, then all dispatched in that order (each overtakes only parked
   // ones, so no count moves), then each put back as it was.
   for (const { record } of bySlot) queue.enqueue(record);
@@ -99,6 +97,21 @@ export function fromPlain(plain: PlainState, blank: RequestQueue<RequestRecord>)
     if (place === WAITING) queue.requeue(record);
     else if (place === OUT) queue.release(record);
   }
+  return queue;
+}
+
+/**
+ * Rebuilds a state from {@link toPlain}'s data. `blank` is an empty queue of the herder's (its
+ * initial state's): the rebuilt queue is a copy of it, so that it orders multipliers as the
+ * herder does.
+ */
+export function fromPlain(plain: PlainState, blank: RequestQueue<RequestRecord>): HerderState {
+  const requests = new Map<string, RequestRecord>();
+  for (const { record } of plain.requests) requests.set(record.id, { ...record, tried: [...record.tried] });
+  const queue = rebuildQueue(
+    blank,
+    plain.requests.map(({ record, place, overtakes }) => ({ record: requests.get(record.id)!, place, overtakes })),
+  );
 
   const herd = new Herd();
   for (const w of plain.workers) herd.add(w.id);
