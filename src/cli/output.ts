@@ -94,14 +94,14 @@ export function showProgress(options: OutputOptions): boolean {
 }
 
 /** Seconds between progress lines off a terminal: `HERD_PROGRESS_SECONDS`, default 5 (0 = none). */
-export function progressInterval(): number {
+function progressInterval(): number {
   const raw = process.env.HERD_PROGRESS_SECONDS;
   if (raw === undefined || raw === '') return 5;
   const seconds = Number(raw);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : 5;
 }
 
-export interface ProgressLines {
+interface ProgressLines {
   /** Records the latest state; printed at the next tick. Cheap: call it as often as you like. */
   update(status: string): void;
   /** Stops the ticker (prints nothing more). */

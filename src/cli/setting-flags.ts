@@ -20,7 +20,7 @@ export const UNBOUNDED = 'unbounded';
 /** The setting flags as commander hands them over (camel-cased names). */
 export type SettingFlagValues = { [K in SettingName]?: SettingValues[K] | typeof UNBOUNDED };
 
-export interface SettingFlagOptions {
+interface SettingFlagOptions {
   /**
    * Whether a value above the table's bound is refused (default true). A herder written by
    * someone else may have limits ours would not take: `herd verify` states them as they are.
@@ -31,14 +31,14 @@ export interface SettingFlagOptions {
 }
 
 /** `--max-overtakes <n|unbounded>`. */
-export function settingOptionFlags(spec: SettingSpec): string {
+function settingOptionFlags(spec: SettingSpec): string {
   const argument =
     spec.kind === 'amount' ? 'amount' : spec.kind === 'bound' ? `n|${UNBOUNDED}` : (spec.argument ?? 'n');
   return `${settingFlag(spec)} <${argument}>`;
 }
 
 /** What a flag's help says by default: the setting's meaning, and what `unbounded` means. */
-export function settingHelp(spec: SettingSpec): string {
+function settingHelp(spec: SettingSpec): string {
   const meaning = spec.meaning.replace(/`/g, '');
   return spec.kind === 'bound' ? `${meaning} (${UNBOUNDED}: pure priority)` : meaning;
 }

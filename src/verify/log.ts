@@ -38,7 +38,7 @@ const TRANSPORT_TAGS = new Set([
 ]);
 
 /** One message of a history, read and checked. */
-export interface HistoryLine {
+interface HistoryLine {
   readonly line: number;
   readonly id: string;
   readonly from: string;
@@ -50,7 +50,7 @@ export interface HistoryLine {
 }
 
 /** A delivered message and what the herder sent in reaction: what the auditor observes. */
-export interface HistoryStep {
+interface HistoryStep {
   readonly msg: AoMessage;
   readonly outbox: OutMessage[];
 }
@@ -100,7 +100,7 @@ function readTimestamp(value: unknown, line: number): number | undefined {
 }
 
 /** Parses one line of a history (`n` counts from 1). */
-export function parseLine(text: string, n: number): HistoryLine {
+function parseLine(text: string, n: number): HistoryLine {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -179,7 +179,7 @@ function tagRecord(tags: readonly { name: string; value: string }[]): Record<str
  * herder that follow it. A message from the herder to itself is in its outbox the first time its
  * id appears and a delivery the second.
  */
-export function historySteps(lines: readonly HistoryLine[], herder: string): HistoryStep[] {
+function historySteps(lines: readonly HistoryLine[], herder: string): HistoryStep[] {
   const steps: HistoryStep[] = [];
   const sentIds = new Set<string>();
   for (const l of lines) {
@@ -247,7 +247,7 @@ export interface LogReport {
   readonly hints: string[];
 }
 
-export interface CheckHistoryOptions {
+interface CheckHistoryOptions {
   stated: StatedSettings;
   /** The history is the herder's whole life so far: check that nothing accepted is left. */
   complete?: boolean;

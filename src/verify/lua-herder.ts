@@ -21,7 +21,7 @@ const TRANSPORT_TAGS = new Set([
   'Pushed-For',
 ]);
 
-export interface LuaHerderOptions {
+interface LuaHerderOptions {
   module: ModuleKey;
   /** The herder process's owner (the wallet allowed to Eval it). */
   owner: string;

@@ -11,7 +11,7 @@ import type { TraceSpec } from './scenario.ts';
 import { HerderSession, type SessionSetup, type TraceOutcome } from './session.ts';
 import type { FromVerifyThread, ThreadError, ToVerifyThread } from './thread.ts';
 
-export interface TraceExecutor {
+interface TraceExecutor {
   /**
    * Runs a trace from the booted herder; calls may overlap (they are queued). A speculative run
    * (one that may turn out not to be needed) waits until no other is waiting.
@@ -45,7 +45,7 @@ interface Job {
  * trace goes to the first herder free; this thread's starts at once, the threads' as soon as each
  * has loaded the code and booted its herder.
  */
-export class TracePool implements TraceExecutor {
+class TracePool implements TraceExecutor {
   private readonly queue: Job[] = [];
   private readonly speculative: Job[] = [];
   /** Threads ready for work, and the traces sent to each, oldest first. */

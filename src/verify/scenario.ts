@@ -15,8 +15,8 @@ export const CLIENTS = ['CLIENT-A', 'CLIENT-B', 'CLIENT-C'] as const;
 export const WORKER_POOL = ['W1', 'W2', 'W3', 'W4'] as const;
 
 export type PaymentKind = 'underpaid' | 'exact' | 'overpaid' | 'double' | 'huge' | 'oversized';
-export type PromptKind = 'words' | 'empty' | 'missing' | 'unicode' | 'huge' | 'symbols';
-export type TokensKind = 'valid' | 'missing' | 'zero' | 'too-many' | 'not-a-number' | 'negative' | 'padded';
+type PromptKind = 'words' | 'empty' | 'missing' | 'unicode' | 'huge' | 'symbols';
+type TokensKind = 'valid' | 'missing' | 'zero' | 'too-many' | 'not-a-number' | 'negative' | 'padded';
 
 export type TraceEvent =
   | {
@@ -238,7 +238,7 @@ export const traceEvent: fc.Arbitrary<TraceEvent> = fc.oneof(
 );
 
 /** Time between deliveries: mostly short, sometimes past every deadline. */
-export const delay: fc.Arbitrary<number> = fc.oneof(
+const delay: fc.Arbitrary<number> = fc.oneof(
   { weight: 4, arbitrary: fc.constant(0) },
   { weight: 6, arbitrary: fc.integer({ min: 1, max: 500 }) },
   { weight: 1, arbitrary: fc.integer({ min: 2_000, max: 20_000 }) },
@@ -269,7 +269,7 @@ export const herdConfig: fc.Arbitrary<HerdConfig> = fc
     }),
   );
 
-export interface TraceOptions {
+interface TraceOptions {
   minEvents?: number;
   maxEvents?: number;
   /** Events to draw from instead of the general mix. */

@@ -69,7 +69,7 @@ export class HerderSession {
 }
 
 /** The Lua error itself ("[string ...]:N: ..."), not the warnings printed around it. */
-export function luaErrorLine(error: string): string {
+function luaErrorLine(error: string): string {
   const lines = error.split('\n').map((line) => line.trim());
   return (
     lines.find((line) => line.startsWith('[string ')) ??

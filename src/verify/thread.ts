@@ -23,7 +23,7 @@ export type FromVerifyThread =
   | { readonly type: 'done'; readonly id: number; readonly outcome: TraceOutcome }
   | { readonly type: 'failed'; readonly id: number; readonly error: ThreadError };
 
-export function threadError(err: unknown): ThreadError {
+function threadError(err: unknown): ThreadError {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
   const extra = err as Error & { pid?: unknown; luaError?: unknown };
   return {

@@ -13,7 +13,15 @@ import { type CheckOptions, type CheckResult, check, type Progress } from '../..
 import { collisionProbability } from '../../checker/fingerprints.ts';
 import { formatTrace, traceLength } from '../../checker/trace.ts';
 import { settingSpec } from '../../model/settings.ts';
-import { emit, intOption, type OutputOptions, progressLines, showProgress, UserError } from '../output.ts';
+import {
+  EXIT_CHECK_FAILED,
+  emit,
+  intOption,
+  type OutputOptions,
+  progressLines,
+  showProgress,
+  UserError,
+} from '../output.ts';
 import { settingParser, UNBOUNDED } from '../setting-flags.ts';
 
 interface CheckFlags extends OutputOptions {
@@ -49,7 +57,7 @@ interface CheckFlags extends OutputOptions {
 export const BYTES_PER_STATE = 3000;
 
 /** Default --max-memory: 8 GiB, a third of a 24 GiB machine. */
-export const DEFAULT_MAX_MEMORY_GIB = 8;
+const DEFAULT_MAX_MEMORY_GIB = 8;
 
 /** The queue's overtaking bound, read as the setting is (the checker bounds it further). */
 const overtakesOption = settingParser(settingSpec('maxOvertakes')) as (
@@ -69,7 +77,7 @@ export function threadsProblem(threads: number, cores = availableParallelism()):
   return `--threads ${threads} is more than the ${cores} core(s) of this machine: use --threads ${cores} or fewer`;
 }
 
-export interface MemoryPlan {
+interface MemoryPlan {
   /** The state cap the exploration runs with. */
   cap: number;
   /** Memory that --max-states would need. */
@@ -116,7 +124,7 @@ function memoryNote(plan: MemoryPlan, flags: CheckFlags): string {
   return `stopped at ${plan.cap.toLocaleString('en-US')} states to stay within ${limit}; --max-states ${flags.maxStates.toLocaleString('en-US')} would need about ${size(plan.neededGib)}: narrow the bounds or raise the limit`;
 }
 
-export function boundsFromFlags(flags: CheckFlags): CheckBounds {
+function boundsFromFlags(flags: CheckFlags): CheckBounds {
   const all = flags.all === true;
   const bounds: CheckBounds = {
     workers: flags.workers,
@@ -242,7 +250,7 @@ Examples:
         () =>
           formatResult(result, flags.threads) + (stoppedByMemory ? `\n  ${memoryNote(memory, flags)}` : ''),
       );
-      if (!passed(result)) process.exitCode = 1;
+      if (!passed(result)) process.exitCode = EXIT_CHECK_FAILED;
     });
 }
 
@@ -307,7 +315,7 @@ async function runWithProgress(bounds: CheckBounds, flags: CheckFlags): Promise<
 }
 
 /** The JSON document: bounds, counts, timings, and each violation with its trace. */
-export function toReport(result: CheckResult, threads = 1) {
+function toReport(result: CheckResult, threads = 1) {
   return {
     ok: passed(result),
     herder: result.herder,

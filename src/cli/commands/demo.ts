@@ -17,7 +17,7 @@ import {
 import { useBaselineWasmOnly } from '../../demo/wasm-tiering.ts';
 import { ggufProblem, linkModel } from '../../gguf/index.ts';
 import { parseDecimalRatio } from '../../model/fees.ts';
-import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
+import { EXIT_CHECK_FAILED, emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
 
 interface DemoFlags {
   prompt: string;
@@ -172,7 +172,7 @@ async function demo(flags: DemoFlags): Promise<void> {
     progress?.done();
   }
   emit(result, flags, formatDemo);
-  if (!result.outcome.ok) process.exitCode = 1;
+  if (!result.outcome.ok) process.exitCode = EXIT_CHECK_FAILED;
 }
 
 export function register(program: Command): void {

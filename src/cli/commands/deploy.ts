@@ -40,7 +40,7 @@ export interface DeployCommandOptions extends DeployFlags {
 }
 
 /** What the command needs from the outside world; tests pass an in-memory AO. */
-export interface DeployCommandDeps {
+interface DeployCommandDeps {
   connect?: (settings: DeploySettings, jwk: Jwk) => Promise<Connection>;
   /** Problems reaching the units; skipped when `connect` is injected and this is not. */
   checkUnits?: (settings: DeploySettings) => Promise<string[]>;

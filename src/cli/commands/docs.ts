@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { buildApiReference } from '../../docs/api.ts';
 import { generateDocs, staleDocs, writeDocs } from '../../docs/generate.ts';
-import { emit, type OutputOptions, showProgress, UserError } from '../output.ts';
+import { EXIT_CHECK_FAILED, emit, type OutputOptions, showProgress, UserError } from '../output.ts';
 
 /** The project root (this file is src/cli/commands/docs.ts). */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface DocsFlags extends OutputOptions {
   check?: boolean;
@@ -31,7 +31,7 @@ interface DocsResult {
  * Whether `root` is a checkout of the repository: the docs are generated from its sources and
  * tests, which the installed package does not ship (it ships the generated pages in docs/).
  */
-export function isCheckout(root: string = PROJECT_ROOT): boolean {
+function isCheckout(root: string = PROJECT_ROOT): boolean {
   return existsSync(join(root, 'src', 'docs', 'generate.ts')) && existsSync(join(root, 'test'));
 }
 
@@ -66,7 +66,7 @@ async function docs(flags: DocsFlags): Promise<void> {
         ? `docs/ is up to date (${files.length} generated pages).`
         : `docs/ is out of date: ${stale.join(', ')}.\nRun \`npm run docs\` to regenerate.`,
     );
-    if (stale.length > 0) process.exitCode = 1;
+    if (stale.length > 0) process.exitCode = EXIT_CHECK_FAILED;
     return;
   }
   const changed = await writeDocs(PROJECT_ROOT, files);
@@ -74,7 +74,7 @@ async function docs(flags: DocsFlags): Promise<void> {
   if (flags.api) {
     note('building the API reference with typedoc (docs/api/)…');
     api = await apiReference();
-    if (api.errors > 0) process.exitCode = 1;
+    if (api.errors > 0) process.exitCode = EXIT_CHECK_FAILED;
   }
   const result: DocsResult = { pages: files.length, changed, check: false, ...(api ? { api } : {}) };
   emit(result, flags, (r) => {

@@ -17,7 +17,7 @@ interface ExportedFile {
 }
 
 /** Every file of an export, relative to the output directory. */
-export function exportFiles(
+function exportFiles(
   config: HerdConfig,
   options: { herder?: string } = {},
 ): { path: string; content: string }[] {

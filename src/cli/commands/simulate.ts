@@ -30,7 +30,7 @@ import { emit, intOption, progressLines, showProgress, toJson, UserError } from 
 import { addSettingOptions, type SettingFlagValues, settingsFromFlags } from '../setting-flags.ts';
 
 /** Largest inputs a run accepts: beyond them memory or time grows past what a machine gives. */
-export const SIMULATE_LIMITS = {
+const SIMULATE_LIMITS = {
   /** 10^7 requests take about 100 s and 2 GB. */
   requests: 10_000_000,
   workers: 100_000,
@@ -117,7 +117,7 @@ async function herdSettings(flags: SimulateFlags): Promise<HerdSettings> {
   return { ...settings, ...settingsFromFlags(flags) };
 }
 
-export async function optionsFromFlags(flags: SimulateFlags): Promise<SimulationOptions> {
+async function optionsFromFlags(flags: SimulateFlags): Promise<SimulationOptions> {
   if (flags.rate !== undefined && flags.load !== undefined)
     throw new UserError('give --rate or --load, not both');
   if (flags.burstSize > 0 && flags.burstEvery === 0)
@@ -151,7 +151,7 @@ export async function optionsFromFlags(flags: SimulateFlags): Promise<Simulation
 }
 
 /** Inputs beyond {@link SIMULATE_LIMITS}, each with what to do instead. */
-export function limitProblems(o: SimulationOptions, sweep?: readonly number[]): string[] {
+function limitProblems(o: SimulationOptions, sweep?: readonly number[]): string[] {
   const problems: string[] = [];
   if (sweep !== undefined) {
     const largest = Math.max(...sweep);

@@ -15,7 +15,7 @@ import {
   verifyHerder,
 } from '../../verify/verify.ts';
 import { readConfigFile, readTextFile } from '../config-file.ts';
-import { emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
+import { EXIT_CHECK_FAILED, emit, intOption, progressLines, showProgress, UserError } from '../output.ts';
 import { addSettingOptions, type SettingFlagValues, settingsFromFlags } from '../setting-flags.ts';
 import { threadsProblem } from './check.ts';
 
@@ -80,7 +80,7 @@ function statedSettings(flags: VerifyFlags): StatedSettings {
 }
 
 /** The command that replays a violation: this run's own setting flags, the seed and the path. */
-export function replayCommand(
+function replayCommand(
   file: string,
   argv: readonly string[],
   replay: { seed: number; path: string },
@@ -211,7 +211,7 @@ function verifyLog(file: string | undefined, flags: VerifyFlags, command: Comman
   }
   const report = checkHistory(history, { stated, complete: flags.complete ?? false, log });
   emit(report, flags, renderLog);
-  if (report.violated.length > 0) process.exitCode = 1;
+  if (report.violated.length > 0) process.exitCode = EXIT_CHECK_FAILED;
 }
 
 export function register(program: Command): void {
@@ -335,7 +335,7 @@ Examples:
         if (bar) process.stderr.write(`${'\r'.padEnd(61)}\r`);
       }
       emit(report, flags, (r) => render(r, resolve(file), argv));
-      if (report.violated.length > 0) process.exitCode = 1;
+      if (report.violated.length > 0) process.exitCode = EXIT_CHECK_FAILED;
     });
 }
 
