@@ -43,11 +43,12 @@ export function normalize(
   clock: Clockwork & { readonly spacing: number },
   keepSeen = false,
 ): void {
-  state.seen.clear();
+  if (state.seen.size > 0) state.seen.clear();
   if (keepSeen) for (const id of state.requests.keys()) state.seen.set(id, Number.POSITIVE_INFINITY);
   state.handled = 0;
-  state.forgetIds.length = 0;
-  state.forgetUntil.length = 0;
+  // (Setting an array's length is a runtime call even when it changes nothing.)
+  if (state.forgetIds.length > 0) state.forgetIds.length = 0;
+  if (state.forgetUntil.length > 0) state.forgetUntil.length = 0;
   state.forgetHead = 0;
   const now = state.now;
   if (now === clock.now) return;

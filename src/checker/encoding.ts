@@ -64,7 +64,9 @@ export class NodeEncoder {
 
   private readonly times = new Float64Array(64);
   private timeCount = 0;
+  /** The live requests' ids, in order: the first `idCount`. */
   private readonly ids: string[] = [];
+  private idCount = 0;
   private readonly n: number;
   private readonly signatures: Int32Array;
   private readonly order: number[];
@@ -126,9 +128,9 @@ export class NodeEncoder {
 
     const bounded = state.config.maxOvertakes !== null;
     const ids = this.ids;
-    ids.length = 0;
+    this.idCount = 0;
     for (const r of state.requests.values()) {
-      ids.push(r.id);
+      ids[this.idCount++] = r.id;
       this.pushMultiplier(r.multiplier);
       if (state.queue.isWaiting(r)) {
         this.push(0);
@@ -287,7 +289,9 @@ export class NodeEncoder {
 
   /** Rank of a live request by id (-1: none, or one that has ended). */
   private rank(id: string | undefined): number {
-    return id === undefined ? -1 : this.ids.indexOf(id);
+    if (id === undefined) return -1;
+    for (let i = 0; i < this.idCount; i++) if (this.ids[i] === id) return i;
+    return -1;
   }
 
   private pushMultiplier(m: Multiplier): void {

@@ -190,6 +190,20 @@ export function deadlineGroups(state: HerderState): number[] {
   return values.sort((a, b) => a - b);
 }
 
+/**
+ * The latest time at which a timer of `state` fires ({@link deadlineGroups}' last), or undefined
+ * when none is pending; without building the list.
+ */
+export function latestTimer(state: HerderState): number | undefined {
+  let latest: number | undefined;
+  for (const worker of state.herd.all())
+    if (worker.status === 'busy' && (latest === undefined || worker.deadline > latest)) latest = worker.deadline;
+  for (const record of state.requests.values())
+    if ((latest === undefined || record.waitUntil > latest) && state.queue.isWaiting(record))
+      latest = record.waitUntil;
+  return latest;
+}
+
 /** Indices (into `table.events`) of every event enabled at `node`. */
 export function enabledEvents(node: Node, table: EventTable, clockwork: Clockwork): number[] {
   const { bounds } = table;
@@ -224,11 +238,10 @@ export function enabledEvents(node: Node, table: EventTable, clockwork: Clockwor
   }
   // Time passes while a timer is pending. Without --timeouts workers answer before their deadlines,
   // so time passes only while none is running (then only queue waits are pending).
-  const groups = deadlineGroups(state);
-  if (groups.length > 0 && (bounds.timeouts || busy === 0)) {
-    if (node.clock === clockwork.now && groups[groups.length - 1] === clockwork.now + clockwork.timeout)
-      out.push(table.later);
-    if (groups[groups.length - 1]! >= node.clock) out.push(table.deadline);
+  const latest = latestTimer(state);
+  if (latest !== undefined && (bounds.timeouts || busy === 0)) {
+    if (node.clock === clockwork.now && latest === clockwork.now + clockwork.timeout) out.push(table.later);
+    if (latest >= node.clock) out.push(table.deadline);
   }
   if (node.clock > clockwork.now) out.push(table.cron);
   if (bounds.spoofs) out.push(table.spoofCredit, table.spoofAdmin);

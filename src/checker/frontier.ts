@@ -57,8 +57,9 @@ export class PackedFrontier {
   private starts: number[] = [];
   private ids: number[] = [];
   private readonly table = new Table();
-  /** While packing: the ids of the state's live requests, in order. */
+  /** While packing: the ids of the state's live requests, in order (the first `liveCount`). */
   private readonly live: string[] = [];
+  private liveCount = 0;
   /** While rebuilding: the read position, the live requests' new names, the workers' fields. */
   private at = 0;
   private readonly names: string[] = [];
@@ -98,9 +99,8 @@ export class PackedFrontier {
     const { state } = node;
     this.ids.push(id);
     this.starts.push(this.used);
-    const live = this.live;
-    live.length = 0;
-    for (const r of state.requests.keys()) live.push(r);
+    this.liveCount = 0;
+    for (const r of state.requests.keys()) this.live[this.liveCount++] = r;
     this.put(node.clock, node.sent, this.table.code(state.config), state.paused ? 1 : 0, state.now);
     this.put(state.handled, state.arrivals);
     this.put(state.requests.size);
@@ -159,7 +159,6 @@ export class PackedFrontier {
     const arrivals = this.next();
     const count = this.next();
     const names = this.names;
-    names.length = 0;
     const requests = new Map<string, RequestRecord>();
     const places: { record: RequestRecord; place: number; overtakes: number }[] = [];
     for (let r = 0; r < count; r++) {
@@ -170,7 +169,7 @@ export class PackedFrontier {
       const multiplier = this.multiplierOf(this.next());
       const arrival = this.next();
       const id = `q${arrival}`;
-      names.push(id);
+      names[r] = id;
       const slot = this.next();
       const place = this.next();
       const overtakes = this.next();
@@ -210,11 +209,10 @@ export class PackedFrontier {
     // in their order, then each given its status and fields.
     const herd = new Herd();
     const workers: WorkerRecord[] = [];
-    const fields: number[] = this.fields;
-    fields.length = 0;
-    for (let k = this.next(); k > 0; k--) {
+    const fields = this.fields;
+    for (let k = this.next(), f = 0; k > 0; k--) {
       workers.push(herd.add(this.workerOf(this.next())));
-      fields.push(this.next(), this.next(), this.next(), this.next(), this.next());
+      for (let j = 0; j < 5; j++) fields[f++] = this.next();
     }
     for (const w of workers) herd.setStatus(w, 'failed');
     for (let k = this.next(); k > 0; k--) herd.setStatus(herd.get(this.workerOf(this.next()))!, 'idle');
@@ -268,6 +266,12 @@ export class PackedFrontier {
     return word === ESCAPE ? this.table.value<number>(this.data[this.at++]!) : word;
   }
 
+  /** The rank of a live request of the state being packed, or -1. */
+  private liveRank(id: string): number {
+    for (let i = 0; i < this.liveCount; i++) if (this.live[i] === id) return i;
+    return -1;
+  }
+
   private workerCode(id: string): number {
     const i = this.workers.indexOf(id);
     return i >= 0 ? i : -2 - this.table.code(id);
@@ -280,7 +284,7 @@ export class PackedFrontier {
   /** A request a worker or a heap entry names: a live one by rank, an ended one as such. */
   private requestCode(id: string | undefined): number {
     if (id === undefined) return NONE;
-    const rank = this.live.indexOf(id);
+    const rank = this.liveRank(id);
     return rank >= 0 ? rank : ENDED;
   }
 
@@ -324,7 +328,7 @@ export class PackedFrontier {
 
   /** A remembered id: a live request's by its rank, any other by the table. */
   private idCode(id: string): number {
-    const rank = this.live.indexOf(id);
+    const rank = this.liveRank(id);
     return rank < 0 ? -1 - this.table.code(id) : rank;
   }
 

@@ -7,7 +7,7 @@
 
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { AbstractionError } from './abstraction.ts';
-import { deadlineGroups, type Node } from './environment.ts';
+import { latestTimer, type Node } from './environment.ts';
 import { encodeTarget } from './liveness.ts';
 import { type Finding, stateFindings } from './predicates.ts';
 
@@ -171,7 +171,7 @@ export function expandLayer(
  * caught when the state is normalized ({@link deadlineFinding}).
  */
 export function timeStands(node: Node): boolean {
-  return deadlineGroups(node.state).length === 0;
+  return latestTimer(node.state) === undefined;
 }
 
 /**
