@@ -197,7 +197,8 @@ export function deadlineGroups(state: HerderState): number[] {
 export function latestTimer(state: HerderState): number | undefined {
   let latest: number | undefined;
   for (const worker of state.herd.all())
-    if (worker.status === 'busy' && (latest === undefined || worker.deadline > latest)) latest = worker.deadline;
+    if (worker.status === 'busy' && (latest === undefined || worker.deadline > latest))
+      latest = worker.deadline;
   for (const record of state.requests.values())
     if ((latest === undefined || record.waitUntil > latest) && state.queue.isWaiting(record))
       latest = record.waitUntil;

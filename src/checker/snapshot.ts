@@ -110,7 +110,11 @@ export function fromPlain(plain: PlainState, blank: RequestQueue<RequestRecord>)
   for (const { record } of plain.requests) requests.set(record.id, { ...record, tried: [...record.tried] });
   const queue = rebuildQueue(
     blank,
-    plain.requests.map(({ record, place, overtakes }) => ({ record: requests.get(record.id)!, place, overtakes })),
+    plain.requests.map(({ record, place, overtakes }) => ({
+      record: requests.get(record.id)!,
+      place,
+      overtakes,
+    })),
   );
 
   const herd = new Herd();
