@@ -71,7 +71,7 @@ end
 --------------------------------------------------------------------------------------------
 
 local function isDecimal(text)
-  return type(text) == 'string' and string.match(text, '^%d+$') ~= nil
+  return type(text) == 'string' and string.find(text, '^%d+$') ~= nil
 end
 
 -- `text` without leading zeros ("0" stays "0").
@@ -934,8 +934,6 @@ local function handleCredit(state, msg)
     R.attempts[r] = 0
     book(state, 'credited', quantity, 1)
     book(state, 'escrow', quantity, 1)
-    -- Its notice id counts as seen through state.requests for as long as the request lives.
-    state.seen[id] = nil
     state.requests[id] = r
     state.queue:enqueue(r)
     startWait(state, r)
@@ -1259,13 +1257,15 @@ function HerderStep(msg)
   expireWaits(state)
   if msg.Id ~= nil and state.seen[msg.Id] == nil and state.requests[msg.Id] == nil then
     state.handled = state.handled + 1
-    remember(state, msg.Id)
     local action = tag(msg, 'Action')
     if HANDLE[action] ~= nil then
       HANDLE[action](state, msg, action)
     elseif ADMIN[action] ~= nil then
       handleAdmin(state, msg, action)
     end
+    -- The id of a notice that became a live request counts as seen through state.requests for as
+    -- long as the request lives (and is remembered when it ends); any other is remembered now.
+    if state.requests[msg.Id] == nil then remember(state, msg.Id) end
     forgetOld(state)
   end
   dispatch(state)
