@@ -21,7 +21,8 @@ export interface PaidRequest {
 }
 
 export type CreditVerdict =
-  | { readonly kind: 'accept'; readonly request: PaidRequest }
+  /** The request itself (one object, not one wrapped in another: every accepted notice makes one). */
+  | ({ readonly kind: 'accept' } & PaidRequest)
   | {
       readonly kind: 'refund';
       readonly sender: ProcessId;
@@ -77,7 +78,8 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
   const prompt = tag(msg, 'X-Prompt');
   if (prompt === undefined) return refund(sender, paid, reference, Reason.MissingPrompt);
   if (prompt === '') return refund(sender, paid, reference, Reason.EmptyPrompt);
-  if (utf8Length(prompt) > rules.maxPromptBytes) return refund(sender, paid, reference, Reason.PromptTooLong);
+  const facts = promptFacts(prompt, rules.maxPromptBytes);
+  if (facts === undefined) return refund(sender, paid, reference, Reason.PromptTooLong);
   const rawTokens = tag(msg, 'X-Tokens');
   if (rawTokens === undefined) return refund(sender, paid, reference, Reason.MissingTokens);
   // maxTokens is at most 65,536 (config bounds): a number of more than 15 digits is out of range,
@@ -89,19 +91,44 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
     tokens = digits.length > 15 ? Number.POSITIVE_INFINITY : Number(digits);
   }
   if (tokens < 1 || tokens > rules.maxTokens) return refund(sender, paid, reference, Reason.TokensOutOfRange);
-  const needed = feeFor(rules, tokens, prompt);
+  const needed = feeFor(rules, tokens + facts.words);
   if (paid < needed) return refund(sender, paid, reference, Reason.Insufficient, needed);
   return {
     kind: 'accept',
-    request: {
-      id: msg.id,
-      client: sender,
-      reference,
-      prompt,
-      tokens,
-      multiplier: { paid, needed },
-    },
+    id: msg.id,
+    client: sender,
+    reference,
+    prompt,
+    tokens,
+    multiplier: { paid, needed },
   };
+}
+
+/** What the herder reads of a prompt that fits: its size and its billable words. */
+interface PromptFacts {
+  readonly bytes: number;
+  readonly words: number;
+}
+
+/**
+ * Prompts already measured, by text: clients (and the simulator) send the same prompts again and
+ * again, and each measure is a pass over the text. Only prompts no longer (in characters) than
+ * the prompt limit come here, a few hundred bytes at most, so that it stays small; emptied when full.
+ */
+const measured = new Map<string, PromptFacts>();
+const MEASURED_SIZE = 1_024;
+
+/** `prompt`'s facts when its UTF-8 length is at most `maxBytes`, else `undefined` (too long). */
+function promptFacts(prompt: string, maxBytes: number): PromptFacts | undefined {
+  // A UTF-16 unit is at least one UTF-8 byte: more units than bytes allowed is too long already.
+  if (prompt.length > maxBytes) return undefined;
+  let facts = measured.get(prompt);
+  if (facts === undefined) {
+    facts = { bytes: utf8Length(prompt), words: words(prompt) };
+    if (measured.size >= MEASURED_SIZE) measured.clear();
+    measured.set(prompt, facts);
+  }
+  return facts.bytes > maxBytes ? undefined : facts;
 }
 
 /** Longest decimal read by {@link shortDecimal}: exact as a double. */
@@ -137,14 +164,16 @@ function smallPositive(raw: string | undefined): bigint | undefined {
 const feeCache = new WeakMap<FeeSchedule, Map<number, bigint>>();
 const FEE_CACHE_SIZE = 4_096;
 
-/** {@link neededFee}, remembered per schedule: a config's schedule never changes (the owner replaces the config). */
-function feeFor(rules: CreditRules, tokens: number, prompt: string): bigint {
+/**
+ * {@link neededFee} of `units` billable units (tokens + words), remembered per schedule: a
+ * config's schedule never changes (the owner replaces the config).
+ */
+function feeFor(rules: CreditRules, units: number): bigint {
   let fees = feeCache.get(rules);
   if (fees === undefined) {
     fees = new Map();
     feeCache.set(rules, fees);
   }
-  const units = tokens + words(prompt);
   let fee = fees.get(units);
   if (fee === undefined) {
     fee = neededFee(rules, units, '');

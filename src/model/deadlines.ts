@@ -6,6 +6,10 @@
  * So that stale entries do not pile up (a finished request's entry would otherwise stay until its
  * deadline passes, tens of thousands of them in a large herd), the owner {@link prune}s them now
  * and then, which keeps the heap within a small multiple of the herd's size.
+ *
+ * The entries are kept as parallel arrays (time, worker, request, arrival), not one object each:
+ * the step pushes one per credit and per dispatch, and reads the earliest through {@link topAt},
+ * {@link topWorker} and {@link topRequest} before {@link pop}ping it, allocating nothing.
  */
 export interface Deadline {
   readonly at: number;
@@ -15,37 +19,79 @@ export interface Deadline {
   readonly arrival?: number;
 }
 
+/** Stored arrival of an entry pushed without one (it orders as 0). */
+const NO_ARRIVAL = Number.NaN;
+
 export class DeadlineHeap {
-  private heap: Deadline[] = [];
+  private ats: number[] = [];
+  private workers: string[] = [];
+  private requests: string[] = [];
+  /** Arrival, or {@link NO_ARRIVAL}. */
+  private arrivals: number[] = [];
 
   get size(): number {
-    return this.heap.length;
+    return this.ats.length;
   }
 
   push(deadline: Deadline): void {
-    const heap = this.heap;
+    this.add(deadline.at, deadline.worker, deadline.request, deadline.arrival ?? NO_ARRIVAL);
+  }
+
+  /** {@link push} without an entry object (no `arrival`: a running request's deadline). */
+  add(at: number, worker: string, request: string, arrival = NO_ARRIVAL): void {
+    const { ats, workers, requests, arrivals } = this;
     // Move later parents down into the hole, then fill it.
-    let i = heap.length;
+    let i = ats.length;
+    const order = arrival || 0;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!earlier(deadline, heap[parent]!)) break;
-      heap[i] = heap[parent]!;
+      if (!earlier(at, worker, order, ats[parent]!, workers[parent]!, arrivals[parent]! || 0)) break;
+      ats[i] = ats[parent]!;
+      workers[i] = workers[parent]!;
+      requests[i] = requests[parent]!;
+      arrivals[i] = arrivals[parent]!;
       i = parent;
     }
-    heap[i] = deadline;
+    ats[i] = at;
+    workers[i] = worker;
+    requests[i] = request;
+    arrivals[i] = arrival;
+  }
+
+  /** Whether the earliest deadline is strictly before `now`. */
+  hasExpired(now: number): boolean {
+    return this.ats.length > 0 && this.ats[0]! < now;
+  }
+
+  /** The earliest entry's time, worker and request (the heap must not be empty). */
+  get topAt(): number {
+    return this.ats[0]!;
+  }
+
+  get topWorker(): string {
+    return this.workers[0]!;
+  }
+
+  get topRequest(): string {
+    return this.requests[0]!;
   }
 
   /** Removes and returns the earliest deadline if it is strictly before `now`. */
   popExpired(now: number): Deadline | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    if (top === undefined || top.at >= now) return undefined;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      this.siftDown(0);
-    }
+    if (!this.hasExpired(now)) return undefined;
+    const top = this.entry(0);
+    this.pop();
     return top;
+  }
+
+  /** Removes the earliest entry (the heap must not be empty). */
+  pop(): void {
+    const { ats, workers, requests, arrivals } = this;
+    const at = ats.pop()!;
+    const worker = workers.pop()!;
+    const request = requests.pop()!;
+    const arrival = arrivals.pop()!;
+    if (ats.length > 0) this.siftDown(0, at, worker, request, arrival);
   }
 
   /**
@@ -54,35 +100,90 @@ export class DeadlineHeap {
    * on both are for one worker, of which at most one can be live.
    */
   prune(live: (deadline: Deadline) => boolean): void {
-    this.heap = this.heap.filter(live);
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    this.pruneBy((at, worker, request, i) => live(this.entryOf(at, worker, request, this.arrivals[i]!)));
+  }
+
+  /** {@link prune} by an entry's fields, without an entry object; `i` is its index, kept or not. */
+  pruneBy(live: (at: number, worker: string, request: string, i: number) => boolean): void {
+    const { ats, workers, requests, arrivals } = this;
+    let kept = 0;
+    for (let i = 0; i < ats.length; i++) {
+      if (!live(ats[i]!, workers[i]!, requests[i]!, i)) continue;
+      ats[kept] = ats[i]!;
+      workers[kept] = workers[i]!;
+      requests[kept] = requests[i]!;
+      arrivals[kept] = arrivals[i]!;
+      kept++;
+    }
+    ats.length = kept;
+    workers.length = kept;
+    requests.length = kept;
+    arrivals.length = kept;
+    for (let i = (kept >> 1) - 1; i >= 0; i--)
+      this.siftDown(i, ats[i]!, workers[i]!, requests[i]!, arrivals[i]!);
   }
 
   clone(): DeadlineHeap {
     const twin = new DeadlineHeap();
-    twin.heap = this.heap.slice();
+    twin.ats = this.ats.slice();
+    twin.workers = this.workers.slice();
+    twin.requests = this.requests.slice();
+    twin.arrivals = this.arrivals.slice();
     return twin;
   }
 
-  /** Moves the entry at `i` down to its place: earlier children move up into the hole. */
-  private siftDown(i: number): void {
-    const heap = this.heap;
-    const entry = heap[i]!;
+  private entry(i: number): Deadline {
+    return this.entryOf(this.ats[i]!, this.workers[i]!, this.requests[i]!, this.arrivals[i]!);
+  }
+
+  private entryOf(at: number, worker: string, request: string, arrival: number): Deadline {
+    return Number.isNaN(arrival) ? { at, worker, request } : { at, worker, request, arrival };
+  }
+
+  /** Puts the given entry at `i` and moves it down to its place: earlier children move up into the hole. */
+  private siftDown(i: number, at: number, worker: string, request: string, arrival: number): void {
+    const { ats, workers, requests, arrivals } = this;
+    const length = ats.length;
+    const order = arrival || 0;
     for (;;) {
       let child = 2 * i + 1;
-      if (child >= heap.length) break;
-      if (child + 1 < heap.length && earlier(heap[child + 1]!, heap[child]!)) child++;
-      if (!earlier(heap[child]!, entry)) break;
-      heap[i] = heap[child]!;
+      if (child >= length) break;
+      if (
+        child + 1 < length &&
+        earlier(
+          ats[child + 1]!,
+          workers[child + 1]!,
+          arrivals[child + 1]! || 0,
+          ats[child]!,
+          workers[child]!,
+          arrivals[child]! || 0,
+        )
+      )
+        child++;
+      if (!earlier(ats[child]!, workers[child]!, arrivals[child]! || 0, at, worker, order)) break;
+      ats[i] = ats[child]!;
+      workers[i] = workers[child]!;
+      requests[i] = requests[child]!;
+      arrivals[i] = arrivals[child]!;
       i = child;
     }
-    heap[i] = entry;
+    ats[i] = at;
+    workers[i] = worker;
+    requests[i] = request;
+    arrivals[i] = arrival;
   }
 }
 
 /** Earlier deadline first; ties by worker id, then arrival, so that expiry order is deterministic. */
-function earlier(a: Deadline, b: Deadline): boolean {
-  if (a.at !== b.at) return a.at < b.at;
-  if (a.worker !== b.worker) return a.worker < b.worker;
-  return (a.arrival ?? 0) < (b.arrival ?? 0);
+function earlier(
+  atA: number,
+  workerA: string,
+  arrivalA: number,
+  atB: number,
+  workerB: string,
+  arrivalB: number,
+): boolean {
+  if (atA !== atB) return atA < atB;
+  if (workerA !== workerB) return workerA < workerB;
+  return arrivalA < arrivalB;
 }

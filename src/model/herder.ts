@@ -17,7 +17,7 @@
 import { handleAdmin, isAdminAction } from './admin.ts';
 import type { HerdConfig } from './config.ts';
 import { judgeCredit } from './credit.ts';
-import { type Deadline, DeadlineHeap } from './deadlines.ts';
+import { DeadlineHeap } from './deadlines.ts';
 import type { Cause, StepEvent } from './events.ts';
 import { compareMultipliers, type Multiplier } from './fees.ts';
 import { Herd, type WorkerRecord } from './herd.ts';
@@ -213,14 +213,13 @@ function handleCredit(
       return;
     }
     case 'accept': {
-      const request = verdict.request;
       const record: RequestRecord = {
-        id: request.id,
-        client: request.client,
-        reference: request.reference,
-        prompt: request.prompt,
-        tokens: request.tokens,
-        multiplier: request.multiplier,
+        id: verdict.id,
+        client: verdict.client,
+        reference: verdict.reference,
+        prompt: verdict.prompt,
+        tokens: verdict.tokens,
+        multiplier: verdict.multiplier,
         arrival: ++state.arrivals,
         slot: 0,
         overtakes: 0,
@@ -327,12 +326,15 @@ function handleWorkerReport(
 }
 
 function expireDeadlines(state: HerderState, outbox: OutMessage[], events: StepEvent[] | undefined): void {
-  for (;;) {
-    const expired = state.deadlines.popExpired(state.now);
-    if (expired === undefined) return;
-    const worker = state.herd.get(expired.worker);
-    if (worker === undefined || !isLive(worker, expired)) continue;
-    const record = state.requests.get(expired.request)!;
+  const { deadlines } = state;
+  while (deadlines.hasExpired(state.now)) {
+    const at = deadlines.topAt;
+    const holder = deadlines.topWorker;
+    const request = deadlines.topRequest;
+    deadlines.pop();
+    const worker = state.herd.get(holder);
+    if (worker === undefined || !isLive(worker, request, at)) continue;
+    const record = state.requests.get(request)!;
     worker.request = undefined;
     moveWorker(state, worker, worker.draining ? 'absent' : 'timed-out', 'deadline', events);
     retryOrRefund(state, record, worker.id, 'worker timed out', 'deadline', outbox, events);
@@ -341,12 +343,13 @@ function expireDeadlines(state: HerderState, outbox: OutMessage[], events: StepE
 
 /** Refunds every waiting request whose queue-wait deadline has passed, earliest first. */
 function expireWaits(state: HerderState, outbox: OutMessage[], events: StepEvent[] | undefined): void {
-  for (;;) {
-    const expired = state.waits.popExpired(state.now);
-    if (expired === undefined) return;
-    const record = state.requests.get(expired.request);
+  const { waits } = state;
+  while (waits.hasExpired(state.now)) {
+    const at = waits.topAt;
+    const record = state.requests.get(waits.topRequest);
+    waits.pop();
     // Stale: the request has ended, is running, or entered the queue again since.
-    if (record === undefined || record.worker !== undefined || record.waitUntil !== expired.at) continue;
+    if (record === undefined || record.worker !== undefined || record.waitUntil !== at) continue;
     refund(state, record, Reason.QueueWait, 'queue-wait', outbox, events);
   }
 }
@@ -354,14 +357,15 @@ function expireWaits(state: HerderState, outbox: OutMessage[], events: StepEvent
 /** The request (re-)enters the queue now: its queue-wait deadline starts. */
 function startWait(state: HerderState, record: RequestRecord): void {
   record.waitUntil = state.now + state.config.maxQueueWait;
-  state.waits.push({ at: record.waitUntil, worker: '', request: record.id, arrival: record.arrival });
+  state.waits.add(record.waitUntil, '', record.id, record.arrival);
   // Entries of requests that were dispatched or ended stay until they pass; drop them in bulk once
   // they outnumber the live ones, so that the heap stays within a small multiple of the queue.
   // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: when to prune is a cost choice only
   if (state.waits.size > 2 * state.queue.length + 64) {
-    state.waits.prune((wait) => {
-      const live = state.requests.get(wait.request);
-      return live !== undefined && live.worker === undefined && live.waitUntil === wait.at;
+    const { requests } = state;
+    state.waits.pruneBy((at, _worker, request) => {
+      const live = requests.get(request);
+      return live !== undefined && live.worker === undefined && live.waitUntil === at;
     });
   }
 }
@@ -370,8 +374,8 @@ function startWait(state: HerderState, record: RequestRecord): void {
  * Whether a deadline-heap entry is still the deadline of `worker`'s running request. A stale entry
  * (the worker has since finished, or holds the request again on a later attempt) is skipped.
  */
-function isLive(worker: WorkerRecord, deadline: Deadline): boolean {
-  return worker.status === 'busy' && worker.request === deadline.request && worker.deadline === deadline.at;
+function isLive(worker: WorkerRecord, request: string, at: number): boolean {
+  return worker.status === 'busy' && worker.request === request && worker.deadline === at;
 }
 
 /** What ends an attempt on a worker without an answer. */
@@ -484,7 +488,9 @@ export function assign(
   const { queue, herd, config } = state;
   queue.dispatch(record);
   record.attempts++;
-  record.tried.push(worker.id);
+  // The first worker as a one-element array: pushing onto an empty one reserves room for 17.
+  if (record.tried.length === 0) record.tried = [worker.id];
+  else record.tried.push(worker.id);
   record.worker = worker.id;
   moveWorker(state, worker, 'busy', 'dispatch', events);
   events?.push({
@@ -497,14 +503,14 @@ export function assign(
   worker.request = record.id;
   worker.lastRequest = record.id;
   worker.deadline = state.now + config.timeoutBase + config.timeoutPerToken * record.tokens;
-  state.deadlines.push({ at: worker.deadline, worker: worker.id, request: record.id });
+  state.deadlines.add(worker.deadline, worker.id, record.id);
   // Finished requests leave stale entries behind until their deadline; drop them in bulk once
   // they outnumber the herd, so that the heap stays small (this changes no expiry).
   // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: when to prune is a cost choice only
   if (state.deadlines.size > 2 * herd.size + 64) {
-    state.deadlines.prune((deadline) => {
-      const holder = herd.get(deadline.worker);
-      return holder !== undefined && isLive(holder, deadline);
+    state.deadlines.pruneBy((at, holderId, request) => {
+      const holder = herd.get(holderId);
+      return holder !== undefined && isLive(holder, request, at);
     });
   }
   state.lastMultiplier = record.multiplier;
