@@ -6,9 +6,10 @@
  * resident memory is measured; the bytes kept per stored state; and the speed-up of the
  * parallel explorer.
  *
- *   node --import tsx bench/checker.ts full <workers> <requests> <max seconds> [threads]
+ *   node --import tsx bench/checker.ts full <workers> <requests> <max seconds> [threads] [unreduced]
  *
- * runs one check with failures and timeouts and prints its figures as one JSON line.
+ * runs one check with failures and timeouts (with symmetry reduction unless `unreduced` is given)
+ * and prints its figures as one JSON line; under `node --cpu-prof` it is the profile of one run.
  */
 import { availableParallelism } from 'node:os';
 import { DEFAULT_BOUNDS } from '../src/checker/bounds.ts';
@@ -85,7 +86,8 @@ export async function benchmarkSpeedUp(
 }
 
 if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === 'full') {
-  const [workers, requests, maxSeconds, threads] = process.argv.slice(3).map(Number);
+  const [workers, requests, maxSeconds, threads] = process.argv.slice(3, 7).map(Number);
+  const symmetry = process.argv[7] !== 'unreduced';
   const bounds = failuresAndTimeouts(workers!, requests!);
   let shown = 0;
   // Progress on stderr every 10 s: states, depth, resident memory.
@@ -97,7 +99,7 @@ if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === 'full
   };
   const result =
     (threads ?? 1) > 1
-      ? await checkInParallel(bounds, { threads: threads!, maxSeconds: maxSeconds!, onProgress })
-      : check(bounds, { maxSeconds: maxSeconds!, onProgress });
+      ? await checkInParallel(bounds, { threads: threads!, maxSeconds: maxSeconds!, onProgress, symmetry })
+      : check(bounds, { maxSeconds: maxSeconds!, onProgress, symmetry });
   console.log(JSON.stringify(summary(result)));
 }

@@ -31,6 +31,11 @@ const ENDED_ID = 'ended';
 /** Marks a number kept in the table (the next word is its code). */
 const ESCAPE = -0x80000000;
 
+/** Whether `client` is `C-<id>` (the checker's payer of request `id`), without building that string. */
+function isDerivedPayer(client: string, id: string): boolean {
+  return client.length === id.length + 2 && client.startsWith('C-') && client.endsWith(id);
+}
+
 /** Values kept once each, by value (strings, bigints) or by identity (objects). */
 class Table {
   private readonly codes = new Map<unknown, number>();
@@ -106,7 +111,7 @@ export class PackedFrontier {
     this.put(state.requests.size);
     for (const record of state.requests.values()) {
       const place = state.queue.isWaiting(record) ? WAITING : record.worker !== undefined ? PARKED : OUT;
-      const derived = record.client === `C-${record.id}`;
+      const derived = isDerivedPayer(record.client, record.id);
       this.put(derived ? NONE : this.table.code(record.client));
       this.put(record.reference === undefined ? NONE : this.table.code(record.reference));
       this.put(this.table.code(record.prompt), record.tokens, this.multiplier(record.multiplier));

@@ -90,6 +90,20 @@ export function stateFindings(state: HerderState): Finding[] {
   return found;
 }
 
+const NO_OUTCOMES: ReadonlyMap<string, OutMessage[]> = new Map();
+
+function addOutcome(
+  outcomes: Map<string, OutMessage[]> | undefined,
+  request: string,
+  out: OutMessage,
+): Map<string, OutMessage[]> {
+  const map = outcomes ?? new Map<string, OutMessage[]>();
+  const outs = map.get(request);
+  if (outs === undefined) map.set(request, [out]);
+  else outs.push(out);
+  return map;
+}
+
 /** Predicates on one transition: `pre` handled `msg` (sent for `event`), sent `outbox`, became `post`. */
 export function transitionFindings(
   pre: HerderState,
@@ -101,7 +115,8 @@ export function transitionFindings(
   const found: Finding[] = [];
   const { config } = pre;
   const isCredit = msg.tags.Action === Action.CreditNotice;
-  const outcomes = new Map<string, OutMessage[]>();
+  // Outcomes by request: created only when the step sends one.
+  let outcomes: Map<string, OutMessage[]> | undefined;
   let transferred = 0n;
   let inferences: OutMessage[] | undefined;
   for (const out of outbox) {
@@ -128,7 +143,7 @@ export function transitionFindings(
       continue;
     }
     if ((action === Action.Transfer || action === Action.InferenceResponse) && request !== undefined)
-      outcomes.set(request, [...(outcomes.get(request) ?? []), out]);
+      outcomes = addOutcome(outcomes, request, out);
   }
 
   // conservation: the books stay balanced (each step moves amounts between buckets or brings new
@@ -176,7 +191,7 @@ export function transitionFindings(
   }
 
   // no-lost-request and refund-to-payer: one outcome per ending request, to its payer, in full.
-  for (const [id, outs] of outcomes) {
+  for (const [id, outs] of outcomes ?? NO_OUTCOMES) {
     if (outs.length > 1) flag(found, 'no-lost-request', `${id} got ${outs.length} outcomes in one step`);
     const record = pre.requests.get(id);
     const isNotice = isCredit && id === msg.id && record === undefined;
@@ -227,7 +242,7 @@ export function transitionFindings(
     }
   }
   for (const id of pre.requests.keys())
-    if (!post.requests.has(id) && !outcomes.has(id))
+    if (!post.requests.has(id) && outcomes?.has(id) !== true)
       flag(found, 'no-lost-request', `${id} disappeared without an answer or a refund`);
 
   // authority: a credit counts only from the token.
@@ -245,7 +260,7 @@ export function transitionFindings(
   // an underpaid one, or any while paused, is refunded.
   if (event.kind === 'credit') {
     const accepted = post.requests.has(msg.id);
-    const refunded = outcomes.has(msg.id);
+    const refunded = outcomes?.has(msg.id) === true;
     if (accepted === refunded)
       flag(
         found,
