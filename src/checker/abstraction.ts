@@ -20,7 +20,7 @@
  */
 import type { Deadline } from '../model/deadlines.ts';
 import type { HerderState } from '../model/herder.ts';
-import { type Clockwork, deadlineGroups } from './environment.ts';
+import type { Clockwork } from './environment.ts';
 
 export class AbstractionError extends Error {}
 
@@ -30,6 +30,26 @@ export class AbstractionError extends Error {}
  */
 export function clockwork(timeout: number, timers: number): Clockwork & { readonly spacing: number } {
   return { now: 1_000_000_000, timeout, spacing: Math.floor(timeout / (timers + 2)) };
+}
+
+/** Scratch of {@link normalize}: distinct timer times, ascending, and their canonical times. */
+const times: number[] = [];
+const canonical: number[] = [];
+
+/** Adds `at` to `times[0..count)` unless there; returns the new count. */
+function addTime(at: number, count: number): number {
+  let i = count;
+  while (i > 0 && times[i - 1]! > at) i--;
+  if (i > 0 && times[i - 1] === at) return count;
+  for (let j = count; j > i; j--) times[j] = times[j - 1]!;
+  times[i] = at;
+  return count + 1;
+}
+
+/** The canonical time of `at`, one of `times[0..count)`. */
+function canonicalTime(at: number, count: number): number {
+  for (let i = 0; i < count; i++) if (times[i] === at) return canonical[i]!;
+  return Number.NaN;
 }
 
 /**
@@ -69,21 +89,29 @@ export function normalize(
     if (record !== undefined && state.queue.isWaiting(record) && record.waitUntil === entry.at)
       waits.push(entry);
   }
-  const values = deadlineGroups(state);
-  for (const entry of [...live, ...waits]) if (!values.includes(entry.at)) values.push(entry.at);
-  values.sort((a, b) => a - b);
-  const canonical: number[] = [];
+  // The distinct live timer times, ascending (the running requests' deadlines, the waiting ones'
+  // queue waits, the live heap entries'), each with its canonical time.
+  let count = 0;
+  for (const worker of state.herd.all())
+    if (worker.status === 'busy') count = addTime(worker.deadline, count);
+  for (const record of state.requests.values())
+    if (state.queue.isWaiting(record)) count = addTime(record.waitUntil, count);
+  for (const entry of live) count = addTime(entry.at, count);
+  for (const entry of waits) count = addTime(entry.at, count);
   let rank = 0;
-  for (const at of values) {
-    if (at === tie) canonical.push(clock.now + clock.timeout);
-    else if (at > now && at < tie) canonical.push(clock.now + ++rank * clock.spacing);
+  for (let i = 0; i < count; i++) {
+    const at = times[i]!;
+    if (at === tie) canonical[i] = clock.now + clock.timeout;
+    else if (at > now && at < tie) canonical[i] = clock.now + ++rank * clock.spacing;
     else throw new AbstractionError(`deadline ${at - now} ms from now lies outside (0, ${clock.timeout}]`);
   }
   for (const worker of state.herd.all())
-    if (worker.status === 'busy') worker.deadline = canonical[values.indexOf(worker.deadline)]!;
+    if (worker.status === 'busy') worker.deadline = canonicalTime(worker.deadline, count);
   for (const record of state.requests.values())
-    if (state.queue.isWaiting(record)) record.waitUntil = canonical[values.indexOf(record.waitUntil)]!;
-  for (const entry of live) state.deadlines.push({ ...entry, at: canonical[values.indexOf(entry.at)]! });
-  for (const entry of waits) state.waits.push({ ...entry, at: canonical[values.indexOf(entry.at)]! });
+    if (state.queue.isWaiting(record)) record.waitUntil = canonicalTime(record.waitUntil, count);
+  for (const entry of live)
+    state.deadlines.add(canonicalTime(entry.at, count), entry.worker, entry.request, entry.arrival);
+  for (const entry of waits)
+    state.waits.add(canonicalTime(entry.at, count), entry.worker, entry.request, entry.arrival);
   state.now = clock.now;
 }
