@@ -269,6 +269,8 @@ end
 -- Requests: one array per field, indexed by a handle that the free list reuses. aos runs a full
 -- garbage collection after every message, whose cost grows with the live objects: a table per
 -- request (with its hash part of 16 fields) cost several times what a slot in each array does.
+-- `attempts` and `overtakes` are set from a request's first dispatch on (unset: 0, and the
+-- queue's tree holds the count), so that a request that has only waited has no slot in them.
 --------------------------------------------------------------------------------------------
 
 local REQUEST_FIELDS = {
@@ -472,7 +474,6 @@ function Queue:enqueue(entry)
   local slot = self.nextSlot
   self.req.slot[entry] = slot
   self.nextSlot = slot + 1
-  self.req.overtakes[entry] = 0
   self.slots[slot] = entry
   self.reserved = self.reserved + 1
   self:setLeaf(slot, 0)
@@ -510,7 +511,6 @@ end
 function Queue:release(entry)
   local slot = self.req.slot[entry]
   if self:readLeaf(slot) ~= EMPTY then
-    self.req.overtakes[entry] = self:readLeaf(slot)
     self:setLeaf(slot, EMPTY)
     self.waiting = self.waiting - 1
   end
@@ -931,7 +931,6 @@ local function handleCredit(state, msg)
     if math.type(needed) == 'integer' then R.neededInt[r] = needed else R.needed[r] = tostring(needed) end
     state.arrivals = state.arrivals + 1
     R.arrival[r] = state.arrivals
-    R.attempts[r] = 0
     book(state, 'credited', quantity, 1)
     book(state, 'escrow', quantity, 1)
     state.requests[id] = r
@@ -1199,7 +1198,7 @@ local function assign(state, r, worker)
   local config, R = state.config, state.req
   local id = R.id[r]
   state.queue:dispatch(r)
-  R.attempts[r] = R.attempts[r] + 1
+  R.attempts[r] = (R.attempts[r] or 0) + 1
   local tried = R.tried[r] or {}
   R.tried[r] = tried
   tried[#tried + 1] = worker.id
@@ -1282,7 +1281,7 @@ function HerderSummary()
   end
   local requests = {}
   for id, r in pairs(state.requests) do
-    requests[id] = { worker = state.req.worker[r], attempts = state.req.attempts[r] }
+    requests[id] = { worker = state.req.worker[r], attempts = state.req.attempts[r] or 0 }
   end
   -- Remembered ids: the window's and those of live requests.
   local remembered = 0
