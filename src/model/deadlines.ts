@@ -23,14 +23,19 @@ export interface Deadline {
 const NO_ARRIVAL = Number.NaN;
 
 export class DeadlineHeap {
-  private ats: number[] = [];
+  /**
+   * Entries 0..size-1; the arrays only grow (doubling), so that a heap that is pruned and filled
+   * again allocates nothing. Slots past `size` hold no strings (they would be kept alive).
+   */
+  private count = 0;
+  private ats = new Float64Array(16);
   private workers: string[] = [];
   private requests: string[] = [];
   /** Arrival, or {@link NO_ARRIVAL}. */
-  private arrivals: number[] = [];
+  private arrivals = new Float64Array(16);
 
   get size(): number {
-    return this.ats.length;
+    return this.count;
   }
 
   push(deadline: Deadline): void {
@@ -39,9 +44,10 @@ export class DeadlineHeap {
 
   /** {@link push} without an entry object (no `arrival`: a running request's deadline). */
   add(at: number, worker: string, request: string, arrival = NO_ARRIVAL): void {
+    if (this.count === this.ats.length) this.grow();
     const { ats, workers, requests, arrivals } = this;
     // Move later parents down into the hole, then fill it.
-    let i = ats.length;
+    let i = this.count++;
     const order = arrival || 0;
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -60,7 +66,7 @@ export class DeadlineHeap {
 
   /** Whether the earliest deadline is strictly before `now`. */
   hasExpired(now: number): boolean {
-    return this.ats.length > 0 && this.ats[0]! < now;
+    return this.count > 0 && this.ats[0]! < now;
   }
 
   /** The earliest entry's time, worker and request (the heap must not be empty). */
@@ -86,12 +92,12 @@ export class DeadlineHeap {
 
   /** Removes the earliest entry (the heap must not be empty). */
   pop(): void {
-    const { ats, workers, requests, arrivals } = this;
-    const at = ats.pop()!;
-    const worker = workers.pop()!;
-    const request = requests.pop()!;
-    const arrival = arrivals.pop()!;
-    if (ats.length > 0) this.siftDown(0, at, worker, request, arrival);
+    const last = --this.count;
+    const worker = this.workers[last]!;
+    const request = this.requests[last]!;
+    this.workers[last] = '';
+    this.requests[last] = '';
+    if (last > 0) this.siftDown(0, this.ats[last]!, worker, request, this.arrivals[last]!);
   }
 
   /**
@@ -105,9 +111,9 @@ export class DeadlineHeap {
 
   /** {@link prune} by an entry's fields, without an entry object; `i` is its index, kept or not. */
   pruneBy(live: (at: number, worker: string, request: string, i: number) => boolean): void {
-    const { ats, workers, requests, arrivals } = this;
+    const { ats, workers, requests, arrivals, count } = this;
     let kept = 0;
-    for (let i = 0; i < ats.length; i++) {
+    for (let i = 0; i < count; i++) {
       if (!live(ats[i]!, workers[i]!, requests[i]!, i)) continue;
       ats[kept] = ats[i]!;
       workers[kept] = workers[i]!;
@@ -115,21 +121,33 @@ export class DeadlineHeap {
       arrivals[kept] = arrivals[i]!;
       kept++;
     }
-    ats.length = kept;
-    workers.length = kept;
-    requests.length = kept;
-    arrivals.length = kept;
+    for (let i = kept; i < count; i++) {
+      workers[i] = '';
+      requests[i] = '';
+    }
+    this.count = kept;
     for (let i = (kept >> 1) - 1; i >= 0; i--)
       this.siftDown(i, ats[i]!, workers[i]!, requests[i]!, arrivals[i]!);
   }
 
   clone(): DeadlineHeap {
     const twin = new DeadlineHeap();
-    twin.ats = this.ats.slice();
-    twin.workers = this.workers.slice();
-    twin.requests = this.requests.slice();
-    twin.arrivals = this.arrivals.slice();
+    const n = this.count;
+    twin.count = n;
+    twin.ats = this.ats.slice(0, Math.max(16, n));
+    twin.arrivals = this.arrivals.slice(0, Math.max(16, n));
+    twin.workers = this.workers.slice(0, n);
+    twin.requests = this.requests.slice(0, n);
     return twin;
+  }
+
+  private grow(): void {
+    const ats = new Float64Array(2 * this.ats.length);
+    ats.set(this.ats);
+    this.ats = ats;
+    const arrivals = new Float64Array(2 * this.arrivals.length);
+    arrivals.set(this.arrivals);
+    this.arrivals = arrivals;
   }
 
   private entry(i: number): Deadline {
@@ -143,7 +161,7 @@ export class DeadlineHeap {
   /** Puts the given entry at `i` and moves it down to its place: earlier children move up into the hole. */
   private siftDown(i: number, at: number, worker: string, request: string, arrival: number): void {
     const { ats, workers, requests, arrivals } = this;
-    const length = ats.length;
+    const length = this.count;
     const order = arrival || 0;
     for (;;) {
       let child = 2 * i + 1;

@@ -31,12 +31,15 @@ export class Herd {
   private readonly workers = new Map<ProcessId, WorkerRecord>();
   /**
    * Idle FIFO with lazy deletion, as two parallel arrays (no pair allocated per entry): worker id
-   * and stamp; an entry is valid iff the stamp matches the worker's.
+   * and stamp; an entry is valid iff the stamp matches the worker's. Entries idleHead..idleTail-1;
+   * the arrays never shrink (consumed entries are moved out in place), so that the FIFO allocates
+   * nothing once it has reached its size.
    */
   // Stryker disable next-line ArrayDeclaration: equivalent, a malformed entry names no worker and is skipped
   private idleIds: ProcessId[] = [];
   private idleStamps: number[] = [];
   private idleHead = 0;
+  private idleTail = 0;
   private stamps = 0;
   private idle = 0;
   /** Busy workers, kept in step with every status change (Info-Response reports it). */
@@ -111,7 +114,7 @@ export class Herd {
     let fallback: WorkerRecord | undefined;
     let seen = 0;
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a cost bound only, among |avoid| + 1 live entries one is not avoided
-    for (let i = this.idleHead; i < this.idleIds.length && seen <= avoid.length; i++) {
+    for (let i = this.idleHead; i < this.idleTail && seen <= avoid.length; i++) {
       const id = this.idleIds[i]!;
       const record = this.workers.get(id);
       if (record === undefined || record.idleStamp !== this.idleStamps[i]) {
@@ -128,13 +131,13 @@ export class Herd {
 
   /** Entries the idle FIFO holds, live or stale, the consumed ones not yet trimmed included. */
   get idleBacklog(): number {
-    return this.idleIds.length;
+    return this.idleTail;
   }
 
   /** Idle workers, longest idle first. */
   idleInOrder(): WorkerRecord[] {
     const result: WorkerRecord[] = [];
-    for (let i = this.idleHead; i < this.idleIds.length; i++) {
+    for (let i = this.idleHead; i < this.idleTail; i++) {
       const record = this.workers.get(this.idleIds[i]!);
       if (record !== undefined && record.idleStamp === this.idleStamps[i]) result.push(record);
     }
@@ -144,8 +147,9 @@ export class Herd {
   clone(): Herd {
     const twin = new Herd();
     for (const record of this.workers.values()) twin.workers.set(record.id, { ...record });
-    twin.idleIds = this.idleIds.slice(this.idleHead);
-    twin.idleStamps = this.idleStamps.slice(this.idleHead);
+    twin.idleIds = this.idleIds.slice(this.idleHead, this.idleTail);
+    twin.idleStamps = this.idleStamps.slice(this.idleHead, this.idleTail);
+    twin.idleTail = this.idleTail - this.idleHead;
     twin.stamps = this.stamps;
     twin.busy = this.busy;
     twin.idle = this.idle;
@@ -156,16 +160,23 @@ export class Herd {
   private enterIdle(record: WorkerRecord): void {
     // Stryker disable next-line UpdateOperator: equivalent, stamps only need to be unique and non-zero
     record.idleStamp = ++this.stamps;
-    this.idleIds.push(record.id);
-    this.idleStamps.push(record.idleStamp);
+    this.idleIds[this.idleTail] = record.id;
+    this.idleStamps[this.idleTail] = record.idleStamp;
+    this.idleTail++;
     this.idle++;
   }
 
   private trimIdleQueue(): void {
-    if (this.idleHead > 1024 && this.idleHead * 2 > this.idleIds.length) {
-      this.idleIds = this.idleIds.slice(this.idleHead);
-      this.idleStamps = this.idleStamps.slice(this.idleHead);
+    const { idleIds: ids, idleStamps: stamps, idleHead: head, idleTail: tail } = this;
+    if (head > 1024 && head * 2 > tail) {
+      for (let i = head; i < tail; i++) {
+        ids[i - head] = ids[i]!;
+        stamps[i - head] = stamps[i]!;
+      }
+      // Consumed ids past the new tail are dropped, so that they are not kept alive.
+      for (let i = tail - head; i < tail; i++) ids[i] = '';
       this.idleHead = 0;
+      this.idleTail = tail - head;
     }
   }
 }

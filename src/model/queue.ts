@@ -314,31 +314,48 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     );
   }
 
-  /** Renumbers live slots 0..n-1 in arrival order into a tree with room to grow. */
+  /**
+   * Renumbers live slots 0..n-1 in arrival order into a tree with room to grow. The arrays are
+   * reused when the size stays (a queue that hovers around one length compacts again and again).
+   */
   private compact(): void {
-    const live: { entry: E; overtakes: number }[] = [];
+    const entries: E[] = [];
+    const counts: number[] = [];
     for (let slot = 0; slot < this.nextSlot; slot++) {
       const entry = this.slots[slot];
-      if (entry !== undefined) live.push({ entry, overtakes: this.readLeaf(slot) });
+      if (entry === undefined) continue;
+      entries.push(entry);
+      counts.push(this.readLeaf(slot));
     }
-    this.capacity = ceilPow2(Math.max(16, 2 * (live.length + 1)));
-    this.slots = new Array(this.capacity);
-    this.best = new Int32Array(2 * this.capacity).fill(NONE);
-    this.count = new Float64Array(2 * this.capacity).fill(EMPTY);
-    this.pending = new Float64Array(2 * this.capacity);
-    this.paid = new Float64Array(this.capacity);
-    this.needed = new Float64Array(this.capacity);
-    live.forEach(({ entry, overtakes }, slot) => {
+    const live = entries.length;
+    const capacity = ceilPow2(Math.max(16, 2 * (live + 1)));
+    if (capacity === this.capacity) {
+      this.slots.fill(undefined);
+      this.best.fill(NONE);
+      this.count.fill(EMPTY);
+      this.pending.fill(0);
+    } else {
+      this.capacity = capacity;
+      this.slots = new Array(capacity);
+      this.best = new Int32Array(2 * capacity).fill(NONE);
+      this.count = new Float64Array(2 * capacity).fill(EMPTY);
+      this.pending = new Float64Array(2 * capacity);
+      this.paid = new Float64Array(capacity);
+      this.needed = new Float64Array(capacity);
+    }
+    for (let slot = 0; slot < live; slot++) {
+      const entry = entries[slot]!;
+      const overtakes = counts[slot]!;
       entry.slot = slot;
       this.slots[slot] = entry;
       this.keepSmall(entry);
-      const leaf = this.capacity + slot;
+      const leaf = capacity + slot;
       this.count[leaf] = overtakes;
       this.best[leaf] = overtakes === EMPTY ? NONE : slot;
-    });
-    for (let node = this.capacity - 1; node >= 1; node--) this.pull(node);
-    this.nextSlot = live.length;
-    this.reserved = live.length;
+    }
+    for (let node = capacity - 1; node >= 1; node--) this.pull(node);
+    this.nextSlot = live;
+    this.reserved = live;
   }
 }
 
