@@ -295,12 +295,11 @@ export class NodeEncoder {
   }
 
   private pushMultiplier(m: Multiplier): void {
-    const { levels } = this.context;
-    for (let i = 0; i < levels.length; i++)
-      if (levels[i]!.paid === m.paid && levels[i]!.needed === m.needed) {
-        this.push(i);
-        return;
-      }
+    const level = levelOf(this.context.levels, m);
+    if (level >= 0) {
+      this.push(level);
+      return;
+    }
     // Not a level of the bounds: the exact fraction, character by character.
     const exact = `${m.paid}/${m.needed}`;
     this.push(-1 - exact.length);
@@ -326,6 +325,17 @@ export class NodeEncoder {
     }
     this.words[this.length++] = word;
   }
+}
+
+/**
+ * The payment level whose multiplier `m` is (-1: none): the level's own object (a rebuilt
+ * request shares it) or an equal fraction.
+ */
+export function levelOf(levels: readonly Multiplier[], m: Multiplier): number {
+  for (let i = 0; i < levels.length; i++) if (levels[i] === m) return i;
+  for (let i = 0; i < levels.length; i++)
+    if (levels[i]!.paid === m.paid && levels[i]!.needed === m.needed) return i;
+  return -1;
 }
 
 function compareSignatures(sig: Int32Array, a: number, b: number): number {

@@ -21,6 +21,7 @@ import type { Multiplier } from '../model/fees.ts';
 import { Herd, type WorkerRecord, type WorkerStatus } from '../model/herd.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
 import type { RequestQueue } from '../model/queue.ts';
+import { levelOf } from './encoding.ts';
 import type { Node } from './environment.ts';
 import { OUT, PARKED, rebuildQueue, WAITING } from './snapshot.ts';
 
@@ -338,9 +339,8 @@ export class PackedFrontier {
   }
 
   private multiplier(m: Multiplier): number {
-    for (let i = 0; i < this.levels.length; i++)
-      if (this.levels[i]!.paid === m.paid && this.levels[i]!.needed === m.needed) return i;
-    return -1 - this.table.code(m);
+    const level = levelOf(this.levels, m);
+    return level >= 0 ? level : -1 - this.table.code(m);
   }
 
   private multiplierOf(code: number): Multiplier {
