@@ -122,16 +122,10 @@ local function isCount(n, min)
   return math.type(n) == 'integer' and n >= min and n <= MAX_SAFE_INTEGER
 end
 
--- The range of each integer setting, by config key (from SETTINGS).
-local SETTING_BOUNDS = {}
-for _, setting in ipairs(SETTINGS) do
-  if setting.kind == 'integer' then SETTING_BOUNDS[setting.name] = { setting.min, setting.max, setting.unit } end
-end
-
-local function settingProblem(name, value)
-  local bound = SETTING_BOUNDS[name]
-  if math.type(value) == 'integer' and value >= bound[1] and value <= bound[2] then return nil end
-  return name .. ' must be an integer from ' .. bound[1] .. ' to ' .. bound[2] .. bound[3]
+-- Why `value` is out of an integer setting's range (a record of SETTINGS), or nil.
+local function settingProblem(setting, value)
+  if math.type(value) == 'integer' and value >= setting.min and value <= setting.max then return nil end
+  return setting.name .. ' must be an integer from ' .. setting.min .. ' to ' .. setting.max .. setting.unit
 end
 
 --------------------------------------------------------------------------------------------
@@ -157,7 +151,7 @@ local function configProblems(config)
         add(name .. ' must be an integer >= ' .. setting.min .. ' or null (unbounded)')
       end
     else
-      local problem = settingProblem(name, value)
+      local problem = settingProblem(setting, value)
       if problem ~= nil then add(problem) end
     end
   end
@@ -1040,46 +1034,37 @@ end
 -- Owner administration: anyone else is refused and nothing changes; so is an invalid value.
 --------------------------------------------------------------------------------------------
 
-local function amountSetting(tagName, field)
-  return { tag = tagName, field = field, parse = function(raw) return parseDecimal(raw, tagName) end }
+-- A setting's new value from its tag (a record of SETTINGS): an amount, a count, or
+-- 'unbounded' (a bound's nil); or nil and the reason it is none.
+local function parseSetting(setting, raw)
+  if setting.kind == 'amount' then return parseDecimal(raw, setting.tag) end
+  if setting.kind == 'bound' and string.lower(raw) == 'unbounded' then return 'unbounded' end
+  local digits, reason = decimalDigits(raw, setting.tag)
+  if digits == nil then return nil, reason end
+  if #digits > 16 or tonumber(digits) > MAX_SAFE_INTEGER then return nil, setting.tag .. ' is too large' end
+  return math.tointeger(tonumber(digits))
 end
 
-local function countSetting(tagName, field, unbounded)
-  return { tag = tagName, field = field, parse = function(raw)
-    if unbounded and string.lower(raw) == 'unbounded' then return 'unbounded' end
-    local digits, reason = decimalDigits(raw, tagName)
-    if digits == nil then return nil, reason end
-    if #digits > 16 or tonumber(digits) > MAX_SAFE_INTEGER then return nil, tagName .. ' is too large' end
-    return math.tointeger(tonumber(digits))
-  end }
-end
-
--- The settings each owner action changes (Set-Fees, Set-Limits), in the model's order.
-local SETTINGS_OF = {}
-for _, setting in ipairs(SETTINGS) do
-  local list = SETTINGS_OF[setting.action] or {}
-  SETTINGS_OF[setting.action] = list
-  if setting.kind == 'amount' then list[#list + 1] = amountSetting(setting.tag, setting.name)
-  else list[#list + 1] = countSetting(setting.tag, setting.name, setting.kind == 'bound') end
-end
-
--- Applies every present setting tag at once, or none of them.
-local function reconfigure(state, msg, settings)
+-- Applies every present tag of the settings `action` changes (Set-Fees, Set-Limits) at once, or
+-- none of them; the settings in the model's order.
+local function reconfigure(state, msg, action)
   local proposed = copyConfig(state.config)
   local changed = 0
-  for _, setting in ipairs(settings) do
-    local raw = tag(msg, setting.tag)
+  for _, setting in ipairs(SETTINGS) do
+    local raw = setting.action == action and tag(msg, setting.tag) or nil
     if raw ~= nil then
-      local value, reason = setting.parse(raw)
+      local value, reason = parseSetting(setting, raw)
       if value == nil then return false, reason end
       if value == 'unbounded' then value = nil end
-      proposed[setting.field] = value
+      proposed[setting.name] = value
       changed = changed + 1
     end
   end
   if changed == 0 then
     local names = {}
-    for _, setting in ipairs(settings) do names[#names + 1] = setting.tag end
+    for _, setting in ipairs(SETTINGS) do
+      if setting.action == action then names[#names + 1] = setting.tag end
+    end
     return false, 'expected one of ' .. table.concat(names, ', ')
   end
   local problems = configProblems(proposed)
@@ -1138,8 +1123,8 @@ end
 local ADMIN = {
   [ACTION.AddWorker] = function(state, msg) return addWorker(state, tag(msg, 'Worker')) end,
   [ACTION.RemoveWorker] = function(state, msg) return removeWorker(state, tag(msg, 'Worker')) end,
-  [ACTION.SetFees] = function(state, msg) return reconfigure(state, msg, SETTINGS_OF[ACTION.SetFees]) end,
-  [ACTION.SetLimits] = function(state, msg) return reconfigure(state, msg, SETTINGS_OF[ACTION.SetLimits]) end,
+  [ACTION.SetFees] = function(state, msg) return reconfigure(state, msg, ACTION.SetFees) end,
+  [ACTION.SetLimits] = function(state, msg) return reconfigure(state, msg, ACTION.SetLimits) end,
   [ACTION.Pause] = function(state) state.paused = true return true end,
   [ACTION.Resume] = function(state) state.paused = false return true end,
   [ACTION.Withdraw] = withdraw,
