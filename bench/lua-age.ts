@@ -66,11 +66,18 @@ async function idle(p: DirectProcess): Promise<boolean> {
   return out.includes('true');
 }
 
-export async function benchmarkAge(options: { messages?: number; window?: number } = {}): Promise<AgeResult> {
+export async function benchmarkAge(
+  options: {
+    messages?: number;
+    window?: number;
+    /** The herder's Lua, to age another version (default: this one's export). */
+    lua?: string;
+  } = {},
+): Promise<AgeResult> {
   const messages = options.messages ?? 100_000;
   const windowRounds = Math.ceil((options.window ?? 600) / 3);
   const [aged, fresh] = await bootDirect({
-    boot: herderLua(makeConfig({ token: TOKEN, owner: OWNER, workers: [WORKER] })),
+    boot: options.lua ?? herderLua(makeConfig({ token: TOKEN, owner: OWNER, workers: [WORKER] })),
     owner: OWNER,
     name: 'lua-age',
     copies: 2,

@@ -78,14 +78,25 @@ export interface QueueComparison {
  * the module's own handle() time, so that every process sees the same load.
  */
 export async function benchmarkQueues(
-  options: { small?: number; large?: number; samples?: number } = {},
+  options: {
+    small?: number;
+    large?: number;
+    samples?: number;
+    /** The exported herder's Lua, to compare another version (default: this one's export). */
+    lua?: string;
+  } = {},
 ): Promise<QueueComparison> {
   const small = options.small ?? 10;
   const large = options.large ?? 10_000;
   const samples = options.samples ?? 60;
   const config = makeConfig({ token: 'TOKEN', owner: 'OWNER', workers: [] });
   const herders = [
-    { herder: 'exported' as const, lua: herderLua(config), preload: preloadExported, token: 'TOKEN' },
+    {
+      herder: 'exported' as const,
+      lua: options.lua ?? herderLua(config),
+      preload: preloadExported,
+      token: 'TOKEN',
+    },
     {
       herder: 'original-fixture' as const,
       lua: readFileSync(new URL('../test/fixtures/original-herder.lua', import.meta.url), 'utf8'),
