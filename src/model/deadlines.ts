@@ -24,15 +24,15 @@ const NO_ARRIVAL = Number.NaN;
 
 export class DeadlineHeap {
   /**
-   * Entries 0..size-1; the arrays only grow (doubling), so that a heap that is pruned and filled
-   * again allocates nothing. Slots past `size` hold no strings (they would be kept alive).
+   * Entries 0..size-1; the arrays never shrink, so that a heap that is pruned and filled again
+   * allocates nothing. Slots past `size` hold no strings (they would be kept alive).
    */
   private count = 0;
-  private ats = new Float64Array(16);
+  private ats: number[] = [];
   private workers: string[] = [];
   private requests: string[] = [];
   /** Arrival, or {@link NO_ARRIVAL}. */
-  private arrivals = new Float64Array(16);
+  private arrivals: number[] = [];
 
   get size(): number {
     return this.count;
@@ -44,7 +44,6 @@ export class DeadlineHeap {
 
   /** {@link push} without an entry object (no `arrival`: a running request's deadline). */
   add(at: number, worker: string, request: string, arrival = NO_ARRIVAL): void {
-    if (this.count === this.ats.length) this.grow();
     const { ats, workers, requests, arrivals } = this;
     // Move later parents down into the hole, then fill it.
     let i = this.count++;
@@ -134,20 +133,11 @@ export class DeadlineHeap {
     const twin = new DeadlineHeap();
     const n = this.count;
     twin.count = n;
-    twin.ats = this.ats.slice(0, Math.max(16, n));
-    twin.arrivals = this.arrivals.slice(0, Math.max(16, n));
+    twin.ats = this.ats.slice(0, n);
+    twin.arrivals = this.arrivals.slice(0, n);
     twin.workers = this.workers.slice(0, n);
     twin.requests = this.requests.slice(0, n);
     return twin;
-  }
-
-  private grow(): void {
-    const ats = new Float64Array(2 * this.ats.length);
-    ats.set(this.ats);
-    this.ats = ats;
-    const arrivals = new Float64Array(2 * this.arrivals.length);
-    arrivals.set(this.arrivals);
-    this.arrivals = arrivals;
   }
 
   private entry(i: number): Deadline {

@@ -144,7 +144,6 @@ export function receive(state: HerderState, msg: AoMessage, events?: StepEvent[]
   // One lookup instead of has + add: the set holds every id handled, millions in a simulation.
   if (!state.seen.has(msg.id)) {
     state.handled++;
-    remember(state, msg.id);
     handleMessage(state, msg, outbox, events);
     forgetOld(state);
   }
@@ -158,10 +157,13 @@ function handleMessage(
   events: StepEvent[] | undefined,
 ): void {
   const action = tag(msg, 'Action');
+  // A handled id is remembered first thing; a credit's once it is judged (see handleCredit).
+  if (action === Action.CreditNotice) {
+    handleCredit(state, msg, outbox, events);
+    return;
+  }
+  remember(state, msg.id);
   switch (action) {
-    case Action.CreditNotice:
-      handleCredit(state, msg, outbox, events);
-      return;
     case Action.InferenceResponse:
     case Action.InferenceError:
       handleAnswer(state, msg, action, outbox, events);
@@ -185,6 +187,10 @@ function handleCredit(
   events: StepEvent[] | undefined,
 ): void {
   const verdict = judgeCredit(state.config, state.paused, msg);
+  // Its notice id is remembered for as long as a request it makes lives, else like any id's:
+  // entered once with its final value (judging reads no state this changes).
+  if (verdict.kind === 'accept') remember(state, msg.id, Number.POSITIVE_INFINITY);
+  else remember(state, msg.id);
   const { ledger, config } = state;
   switch (verdict.kind) {
     case 'ignore':
@@ -230,8 +236,6 @@ function handleCredit(
       };
       ledger.credited += record.multiplier.paid;
       ledger.escrow += record.multiplier.paid;
-      // Its notice id is remembered for as long as the request lives.
-      state.seen.set(record.id, Number.POSITIVE_INFINITY);
       state.requests.set(record.id, record);
       state.queue.enqueue(record);
       startWait(state, record);
@@ -429,10 +433,14 @@ function finish(state: HerderState, record: RequestRecord): void {
   remember(state, record.id);
 }
 
-/** Remembers `id` for the next {@link DEDUP_WINDOW} handled messages. */
-function remember(state: HerderState, id: string): void {
+/**
+ * Remembers `id` for the next {@link DEDUP_WINDOW} handled messages: queues the end of that
+ * window, and enters `id` in `seen` until then, or until `kept` (a live request's notice id is
+ * kept while the request lives; its queued window then passes without forgetting it).
+ */
+function remember(state: HerderState, id: string, kept?: number): void {
   const until = state.handled + DEDUP_WINDOW;
-  state.seen.set(id, until);
+  state.seen.set(id, kept ?? until);
   state.forgetIds.push(id);
   state.forgetUntil.push(until);
 }

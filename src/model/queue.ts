@@ -39,17 +39,17 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   /** Entry at each slot: waiting or parked (running), `undefined` when free. */
   private slots: (E | undefined)[];
   /** Per tree node: slot of the best waiting entry in range, or NONE. */
-  private best: Int32Array;
+  private best: number[];
   /** Per tree node: largest overtake count of a waiting entry in range, or EMPTY. */
-  private count: Float64Array;
+  private count: number[];
   /** Per tree node: pending addition for the node's children. */
-  private pending: Float64Array;
+  private pending: number[];
   /**
    * Per slot: the entry's paid and needed as doubles when both are below {@link SMALL} (NaN
    * otherwise), so that the default order compares without bigint products.
    */
-  private paid: Float64Array;
-  private needed: Float64Array;
+  private paid: number[];
+  private needed: number[];
   /** Whether the order is the exact default one, which the doubles reproduce. */
   private readonly exact: boolean;
   private nextSlot = 0;
@@ -66,11 +66,11 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   ) {
     this.capacity = ceilPow2(Math.max(2, capacity));
     this.slots = new Array(this.capacity);
-    this.best = new Int32Array(2 * this.capacity).fill(NONE);
-    this.count = new Float64Array(2 * this.capacity).fill(EMPTY);
-    this.pending = new Float64Array(2 * this.capacity);
-    this.paid = new Float64Array(this.capacity);
-    this.needed = new Float64Array(this.capacity);
+    this.best = filled(2 * this.capacity, NONE);
+    this.count = filled(2 * this.capacity, EMPTY);
+    this.pending = filled(2 * this.capacity, 0);
+    this.paid = filled(this.capacity, Number.NaN);
+    this.needed = filled(this.capacity, Number.NaN);
     this.exact = compare === compareMultipliers;
   }
 
@@ -337,11 +337,11 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     } else {
       this.capacity = capacity;
       this.slots = new Array(capacity);
-      this.best = new Int32Array(2 * capacity).fill(NONE);
-      this.count = new Float64Array(2 * capacity).fill(EMPTY);
-      this.pending = new Float64Array(2 * capacity);
-      this.paid = new Float64Array(capacity);
-      this.needed = new Float64Array(capacity);
+      this.best = filled(2 * capacity, NONE);
+      this.count = filled(2 * capacity, EMPTY);
+      this.pending = filled(2 * capacity, 0);
+      this.paid = filled(capacity, Number.NaN);
+      this.needed = filled(capacity, Number.NaN);
     }
     for (let slot = 0; slot < live; slot++) {
       const entry = entries[slot]!;
@@ -357,6 +357,17 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     this.nextSlot = live;
     this.reserved = live;
   }
+}
+
+/**
+ * An array of `length` copies of `value`, built by pushing so that it is packed. Plain arrays,
+ * not typed ones: a state is copied for every transition the model checker explores, and
+ * copying a typed array (a buffer of its own) costs several times as much.
+ */
+function filled(length: number, value: number): number[] {
+  const array: number[] = [];
+  for (let i = 0; i < length; i++) array.push(value);
+  return array;
 }
 
 function ceilPow2(n: number): number {
