@@ -326,12 +326,12 @@ function Queue:reset(capacity)
   self.best = {}
   self.count = {}
   self.pending = {}
-  for node = 1, 2 * size - 1 do
+  for node = 1, 2 * size - 1 do self.count[node] = EMPTY end
+  -- Only inner nodes (1 .. size - 1) keep a best slot (see bestOf) and pending additions.
+  for node = 1, size - 1 do
     self.best[node] = NONE
-    self.count[node] = EMPTY
+    self.pending[node] = 0
   end
-  -- Only inner nodes (1 .. size - 1) have pending additions: leaves have no children.
-  for node = 1, size - 1 do self.pending[node] = 0 end
   self.nextSlot = 0
   self.reserved = 0
   self.waiting = 0
@@ -344,6 +344,15 @@ function Queue:better(a, b)
   if order > 0 then return a end
   if order < 0 then return b end
   return math.min(a, b)
+end
+
+-- The best slot under `node`. A leaf's is not stored (a long queue would pay a slot per leaf at
+-- every garbage collection): it is its own slot unless it is empty.
+function Queue:bestOf(node)
+  local capacity = self.capacity
+  if node < capacity then return self.best[node] end
+  if self.count[node] == EMPTY then return NONE end
+  return node - capacity
 end
 
 function Queue:pushDown(node)
@@ -360,7 +369,7 @@ end
 function Queue:pull(node)
   local left, right = 2 * node, 2 * node + 1
   self.count[node] = math.max(self.count[left], self.count[right])
-  self.best[node] = self:better(self.best[left], self.best[right])
+  self.best[node] = self:better(self:bestOf(left), self:bestOf(right))
 end
 
 -- The hottest path (every arrival, dispatch and release): pushDown and pull written out.
@@ -379,12 +388,13 @@ function Queue:setLeaf(slot, overtakes)
     if slot <= mid then node, hi = 2 * node, mid else node, lo = 2 * node + 1, mid + 1 end
   end
   count[node] = overtakes
-  if overtakes == EMPTY then best[node] = NONE else best[node] = slot end
   node = node // 2
   while node >= 1 do
     local left = 2 * node
     local most = math.max(count[left], count[left + 1])
-    local winner = self:better(best[left], best[left + 1])
+    local winner
+    if left < capacity then winner = self:better(best[left], best[left + 1])
+    else winner = self:better(self:bestOf(left), self:bestOf(left + 1)) end
     -- Unchanged here: every node above depends only on this one along the path.
     if most == count[node] and winner == best[node] then return end
     count[node], best[node] = most, winner
@@ -429,7 +439,7 @@ end
 
 function Queue:bestUpTo(node, lo, hi, last)
   if lo > last then return NONE end
-  if hi <= last then return self.best[node] end
+  if hi <= last then return self:bestOf(node) end
   local mid = (lo + hi) // 2
   return self:better(self:bestUpTo(2 * node, lo, mid, last), self:bestUpTo(2 * node + 1, mid + 1, hi, last))
 end
@@ -454,9 +464,7 @@ function Queue:compact()
     local slot = index - 1
     slotOf[entry] = slot
     self.slots[slot] = entry
-    local leaf = self.capacity + slot
-    self.count[leaf] = overtakes[index]
-    if overtakes[index] == EMPTY then self.best[leaf] = NONE else self.best[leaf] = slot end
+    self.count[self.capacity + slot] = overtakes[index]
   end
   for node = self.capacity - 1, 1, -1 do self:pull(node) end
   self.nextSlot = #entries
