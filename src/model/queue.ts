@@ -99,7 +99,7 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
       const saturated = this.firstAtLeast(maxOvertakes);
       if (saturated !== NONE) last = saturated;
     }
-    const slot = this.bestUpTo(1, 0, this.capacity - 1, last);
+    const slot = this.bestUpTo(last);
     return slot === NONE ? undefined : this.slots[slot];
   }
 
@@ -109,12 +109,46 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
    */
   dispatch(entry: E): void {
     // Its count is read once, before the range addition, which leaves it unchanged.
-    const overtakes = this.slots[entry.slot] === entry ? this.readLeaf(entry.slot) : EMPTY;
+    const slot = entry.slot;
+    const overtakes = this.slots[slot] === entry ? this.readLeaf(slot) : EMPTY;
     if (overtakes === EMPTY) throw new Error(`request ${entry.id} is not waiting`);
-    if (entry.slot > 0) this.addRange(1, 0, this.capacity - 1, 0, entry.slot - 1);
     entry.overtakes = overtakes;
-    this.setLeaf(entry.slot, EMPTY);
+    this.overtakeBefore(slot);
     this.waiting--;
+  }
+
+  /**
+   * Empties leaf `slot` and adds 1 to every waiting leaf before it, in one pass down its path
+   * and back up: the slots before it are exactly the left children hanging off the path where
+   * it turns right.
+   */
+  private overtakeBefore(slot: number): void {
+    let node = 1;
+    let lo = 0;
+    let hi = this.capacity - 1;
+    while (lo < hi) {
+      this.pushDown(node);
+      const mid = (lo + hi) >> 1;
+      if (slot <= mid) {
+        node = 2 * node;
+        hi = mid;
+      } else {
+        node = 2 * node + 1;
+        lo = mid + 1;
+      }
+    }
+    this.count[node] = EMPTY;
+    this.pending[node] = 0;
+    this.best[node] = NONE;
+    for (; node > 1; node >>= 1) {
+      // A right child: its left sibling lies wholly before the slot (a subtree with no waiting
+      // leaf is left alone, as a range addition does).
+      if (node & 1 && this.count[node - 1] !== EMPTY) {
+        this.count[node - 1]! += 1;
+        this.pending[node - 1]! += 1;
+      }
+      this.pull(node >> 1);
+    }
   }
 
   /** Puts a parked (dispatched) request back in its arrival place, keeping its overtake count. */
@@ -269,20 +303,6 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     return this.count[node]! + add;
   }
 
-  private addRange(node: number, lo: number, hi: number, from: number, to: number): void {
-    if (to < lo || hi < from || this.count[node] === EMPTY) return;
-    if (from <= lo && hi <= to) {
-      this.count[node]! += 1;
-      this.pending[node]! += 1;
-      return;
-    }
-    this.pushDown(node);
-    const mid = (lo + hi) >> 1;
-    this.addRange(2 * node, lo, mid, from, to);
-    this.addRange(2 * node + 1, mid + 1, hi, from, to);
-    this.count[node] = Math.max(this.count[2 * node]!, this.count[2 * node + 1]!);
-  }
-
   /** Leftmost waiting slot whose count is ≥ bound, or NONE. */
   private firstAtLeast(bound: number): number {
     if (this.count[1]! < bound) return NONE;
@@ -304,14 +324,28 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   }
 
   /** Best waiting slot in [0, last]. */
-  private bestUpTo(node: number, lo: number, hi: number, last: number): number {
-    if (lo > last) return NONE;
-    if (hi <= last) return this.best[node]!;
-    const mid = (lo + hi) >> 1;
-    return this.better(
-      this.bestUpTo(2 * node, lo, mid, last),
-      this.bestUpTo(2 * node + 1, mid + 1, hi, last),
-    );
+  private bestUpTo(last: number): number {
+    // Down the path to `last`: where it turns right, the left child lies wholly in range. The
+    // pieces are combined from the last one back, as the recursive definition nests them:
+    // better(piece₁, better(piece₂, …)).
+    let node = 1;
+    let lo = 0;
+    let hi = this.capacity - 1;
+    let pieces = 0;
+    while (hi > last) {
+      const mid = (lo + hi) >> 1;
+      if (last <= mid) {
+        node = 2 * node;
+        hi = mid;
+      } else {
+        leftPieces[pieces++] = this.best[2 * node]!;
+        node = 2 * node + 1;
+        lo = mid + 1;
+      }
+    }
+    let best = this.best[node]!;
+    while (pieces > 0) best = this.better(leftPieces[--pieces]!, best);
+    return best;
   }
 
   /**
@@ -358,6 +392,9 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     this.reserved = live;
   }
 }
+
+/** The whole-left-child pieces of one {@link RequestQueue.bestUpTo} call (a tree's depth at most). */
+const leftPieces: number[] = [];
 
 /**
  * An array of `length` copies of `value`, built by pushing so that it is packed. Plain arrays,
