@@ -72,10 +72,13 @@ export function initialHerderState(
 /** A deep copy: stepping the copy never affects the original. */
 export function cloneHerderState(state: HerderState): HerderState {
   const requests = new Map<string, RequestRecord>();
-  for (const [id, record] of state.requests) requests.set(id, { ...record, tried: [...record.tried] });
+  for (const [id, record] of state.requests) requests.set(id, { ...record, tried: record.tried.slice() });
+  // Copied entry by entry: faster than the Map constructor's generic walk of an iterable.
+  const seen = new Map<string, number>();
+  for (const [id, until] of state.seen) seen.set(id, until);
   return {
     ...state,
-    seen: new Map(state.seen),
+    seen,
     forgetIds: state.forgetIds.slice(state.forgetHead),
     forgetUntil: state.forgetUntil.slice(state.forgetHead),
     forgetHead: 0,
