@@ -105,7 +105,6 @@ export class PackedFrontier {
     const { state } = node;
     this.ids.push(id);
     this.starts.push(this.used);
-    this.reserve(state);
     this.liveCount = 0;
     for (const r of state.requests.keys()) this.live[this.liveCount++] = r;
     this.put(node.clock, node.sent, this.table.code(state.config), state.paused ? 1 : 0, state.now);
@@ -363,23 +362,13 @@ export class PackedFrontier {
     if (f !== undefined) this.word(f);
   }
 
-  /** Makes room for a state: at most two words (an escaped number) for each value written. */
-  private reserve(state: HerderState): void {
-    let values = 32 + 6 * state.herd.size + 2 * state.herd.size + state.unready.length;
-    for (const record of state.requests.values()) values += 16 + record.tried.length;
-    values += 2 * state.seen.size + 2 * (state.forgetIds.length - state.forgetHead);
-    values += 4 * (state.deadlines.size + state.waits.size);
-    const needed = this.used + 2 * values;
-    if (needed <= this.data.length) return;
-    const grown = new Int32Array(Math.max(2 * this.data.length, needed));
-    grown.set(this.data.subarray(0, this.used));
-    this.data = grown;
-  }
-
-  /** One value (room was reserved); a number that is not a 32-bit integer is escaped to the table. */
   private word(value: number): void {
-    if ((value | 0) === value && value !== ESCAPE && (value !== 0 || 1 / value > 0))
-      this.data[this.used++] = value;
+    if (this.used + 2 > this.data.length) {
+      const grown = new Int32Array(2 * this.data.length);
+      grown.set(this.data.subarray(0, this.used));
+      this.data = grown;
+    }
+    if ((value | 0) === value && value !== ESCAPE && !Object.is(value, -0)) this.data[this.used++] = value;
     else {
       this.data[this.used++] = ESCAPE;
       this.data[this.used++] = this.table.code(value);
