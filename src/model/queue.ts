@@ -353,17 +353,22 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
    * reused when the size stays (a queue that hovers around one length compacts again and again).
    */
   private compact(): void {
+    const old = this.capacity;
     const entries: E[] = [];
     const counts: number[] = [];
+    const paid: number[] = [];
+    const needed: number[] = [];
     for (let slot = 0; slot < this.nextSlot; slot++) {
       const entry = this.slots[slot];
       if (entry === undefined) continue;
       entries.push(entry);
       counts.push(this.readLeaf(slot));
+      paid.push(this.paid[slot]!);
+      needed.push(this.needed[slot]!);
     }
     const live = entries.length;
     const capacity = ceilPow2(Math.max(16, 2 * (live + 1)));
-    if (capacity === this.capacity) {
+    if (capacity === old) {
       this.slots.fill(undefined);
       this.best.fill(NONE);
       this.count.fill(EMPTY);
@@ -382,7 +387,9 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
       const overtakes = counts[slot]!;
       entry.slot = slot;
       this.slots[slot] = entry;
-      this.keepSmall(entry);
+      // The multiplier as doubles moves with the entry (what keepSmall made of it).
+      this.paid[slot] = paid[slot]!;
+      this.needed[slot] = needed[slot]!;
       const leaf = capacity + slot;
       this.count[leaf] = overtakes;
       this.best[leaf] = overtakes === EMPTY ? NONE : slot;
