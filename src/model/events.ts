@@ -10,11 +10,7 @@ import type { Amount } from './amount.ts';
 import type { ProcessId } from './config.ts';
 import type { WorkerStatus } from './herd.ts';
 
-/**
- * Why something happened: the Action of the incoming message that caused it, a passed deadline
- * of a running request (`deadline`), a passed queue-wait bound of a waiting one (`queue-wait`), or
- * the dispatch phase handing waiting requests to idle workers (`dispatch`).
- */
+/** Why something happened; what each cause means is `CAUSE_MEANINGS` below. */
 export type Cause =
   | 'Credit-Notice'
   | 'Inference-Response'
@@ -30,8 +26,8 @@ export type Cause =
 /** A worker's status in the herd, or `absent` before it joins and after it leaves. */
 export type HerdStatus = WorkerStatus | 'absent';
 
+/** What a step did; what each type means is `EVENT_MEANINGS` below. */
 export type StepEvent =
-  /** A valid, sufficiently paid Credit-Notice: its payment is held in escrow. */
   | {
       readonly type: 'accepted';
       readonly request: string;
@@ -39,7 +35,6 @@ export type StepEvent =
       readonly paid: Amount;
       readonly cause: 'Credit-Notice';
     }
-  /** A paid Credit-Notice refunded on arrival (invalid, underpaid, paused, too large): never queued. */
   | {
       readonly type: 'refused';
       readonly request: string;
@@ -48,9 +43,7 @@ export type StepEvent =
       readonly reason: string;
       readonly cause: 'Credit-Notice';
     }
-  /** An accepted request entered the queue at its arrival place. */
   | { readonly type: 'queued'; readonly request: string; readonly cause: 'Credit-Notice' }
-  /** A waiting request went to a worker; `attempt` counts from 1. */
   | {
       readonly type: 'dispatched';
       readonly request: string;
@@ -58,28 +51,24 @@ export type StepEvent =
       readonly attempt: number;
       readonly cause: 'dispatch';
     }
-  /** An attempt failed and attempts remain: the request waits again at its arrival place. */
   | {
       readonly type: 'retried';
       readonly request: string;
       readonly worker: ProcessId;
       readonly cause: 'Inference-Error' | 'Worker-Error' | 'deadline';
     }
-  /** The worker's answer went to the payer; the payment became revenue. */
   | {
       readonly type: 'answered';
       readonly request: string;
       readonly worker: ProcessId;
       readonly cause: 'Inference-Response';
     }
-  /** An accepted request ended with its whole payment returned to the payer. */
   | {
       readonly type: 'refunded';
       readonly request: string;
       readonly reason: string;
       readonly cause: 'Inference-Error' | 'Worker-Error' | 'deadline' | 'queue-wait';
     }
-  /** A worker joined the herd, changed status or left it. */
   | {
       readonly type: 'worker';
       readonly worker: ProcessId;
@@ -95,3 +84,30 @@ export type RequestEvent = Exclude<StepEvent, { type: 'worker' }>;
 
 /** A worker's status change. */
 export type WorkerEvent = Extract<StepEvent, { type: 'worker' }>;
+
+/** What each event type means, for the docs (the type checker holds it to `StepEvent`'s types). */
+export const EVENT_MEANINGS: Readonly<Record<StepEventType, string>> = {
+  accepted: 'a valid payment of at least the fee: it is held in escrow',
+  refused: 'a payment returned whole on arrival (invalid, underpaid, paused, too large): never queued',
+  queued: 'an accepted request entered the queue at its arrival place',
+  dispatched: 'a waiting request went to an idle worker (`attempt` counts from 1)',
+  retried: 'an attempt failed and attempts remain: the request waits again at its arrival place',
+  answered: 'the worker’s answer went to the payer; the payment became revenue',
+  refunded: 'an accepted request ended with its whole payment returned to the payer',
+  worker:
+    'a worker joined the herd, changed status or left it (`absent` before it joins and after it leaves)',
+};
+
+/** What each cause means, for the docs (the type checker holds it to `Cause`). */
+export const CAUSE_MEANINGS: Readonly<Record<Cause, string>> = {
+  'Credit-Notice': 'the token’s notice of a payment',
+  'Inference-Response': 'a worker’s answer',
+  'Inference-Error': 'a worker’s report that it could not answer',
+  'Worker-Error': 'a worker’s report that it is broken (e.g. its model did not load)',
+  'Worker-Initialized': 'a worker’s report that it is ready again',
+  'Add-Worker': 'the owner added a worker',
+  'Remove-Worker': 'the owner removed a worker',
+  deadline: 'a running request’s deadline passed (found when the next message arrives)',
+  'queue-wait': 'a waiting request reached `maxQueueWait` in the queue (found when the next message arrives)',
+  dispatch: 'the dispatch phase that ends every step, handing waiting requests to idle workers',
+};

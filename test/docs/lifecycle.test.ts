@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Auditor } from '../../src/audit/auditor.ts';
-import { CAUSE_MEANINGS, EVENT_MEANINGS, lifecyclePage, shownKinds } from '../../src/docs/lifecycle-page.ts';
+import { lifecyclePage, shownKinds } from '../../src/docs/lifecycle-page.ts';
 import {
   type EventKind,
   eventKind,
@@ -16,7 +16,7 @@ import {
   type Scenario,
   type ScenarioRun,
 } from '../../src/docs/scenarios.ts';
-import type { StepEvent } from '../../src/model/events.ts';
+import { CAUSE_MEANINGS, EVENT_MEANINGS, type StepEvent } from '../../src/model/events.ts';
 import { neededFee } from '../../src/model/fees.ts';
 import { type HerderStepper, MODEL_STEPPER } from '../../src/model/herder.ts';
 import { runTrace } from '../../src/verify/run.ts';
