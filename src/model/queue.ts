@@ -123,20 +123,7 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
    * it turns right.
    */
   private overtakeBefore(slot: number): void {
-    let node = 1;
-    let lo = 0;
-    let hi = this.capacity - 1;
-    while (lo < hi) {
-      this.pushDown(node);
-      const mid = (lo + hi) >> 1;
-      if (slot <= mid) {
-        node = 2 * node;
-        hi = mid;
-      } else {
-        node = 2 * node + 1;
-        lo = mid + 1;
-      }
-    }
+    let node = this.descendTo(slot);
     this.count[node] = EMPTY;
     this.pending[node] = 0;
     this.best[node] = NONE;
@@ -254,8 +241,8 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     this.best[node] = this.better(this.best[left]!, this.best[left + 1]!);
   }
 
-  /** Sets a leaf's count (EMPTY = not waiting) and refreshes its ancestors. */
-  private setLeaf(slot: number, overtakes: number): void {
+  /** The node of leaf `slot`, with every pending addition on its path pushed down to it. */
+  private descendTo(slot: number): number {
     let node = 1;
     let lo = 0;
     let hi = this.capacity - 1;
@@ -270,6 +257,12 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
         lo = mid + 1;
       }
     }
+    return node;
+  }
+
+  /** Sets a leaf's count (EMPTY = not waiting) and refreshes its ancestors. */
+  private setLeaf(slot: number, overtakes: number): void {
+    let node = this.descendTo(slot);
     this.count[node] = overtakes;
     this.pending[node] = 0;
     this.best[node] = overtakes === EMPTY ? NONE : slot;
