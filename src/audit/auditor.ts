@@ -26,27 +26,17 @@ export function checkable(settings: StatedSettings): {
   return { checked, notChecked };
 }
 
-/** A herd config, as opposed to settings stated one by one (which say whether workerReports hold). */
-function isConfig(settings: HerdConfig | StatedSettings): settings is HerdConfig {
-  return (
-    !('workerReports' in settings) &&
-    typeof settings.baseFee === 'bigint' &&
-    typeof settings.tokenFee === 'bigint' &&
-    typeof settings.maxTokens === 'number' &&
-    typeof settings.maxPromptBytes === 'number' &&
-    typeof settings.timeoutBase === 'number' &&
-    typeof settings.timeoutPerToken === 'number' &&
-    typeof settings.maxAttempts === 'number'
-  );
-}
-
 export class Auditor {
   readonly violations: Violation[] = [];
   readonly checked: readonly InvariantName[];
   private readonly observer: Observer;
 
-  constructor(settings: HerdConfig | StatedSettings) {
-    const stated = isConfig(settings) ? statedFromConfig(settings) : settings;
+  /** The auditor of a herder run with `config`: every setting stated, worker reports included. */
+  static forConfig(config: HerdConfig): Auditor {
+    return new Auditor(statedFromConfig(config));
+  }
+
+  constructor(stated: StatedSettings) {
     this.checked = checkable(stated).checked;
     const rules = this.checked.map((name) => [name, RULES[name]] as const);
     this.observer = new Observer(stated, (fact) => {

@@ -79,7 +79,7 @@ export interface SteppedRunOptions extends RunOptions {
 /** Runs a trace through a herder stepped from an explicit state (the model and its variants). */
 export function runTrace(impl: HerderStepper, spec: TraceSpec, options: SteppedRunOptions = {}): TraceRun {
   const world = new World(spec.config, options.cast ?? DEFAULT_CAST);
-  const auditor = new Auditor(options.stated ?? spec.config);
+  const auditor = options.stated ? new Auditor(options.stated) : Auditor.forConfig(spec.config);
   const run: TraceRun = { violations: [], log: [] };
   const state = impl.init(spec.config);
   for (const msg of traceMessages(spec, world, auditor, options.drain ?? true)) {
@@ -98,7 +98,7 @@ export async function runTraceAsync(
   options: RunOptions = {},
 ): Promise<TraceRun> {
   const world = new World(spec.config, options.cast ?? DEFAULT_CAST);
-  const auditor = new Auditor(options.stated ?? spec.config);
+  const auditor = options.stated ? new Auditor(options.stated) : Auditor.forConfig(spec.config);
   const run: TraceRun = { violations: [], log: [] };
   for (const msg of traceMessages(spec, world, auditor, options.drain ?? true))
     record(run, world, auditor, msg, await herder.deliver(msg));

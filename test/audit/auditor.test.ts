@@ -39,9 +39,9 @@ const credit = (at: number, tokens: number, reference: string) =>
 const tick = (at: number) => msg('OWNER', at, { Action: 'Cron' });
 
 /** An auditor watching the model herder receive `messages`. */
-function watch(settings: ConstructorParameters<typeof Auditor>[0], messages: AoMessage[]): Auditor {
+function watch(stated: StatedSettings, messages: AoMessage[]): Auditor {
   const herder = initialHerderState(config);
-  const auditor = new Auditor(settings);
+  const auditor = new Auditor(stated);
   for (const m of messages) auditor.observe(m, stepInPlace(herder, m));
   return auditor;
 }
@@ -49,7 +49,7 @@ function watch(settings: ConstructorParameters<typeof Auditor>[0], messages: AoM
 describe('what the auditor can check', () => {
   it('every invariant when every setting is stated', () => {
     expect(checkable(statedFromConfig(config))).toEqual({ checked: [...INVARIANT_NAMES], notChecked: [] });
-    expect(new Auditor(config).checked).toEqual(INVARIANT_NAMES);
+    expect(Auditor.forConfig(config).checked).toEqual(INVARIANT_NAMES);
   });
 
   it('without a setting, exactly the invariants that need it, each naming what it lacks', () => {
@@ -72,7 +72,7 @@ describe('what the auditor can check', () => {
 
 describe('the silence horizon', () => {
   it('is undefined while nothing is live', () => {
-    expect(watch(config, [tick(10)]).silenceHorizon()).toBeUndefined();
+    expect(watch(statedFromConfig(config), [tick(10)]).silenceHorizon()).toBeUndefined();
   });
 
   it('is undefined when the bounds on a response are not stated', () => {
@@ -83,12 +83,12 @@ describe('the silence horizon', () => {
   it('lets every attempt wait its queue bound and run to its deadline, plus a message gap per attempt', () => {
     // Accepted at 5,000 with 7 tokens: each of 2 attempts may wait 1,000 and run 100 + 10 × 7;
     // the largest gap between messages was 300, and a herder acts only when a message arrives.
-    const auditor = watch(config, [tick(4_700), credit(5_000, 7, 'r')]);
+    const auditor = watch(statedFromConfig(config), [tick(4_700), credit(5_000, 7, 'r')]);
     expect(auditor.silenceHorizon()).toBe(5_000 + 2 * (1_000 + 100 + 70) + 2 * 300 + 1);
   });
 
   it('is the latest of the live requests’ horizons', () => {
-    const auditor = watch(config, [credit(5_000, 50, 'big'), credit(5_010, 1, 'small')]);
+    const auditor = watch(statedFromConfig(config), [credit(5_000, 50, 'big'), credit(5_010, 1, 'small')]);
     expect(auditor.liveRequests().map((r) => r.id)).toHaveLength(2);
     expect(auditor.silenceHorizon()).toBe(5_000 + 2 * (1_000 + 100 + 500) + 2 * 10 + 1);
   });
@@ -98,7 +98,7 @@ describe('a violation as recorded', () => {
   it('names the step it happened at (from 0), the requests it concerns, and -1 for the end of the trace', () => {
     // A herder that takes a payment with an idle worker and does nothing with it: work-conserving
     // at that step, then no-lost-request at the end-of-trace check.
-    const auditor = new Auditor(config);
+    const auditor = Auditor.forConfig(config);
     const payment = credit(100, 1, 'held');
     auditor.observe(tick(50), []);
     auditor.observe(payment, []);
@@ -111,7 +111,7 @@ describe('a violation as recorded', () => {
     for (const v of atEnd) expect(v.step).toBe(-1);
 
     // A violation about no request in particular (paying out what it never took) lists none.
-    const stranger = new Auditor(config);
+    const stranger = Auditor.forConfig(config);
     stranger.observe(msg('SOMEONE', 10, { Action: 'Cron' }), [
       { target: 'TOKEN', tags: { Action: 'Transfer', Recipient: 'SOMEONE', Quantity: '5' } },
     ]);
@@ -123,7 +123,7 @@ describe('a violation as recorded', () => {
   });
 
   it('counts what the herder accepted and holds in escrow', () => {
-    const auditor = watch(config, [credit(100, 1, 'a'), credit(200, 1, 'b')]);
+    const auditor = watch(statedFromConfig(config), [credit(100, 1, 'a'), credit(200, 1, 'b')]);
     expect(auditor.summary()).toMatchObject({ accepted: 2, live: 2, escrow: 200_000n });
     expect(auditor.liveRequests()).toEqual([
       { id: expect.any(String), status: 'running', worker: 'W1' },

@@ -20,7 +20,7 @@ const config = makeConfig({
 describe('herder snapshot and restore', () => {
   it('continues after a restore into a fresh instance with no request lost', async () => {
     const paired = await PairedHerder.create('aos32', config);
-    const auditor = new Auditor(config);
+    const auditor = Auditor.forConfig(config);
     let n = 0;
     let clock = 1_000;
     const send = async (from: string, tags: Record<string, string>, data?: string) => {

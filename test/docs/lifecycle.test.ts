@@ -34,7 +34,7 @@ describe('lifecycle scenarios', () => {
 
   it('break no invariant (the black-box auditor watches every step)', () => {
     for (const r of runs) {
-      const auditor = new Auditor(r.config);
+      const auditor = Auditor.forConfig(r.config);
       for (const s of r.steps) auditor.observe(s.msg, s.outbox);
       auditor.finish();
       expect(auditor.violations, r.scenario.key).toEqual([]);

@@ -17,7 +17,7 @@ describe('Info', () => {
       fc.property(traceSpec({ maxEvents: 50 }), (spec) => {
         const { log } = runTrace(modelHerder, spec, { drain: false });
         const state = initialHerderState(spec.config);
-        const auditor = new Auditor(spec.config);
+        const auditor = Auditor.forConfig(spec.config);
         for (const { msg } of log) {
           auditor.observe(msg, stepInPlace(state, msg));
           const asked = cloneHerderState(state);
