@@ -130,4 +130,32 @@ describe('a violation as recorded', () => {
       { id: expect.any(String), status: 'waiting', worker: undefined },
     ]);
   });
+
+  it('counts, for hints, what the herder did with the payments it was sent', () => {
+    // Two notices: one accepted and dispatched to W1, which answers; one too poor, refunded.
+    const paid = credit(100, 1, 'a');
+    const poor = msg('TOKEN', 150, {
+      Action: 'Credit-Notice',
+      Sender: 'CLIENT-p',
+      Quantity: '1',
+      'X-Prompt': 'hi',
+      'X-Tokens': '1',
+    });
+    const herder = initialHerderState(config);
+    const auditor = Auditor.forConfig(config);
+    const deliver = (m: AoMessage) => {
+      const out = stepInPlace(herder, m);
+      auditor.observe(m, out);
+      return out;
+    };
+    const inference = deliver(paid).find((o) => o.tags.Action === 'Inference')!;
+    deliver(poor);
+    deliver(
+      msg('W1', 180, { Action: 'Inference-Response', 'X-Request': inference.tags['X-Request']! }, 'ok'),
+    );
+    const { refundReasons, unstatedWorkers, ...counts } = auditor.stats;
+    expect(counts).toEqual({ notices: 2, accepted: 1, dispatched: 1, forwarded: 1 });
+    expect([...refundReasons.values()]).toEqual([1]);
+    expect(unstatedWorkers.size).toBe(0);
+  });
 });
