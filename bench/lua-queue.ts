@@ -64,13 +64,41 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
+/**
+ * What a message costs a process when the herder's handler does not run (an owner's Eval of
+ * `return 1`), at `small` queued: aos collects all garbage after every message, so this is the
+ * price of the herder's live heap (its code and state) alone. `dropped` is the exported herder
+ * with its handler and globals removed after loading (its heap is an empty aos's again), and a
+ * handler that ignores Credit-Notices; it takes the same messages as the others.
+ */
+export interface LiveHeapCost {
+  exportedMs: number;
+  originalMs: number;
+  droppedMs: number;
+  /** Lua heap after a full collection, KiB. */
+  exportedHeapKiB: number;
+  originalHeapKiB: number;
+  droppedHeapKiB: number;
+  /** exportedMs / originalMs and droppedMs / originalMs. */
+  ratio: number;
+  droppedRatio: number;
+}
+
 /** Both herders measured in one run, interleaved, and the exported vs the fixture at `small`. */
 export interface QueueComparison {
   exported: QueueScalingResult;
   original: QueueScalingResult;
   /** exported.smallMedianMs / original.smallMedianMs; the target is ≤ 1. */
   smallRatio: number;
+  liveHeap: LiveHeapCost;
 }
+
+/** Lua that removes the exported herder from a process: its handler and its globals. */
+const DROP_HERDER = `Handlers.remove('llama-herder')
+HerderState, HerderStep, HerderSummary, HerderBint = nil, nil, nil, nil
+Handlers.add('sink', function(msg) return msg.Action == 'Credit-Notice' end, function() end)
+collectgarbage()
+return 'dropped'`;
 
 /**
  * A Credit-Notice's cost in each herder with `small` and `large` requests queued: four processes
@@ -105,19 +133,26 @@ export async function benchmarkQueues(
       token: ORIGINAL_TOKEN,
     },
   ];
-  const processes: { process: DirectProcess; token: string; times: number[] }[] = [];
+  const processes: { process: DirectProcess; token: string; times: number[]; evals: number[] }[] = [];
+  let dropped: DirectProcess | undefined;
   for (const h of herders) {
-    const copies = await bootDirect({ boot: h.lua, owner: 'OWNER', name: `queue-${h.herder}`, copies: 2 });
+    const copies = await bootDirect({ boot: h.lua, owner: 'OWNER', name: `queue-${h.herder}`, copies: 3 });
     for (const [k, size] of [small, large].entries()) {
       await copies[k]!.eval(h.preload(size));
-      processes.push({ process: copies[k]!, token: h.token, times: [] });
+      processes.push({ process: copies[k]!, token: h.token, times: [], evals: [] });
+    }
+    if (h.herder === 'exported') {
+      dropped = copies[2]!;
+      await dropped.eval(DROP_HERDER);
     }
   }
+  // Measured in the same rounds as the others; not part of the queue results.
+  const floor = { process: dropped!, token: 'TOKEN', times: [] as number[], evals: [] as number[] };
   for (let i = 0; i < samples + 5; i++) {
     // Each round in its own order, so that each process follows every other about equally
     // often: in a fixed order, a process that always runs right after one with a large heap
     // always finds the caches cold.
-    for (const p of shuffled(processes, i)) {
+    for (const p of shuffled([...processes, floor], i)) {
       const { ms } = await p.process.send(p.token, {
         Action: 'Credit-Notice',
         Quantity: String(1_000 + ((i * 104_729) % 5_000)),
@@ -126,6 +161,11 @@ export async function benchmarkQueues(
         'X-Tokens': '16',
       });
       if (i >= 5) p.times.push(ms); // the first few warm up
+    }
+    // The live heap's price: an Eval to each small-queue process and to the dropped one.
+    for (const p of shuffled([processes[0]!, processes[2]!, floor], i)) {
+      const { ms } = await p.process.send('OWNER', { Action: 'Eval' }, 'return 1');
+      if (i >= 5) p.evals.push(ms);
     }
   }
   const result = (k: number): QueueScalingResult => {
@@ -144,7 +184,18 @@ export async function benchmarkQueues(
   };
   const exported = result(0);
   const original = result(1);
-  return { exported, original, smallRatio: exported.smallMedianMs / original.smallMedianMs };
+  const originalMs = median(processes[2]!.evals);
+  const liveHeap: LiveHeapCost = {
+    exportedMs: median(processes[0]!.evals),
+    originalMs,
+    droppedMs: median(floor.evals),
+    exportedHeapKiB: await processes[0]!.process.heapKiB(),
+    originalHeapKiB: await processes[2]!.process.heapKiB(),
+    droppedHeapKiB: await dropped!.heapKiB(),
+    ratio: median(processes[0]!.evals) / originalMs,
+    droppedRatio: median(floor.evals) / originalMs,
+  };
+  return { exported, original, smallRatio: exported.smallMedianMs / original.smallMedianMs, liveHeap };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -183,6 +183,15 @@ await section('Lua herder queue scaling', async () => {
       p10Ratio: r.exported.smallP10Ms / r.original.smallP10Ms,
     },
   });
+  const h = r.liveHeap;
+  record({
+    name: "Lua herder live heap's price: an Eval (the herder's handler not run), exported vs the fixture (same run)",
+    value: h.ratio,
+    unit: `× (${h.exportedMs.toFixed(3)} vs ${h.originalMs.toFixed(3)} ms; heap ${h.exportedHeapKiB.toFixed(0)} vs ${h.originalHeapKiB.toFixed(0)} KiB; exported with its handler and globals dropped: ${h.droppedRatio.toFixed(3)}×, ${h.droppedHeapKiB.toFixed(0)} KiB)`,
+    target: 'reported',
+    met: null,
+    detail: h,
+  });
 });
 
 await section('herder ageing', async () => {
