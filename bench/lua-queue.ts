@@ -32,7 +32,7 @@ export interface QueueScalingResult {
  */
 function preloadExported(n: number): string {
   return `for i = 1, ${n} do
-  HerderStep({ Id = 'pre' .. i, From = 'TOKEN', Timestamp = ${TIMESTAMP}, Tags = { Action = 'Credit-Notice',
+  HerderStep({ Id = 'pre' .. i, From = '${ORIGINAL_TOKEN}', Timestamp = ${TIMESTAMP}, Tags = { Action = 'Credit-Notice',
     Quantity = tostring(1000 + (i * 7919) % 5000), Sender = 'CLIENT', ['X-Prompt'] = 'tell me a story', ['X-Tokens'] = '16' } })
 end
 return HerderState.queue.waiting`;
@@ -117,29 +117,28 @@ export async function benchmarkQueues(
   const small = options.small ?? 10;
   const large = options.large ?? 10_000;
   const samples = options.samples ?? 60;
-  const config = makeConfig({ token: 'TOKEN', owner: 'OWNER', workers: [] });
+  // Both herders take their notices from the same token id (a real-length one: the fixture
+  // hard-codes it), so that aos decodes the same bytes for each.
+  const config = makeConfig({ token: ORIGINAL_TOKEN, owner: 'OWNER', workers: [] });
   const herders = [
     {
       herder: 'exported' as const,
       lua: options.lua ?? herderLua(config),
       preload: preloadExported,
-      token: 'TOKEN',
     },
     {
       herder: 'original-fixture' as const,
       lua: readFileSync(new URL('../test/fixtures/original-herder.lua', import.meta.url), 'utf8'),
       preload: preloadOriginal,
-      // The original-like fixture takes Credit-Notices only from the token id its source hard-codes.
-      token: ORIGINAL_TOKEN,
     },
   ];
-  const processes: { process: DirectProcess; token: string; times: number[]; evals: number[] }[] = [];
+  const processes: { process: DirectProcess; times: number[]; evals: number[] }[] = [];
   let dropped: DirectProcess | undefined;
   for (const h of herders) {
     const copies = await bootDirect({ boot: h.lua, owner: 'OWNER', name: `queue-${h.herder}`, copies: 3 });
     for (const [k, size] of [small, large].entries()) {
       await copies[k]!.eval(h.preload(size));
-      processes.push({ process: copies[k]!, token: h.token, times: [], evals: [] });
+      processes.push({ process: copies[k]!, times: [], evals: [] });
     }
     if (h.herder === 'exported') {
       dropped = copies[2]!;
@@ -147,13 +146,13 @@ export async function benchmarkQueues(
     }
   }
   // Measured in the same rounds as the others; not part of the queue results.
-  const floor = { process: dropped!, token: 'TOKEN', times: [] as number[], evals: [] as number[] };
+  const floor = { process: dropped!, times: [] as number[], evals: [] as number[] };
   for (let i = 0; i < samples + 5; i++) {
     // Each round in its own order, so that each process follows every other about equally
     // often: in a fixed order, a process that always runs right after one with a large heap
     // always finds the caches cold.
     for (const p of shuffled([...processes, floor], i)) {
-      const { ms } = await p.process.send(p.token, {
+      const { ms } = await p.process.send(ORIGINAL_TOKEN, {
         Action: 'Credit-Notice',
         Quantity: String(1_000 + ((i * 104_729) % 5_000)),
         Sender: 'CLIENT',
