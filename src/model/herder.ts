@@ -69,10 +69,32 @@ export function initialHerderState(
   };
 }
 
+/**
+ * A request's copy, its fields written out in the order handleCredit creates them (the model
+ * checker copies every live request per transition, and a spread copies about 1.5× slower).
+ */
+function copyRequest(r: RequestRecord): RequestRecord {
+  return {
+    id: r.id,
+    client: r.client,
+    reference: r.reference,
+    prompt: r.prompt,
+    tokens: r.tokens,
+    multiplier: r.multiplier,
+    arrival: r.arrival,
+    slot: r.slot,
+    overtakes: r.overtakes,
+    attempts: r.attempts,
+    tried: r.tried.slice(),
+    worker: r.worker,
+    waitUntil: r.waitUntil,
+  };
+}
+
 /** A deep copy: stepping the copy never affects the original. */
 export function cloneHerderState(state: HerderState): HerderState {
   const requests = new Map<string, RequestRecord>();
-  for (const [id, record] of state.requests) requests.set(id, { ...record, tried: record.tried.slice() });
+  for (const [id, record] of state.requests) requests.set(id, copyRequest(record));
   // Copied entry by entry: faster than the Map constructor's generic walk of an iterable.
   const seen = new Map<string, number>();
   for (const [id, until] of state.seen) seen.set(id, until);
