@@ -214,8 +214,7 @@ function handleCredit(
   const verdict = judgeCredit(state.config, state.paused, msg);
   // Its notice id is remembered for as long as a request it makes lives, else like any id's:
   // entered once with its final value (judging reads no state this changes).
-  if (verdict.kind === 'accept') remember(state, msg.id, Number.POSITIVE_INFINITY);
-  else remember(state, msg.id);
+  remember(state, msg.id, verdict.kind === 'accept');
   const { ledger, config } = state;
   switch (verdict.kind) {
     case 'ignore':
@@ -459,28 +458,27 @@ function finish(state: HerderState, record: RequestRecord): void {
 }
 
 /**
- * Remembers `id` for the next {@link DEDUP_WINDOW} handled messages: queues the end of that
- * window, and enters `id` in `seen` until then, or until `kept` (a live request's notice id is
- * kept while the request lives; its queued window then passes without forgetting it).
+ * Remembers `id` as handled: for the next {@link DEDUP_WINDOW} handled messages (the end of that
+ * window is queued), or, with `live`, for as long as the request it made lives (`finish`
+ * remembers it then). An id is remembered once per handling, and a live request's only when it
+ * ends, so every queued window is the latest of its id.
  */
-function remember(state: HerderState, id: string, kept?: number): void {
+function remember(state: HerderState, id: string, live = false): void {
+  if (live) {
+    state.seen.set(id, Number.POSITIVE_INFINITY);
+    return;
+  }
   const until = state.handled + DEDUP_WINDOW;
-  state.seen.set(id, kept ?? until);
+  state.seen.set(id, until);
   state.forgetIds.push(id);
   state.forgetUntil.push(until);
 }
 
-/** Forgets the ids whose window has ended (an id whose window was extended since is kept). */
+/** Forgets the ids whose window has ended (each queued window is its id's latest: see remember). */
 function forgetOld(state: HerderState): void {
   const { forgetIds: ids, forgetUntil: untils, seen, handled } = state;
   let head = state.forgetHead;
-  while (head < ids.length) {
-    const until = untils[head]!;
-    if (until > handled) break;
-    const id = ids[head]!;
-    if (seen.get(id) === until) seen.delete(id);
-    head++;
-  }
+  while (head < ids.length && untils[head]! <= handled) seen.delete(ids[head++]!);
   state.forgetHead = head;
   // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: when to compact is a cost choice only
   if (head > 1024 && head * 2 > ids.length) {

@@ -48,8 +48,9 @@ export interface HerderState {
   /** Messages handled so far (new ids only): the clock of the de-duplication window. */
   handled: number;
   /**
-   * Ids in the order their window ends, oldest first from `forgetHead`, as two parallel arrays (no
-   * pair allocated per remembered id): the id, and the handled count after which it ends.
+   * Ids in the order their window ends, oldest first from `forgetHead` (a live request's notice id
+   * is queued only when the request ends), as two parallel arrays (no pair allocated per
+   * remembered id): the id, and the handled count after which it ends.
    */
   forgetIds: string[];
   forgetUntil: number[];

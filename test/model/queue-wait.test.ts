@@ -15,7 +15,9 @@ import {
   stepInPlace,
 } from '../../src/model/herder.ts';
 import { type AoMessage, type OutMessage, Reason } from '../../src/model/messages.ts';
-import { UNIT_RUNS } from '../properties/harness.ts';
+import { pendingForgets } from '../../src/model/state.ts';
+import { traceSpec } from '../properties/arbitraries.ts';
+import { modelHerder, RUNS, runTrace, UNIT_RUNS } from '../properties/harness.ts';
 
 const config = makeConfig({
   token: 'TOKEN',
@@ -265,7 +267,41 @@ describe('Info', () => {
   });
 });
 
+/**
+ * The de-duplication books: a live request's notice id is remembered for good (and queued for no
+ * window), every other remembered id has exactly one queued window, and that window is its latest
+ * (forgetting trusts this instead of looking the id up).
+ */
+function expectDedupBooks(state: HerderState): void {
+  const pending = pendingForgets(state);
+  for (const [id, until] of pending) expect(state.seen.get(id)).toBe(until);
+  expect(new Set(pending.map(([id]) => id)).size).toBe(pending.length);
+  let kept = 0;
+  for (const [id, until] of state.seen) {
+    if (until === Number.POSITIVE_INFINITY) {
+      kept++;
+      expect(state.requests.has(id)).toBe(true);
+    }
+  }
+  expect(kept).toBe(state.requests.size);
+  expect(state.seen.size).toBe(kept + pending.length);
+}
+
 describe('memory bounded by live work', () => {
+  it('every step keeps the de-duplication books (random traces)', () => {
+    fc.assert(
+      fc.property(traceSpec({ maxEvents: 60 }), (spec) => {
+        const { log } = runTrace(modelHerder, spec, { drain: true });
+        const state = initialHerderState(spec.config);
+        for (const { msg } of log) {
+          stepInPlace(state, msg);
+          expectDedupBooks(state);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('over a long run the herder remembers only live requests and a bounded window of ids', () => {
     const state = initialHerderState({ ...config, workers: ['W1', 'W2'], maxQueueWait: 600_000 });
     let clock = 1_000;
@@ -290,6 +326,7 @@ describe('memory bounded by live work', () => {
         expect(state.ledger.credited).toBe(credited);
       }
       if (i % 997 === 0) {
+        expectDedupBooks(state);
         const live = state.requests.size;
         expect(state.seen.size).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
         expect(state.forgetIds.length - state.forgetHead).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
