@@ -7,7 +7,7 @@
 import { type HerdConfig, makeConfig } from '../model/config.ts';
 import type { Cause, StepEvent, StepEventType } from '../model/events.ts';
 import { type HerderState, initialHerderState, step } from '../model/herder.ts';
-import { Action, type AoMessage, type OutMessage } from '../model/messages.ts';
+import { Action, type AoMessage, type OutMessage, Reason } from '../model/messages.ts';
 import {
   type AdminOp,
   CLIENTS,
@@ -206,7 +206,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     key: 'queue-wait',
-    title: 'Waited too long in the queue: refunded',
+    title: `${Reason.QueueWait}: refunded`,
     summary:
       'The only worker has failed, so the request is never dispatched; once it has waited longer than ' +
       'maxQueueWait, the next message (a Cron tick) refunds it.',
