@@ -2,13 +2,15 @@
  * The events a step reports say what the step did, no more and no less: every dispatch, answer,
  * refusal and refund in the outbox has its event (same request, worker, reason, in the same
  * order); every worker's reported status changes lead from its status before the step to its
- * status after; every accepted request is queued; and asking for events changes nothing else.
+ * status after; every accepted request is queued; events come in the step's phase order (passed
+ * timers, then the message, whose Action is their cause, then dispatch); and asking for events
+ * changes nothing else.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { HerdStatus, StepEvent } from '../../src/model/events.ts';
 import { type HerderState, initialHerderState, step, stepInPlace } from '../../src/model/herder.ts';
-import { Action, type AoMessage, type OutMessage } from '../../src/model/messages.ts';
+import { Action, type AoMessage, type OutMessage, tag } from '../../src/model/messages.ts';
 import { World } from '../../src/verify/world.ts';
 import { contendedEvents, type TraceSpec, traceSpec } from '../properties/arbitraries.ts';
 import { RUNS } from '../properties/harness.ts';
@@ -75,6 +77,31 @@ function mismatch(
         return `${e.request} not queued`;
     }
     if (e.type === 'refused' && e.request !== msg.id) return `refused ${e.request} on ${msg.id}`;
+  }
+
+  // Phase order: timers passed (deadline, queue-wait), then the message (its Action is the cause),
+  // then dispatch.
+  const phaseOf = (cause: string) =>
+    cause === 'deadline' || cause === 'queue-wait' ? 1 : cause === 'dispatch' ? 3 : 2;
+  let phase = 1;
+  for (const e of events) {
+    const p = phaseOf(e.cause);
+    if (p < phase) return `${e.type} (${e.cause}) after an event of a later phase`;
+    phase = p;
+    if (p === 2 && e.cause !== tag(msg, 'Action'))
+      return `${e.type} caused by ${e.cause} on ${tag(msg, 'Action')}`;
+    // Payments are judged and answers taken only from the message; dispatches only by dispatch.
+    const only =
+      e.type === 'dispatched' ? 3 : ['accepted', 'refused', 'queued', 'answered'].includes(e.type) ? 2 : p;
+    if (p !== only) return `${e.type} caused by ${e.cause}`;
+    // What the message itself says: who paid and how much, which worker answered or failed.
+    if (
+      e.type === 'accepted' &&
+      (e.client !== tag(msg, 'Sender') || e.paid !== BigInt(tag(msg, 'Quantity')!))
+    )
+      return `accepted ${e.request} from ${e.client} for ${e.paid}, the notice says ${tag(msg, 'Sender')} ${tag(msg, 'Quantity')}`;
+    if ((e.type === 'answered' || (e.type === 'retried' && p === 2)) && e.worker !== msg.from)
+      return `${e.type} names ${e.worker}, the message came from ${msg.from}`;
   }
 
   // A running request that is alive after the step but waiting, or on a later attempt, was retried.
