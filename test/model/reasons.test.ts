@@ -115,6 +115,12 @@ describe('refund reasons', () => {
         if (first === undefined) {
           expect(outbox).toEqual([]);
           expect(state.queue.length).toBe(1);
+          // Taken exactly as written, however many digits.
+          expect(state.ledger).toEqual({
+            ...before,
+            credited: before.credited + quantity,
+            escrow: before.escrow + quantity,
+          });
           return;
         }
         const expectedTags: Record<string, string> = {
