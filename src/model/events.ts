@@ -85,6 +85,8 @@ export type RequestEvent = Exclude<StepEvent, { type: 'worker' }>;
 /** A worker's status change. */
 export type WorkerEvent = Extract<StepEvent, { type: 'worker' }>;
 
+// Stryker disable all: documentation text, read once at load (Stryker credits it to whichever test
+// loads the module first); test/docs/docs.test.ts fails on any change to it, through the docs it writes.
 /** What each event type means, for the docs (the type checker holds it to `StepEvent`'s types). */
 export const EVENT_MEANINGS: Readonly<Record<StepEventType, string>> = {
   accepted: 'a valid payment of at least the fee: it is held in escrow',
@@ -111,3 +113,4 @@ export const CAUSE_MEANINGS: Readonly<Record<Cause, string>> = {
   'queue-wait': 'a waiting request reached `maxQueueWait` in the queue (found when the next message arrives)',
   dispatch: 'the dispatch phase that ends every step, handing waiting requests to idle workers',
 };
+// Stryker restore all
