@@ -32,9 +32,10 @@ export interface StatedSettings extends StatedValues {
   /**
    * The herder acts on the worker reports of our protocol (Worker-Error takes a worker out and
    * retries what it held; Worker-Initialized brings it back). Herders written for the original
-   * need not, so without this the auditor only learns from what the herder does.
+   * need not, so without this the auditor only learns from what the herder does. Always said (a
+   * herd config spread in its place would otherwise pass for settings that deny it).
    */
-  readonly workerReports?: boolean | undefined;
+  readonly workerReports: boolean;
 }
 
 /** What an invariant may need stated: the owner, or a setting of the settings table. */

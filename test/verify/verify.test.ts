@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type StatedSettings, statedFlags } from '../../src/audit/settings.ts';
+import { type StatedSettings, statedFlags, statedFromConfig } from '../../src/audit/settings.ts';
 import { herderLua } from '../../src/lua-export/herder.ts';
 import { makeConfig } from '../../src/model/config.ts';
 import { verifyHerder } from '../../src/verify/verify.ts';
@@ -26,13 +26,12 @@ import {
 /** Long runs (the acceptance figures: 200 traces, two seeds) with HERD_VERIFY_FULL=1. */
 const FULL = process.env.HERD_VERIFY_FULL === '1';
 
-const originalStated: StatedSettings = { ...ORIGINAL_STATED, maxOvertakes: null, workerReports: false };
+const originalStated: StatedSettings = { ...ORIGINAL_STATED, maxOvertakes: null };
 /** It has no limits: stating generous ones says which payments it must serve. */
 const dialectStated: StatedSettings = {
   ...DIALECT_SETTINGS,
   maxTokens: 1_000_000,
   maxPromptBytes: 1_000_000,
-  workerReports: false,
 };
 
 /** The flags that state the correct dialect herder's settings. */
@@ -114,7 +113,12 @@ describe('herd verify: correct herders pass', () => {
   });
 
   it('the herder exported from the model: no violation', async () => {
-    const report = await verifyHerder({ lua: herderLua(config), stated: { ...config }, runs: 60, seed: 7 });
+    const report = await verifyHerder({
+      lua: herderLua(config),
+      stated: statedFromConfig(config),
+      runs: 60,
+      seed: 7,
+    });
     expect(report.results.filter((r) => r.violated).map((r) => `${r.invariant}: ${r.detail}`)).toEqual([]);
     expect(report.luaErrors).toEqual([]);
   });
@@ -128,7 +132,7 @@ describe('herd verify: correct herders pass', () => {
     const report = await verifyHerder({
       prelude: header,
       lua: body,
-      stated: { ...config },
+      stated: statedFromConfig(config),
       runs: 15,
       seed: 11,
     });
