@@ -16,9 +16,19 @@ type Op =
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 10,
+    // With an arrival (a waiting request's queue-wait bound, worker '') or without (a running
+    // request's deadline): entries that share a time are ordered by worker, then by arrival.
     arbitrary: fc
-      .record({ at: fc.nat(50), worker: fc.constantFrom(...WORKERS), request: fc.constantFrom(...REQUESTS) })
-      .map((deadline) => ({ kind: 'push' as const, deadline })),
+      .record({
+        at: fc.nat(50),
+        worker: fc.constantFrom('', ...WORKERS),
+        request: fc.constantFrom(...REQUESTS),
+        arrival: fc.option(fc.nat(20), { nil: undefined }),
+      })
+      .map(({ arrival, ...rest }) => ({
+        kind: 'push' as const,
+        deadline: arrival === undefined ? rest : { ...rest, arrival },
+      })),
   },
   { weight: 1, arbitrary: fc.subarray(REQUESTS).map((keep) => ({ kind: 'prune' as const, keep })) },
   { weight: 2, arbitrary: fc.nat(25).map((now) => ({ kind: 'pop' as const, now })) },
@@ -26,11 +36,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 const byTime = (a: Deadline, b: Deadline) =>
-  a.at - b.at || (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0);
-const full = (d: Deadline) => `${d.at}/${d.worker}/${d.request}`;
+  a.at - b.at ||
+  (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0) ||
+  (a.arrival ?? 0) - (b.arrival ?? 0);
+const order = (d: Deadline) => [d.at, d.worker, d.arrival ?? 0];
+const full = (d: Deadline) => `${d.at}/${d.worker}/${d.request}/${d.arrival}`;
 
 describe('DeadlineHeap', () => {
-  it('pushes, prunes and pops like a sorted list (earliest first, ties by worker)', () => {
+  it('pushes, prunes and pops like a sorted list (earliest first, ties by worker, then by arrival)', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 100, size: 'max' }), (ops) => {
         let heap = new DeadlineHeap();
@@ -54,8 +67,9 @@ describe('DeadlineHeap', () => {
               const popped: Deadline[] = [];
               for (let d = heap.popExpired(o.now); d !== undefined; d = heap.popExpired(o.now))
                 popped.push(d);
-              // The order is total on (at, worker); entries that tie on both may come in any order.
-              expect(popped.map((d) => [d.at, d.worker])).toEqual(due.map((d) => [d.at, d.worker]));
+              // The order is total on (at, worker, arrival); entries that tie on all three may come in
+              // any order.
+              expect(popped.map(order)).toEqual(due.map(order));
               expect(popped.map(full).sort()).toEqual(due.map(full).sort());
               break;
             }
