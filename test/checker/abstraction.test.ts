@@ -66,7 +66,9 @@ describe('state abstraction', () => {
             if (event.kind === 'time') {
               const groups = deadlineGroups(raw.state).filter((at) => at >= raw.clock);
               let clock: number;
-              if (event.to === 'later') clock = raw.clock + gap;
+              // Later, but not past the next timer (a timer passes once the clock is beyond it).
+              if (event.to === 'later')
+                clock = Math.min(raw.clock + gap, groups[0] ?? Number.POSITIVE_INFINITY);
               else {
                 // Just past the next deadline, anywhere before the one after it.
                 const room = (groups[1] ?? groups[0]! + 5_000) - groups[0]! - 1;
