@@ -143,7 +143,7 @@ export async function benchmarkQueues(
       await dropped.eval(DROP_HERDER);
     }
   }
-  const floor = { process: dropped!, times: [] as number[], evals: [] as number[] };
+  const floor = { process: dropped!, evals: [] as number[] };
   for (let i = 0; i < samples + 5; i++) {
     // Each round in its own order, so that each process follows every other about equally
     // often: in a fixed order, a process that always runs right after one with a large heap
