@@ -347,19 +347,20 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
    */
   private compact(): void {
     const old = this.capacity;
-    const entries: E[] = [];
-    const counts: number[] = [];
-    const paid: number[] = [];
-    const needed: number[] = [];
+    // The live entries and their leaf data, gathered into module-level scratch arrays (a queue that
+    // hovers around one length compacts every few dozen arrivals; fresh arrays each time were an
+    // eighth of the simulator's allocation).
+    const entries = compactEntries as (E | undefined)[];
+    let live = 0;
     for (let slot = 0; slot < this.nextSlot; slot++) {
       const entry = this.slots[slot];
       if (entry === undefined) continue;
-      entries.push(entry);
-      counts.push(this.readLeaf(slot));
-      paid.push(this.paid[slot]!);
-      needed.push(this.needed[slot]!);
+      entries[live] = entry;
+      compactCounts[live] = this.readLeaf(slot);
+      compactPaid[live] = this.paid[slot]!;
+      compactNeeded[live] = this.needed[slot]!;
+      live++;
     }
-    const live = entries.length;
     const capacity = ceilPow2(Math.max(16, 2 * (live + 1)));
     if (capacity === old) {
       this.slots.fill(undefined);
@@ -377,12 +378,13 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     }
     for (let slot = 0; slot < live; slot++) {
       const entry = entries[slot]!;
-      const overtakes = counts[slot]!;
+      entries[slot] = undefined; // the scratch array keeps no request alive
+      const overtakes = compactCounts[slot]!;
       entry.slot = slot;
       this.slots[slot] = entry;
       // The multiplier as doubles moves with the entry (what keepSmall made of it).
-      this.paid[slot] = paid[slot]!;
-      this.needed[slot] = needed[slot]!;
+      this.paid[slot] = compactPaid[slot]!;
+      this.needed[slot] = compactNeeded[slot]!;
       const leaf = capacity + slot;
       this.count[leaf] = overtakes;
       this.best[leaf] = overtakes === EMPTY ? NONE : slot;
@@ -395,6 +397,12 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
 
 /** The whole-left-child pieces of one {@link RequestQueue.bestUpTo} call (a tree's depth at most). */
 const leftPieces: number[] = [];
+
+/** Scratch of {@link RequestQueue.compact}: live entries, their counts and their doubles, in slot order. */
+const compactEntries: (QueueEntry | undefined)[] = [];
+const compactCounts: number[] = [];
+const compactPaid: number[] = [];
+const compactNeeded: number[] = [];
 
 /**
  * An array of `length` copies of `value`, built by pushing so that it is packed. Plain arrays,
