@@ -3,7 +3,7 @@
  * without WebAssembly. worker.lua implements the same protocol inside AOS-Llama.
  */
 import type { ProcessId } from './config.ts';
-import { Action, type AoMessage, type OutMessage, tag } from './messages.ts';
+import { Action, type AoMessage, type OutMessage, Reason, tag } from './messages.ts';
 
 /** Who may talk to the worker: its owner, and its herder once named. */
 interface WorkerParties {
@@ -85,7 +85,7 @@ function infer(state: WorkerState, msg: AoMessage, backend: InferenceBackend): O
   if (state.phase !== 'ready') return fail('model not loaded');
   const rawTokens = tag(msg, 'Tokens');
   if (rawTokens === undefined || !DECIMAL.test(rawTokens) || Number(rawTokens) < 1)
-    return fail('Tokens must be a decimal integer >= 1');
+    return fail(`${Reason.BadTokens} >= 1`);
   const result = backend.generate(msg.data ?? '', Number(rawTokens));
   if (!result.ok) return fail(result.reason);
   return {

@@ -752,14 +752,13 @@ local function remember(state, id)
   state.forgetAt[state.forgetTail] = untilCount
 end
 
--- Forgets the ids whose window has ended (an id whose window was extended since is kept).
+-- Forgets the ids whose window has ended. An id is remembered once per handling, and a live
+-- request's only when it ends, so every queued window is its id's latest: no lookup is needed.
 local function forgetOld(state)
   while state.forgetHead <= state.forgetTail do
     local head = state.forgetHead
-    local untilCount = state.forgetAt[head]
-    if untilCount > state.handled then break end
-    local id = state.forgetIds[head]
-    if state.seen[id] == untilCount then state.seen[id] = nil end
+    if state.forgetAt[head] > state.handled then break end
+    state.seen[state.forgetIds[head]] = nil
     state.forgetIds[head] = nil
     state.forgetAt[head] = nil
     state.forgetHead = head + 1
