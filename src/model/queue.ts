@@ -159,7 +159,9 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   }
 
   isWaiting(entry: E): boolean {
-    return this.slots[entry.slot] === entry && this.readLeaf(entry.slot) !== EMPTY;
+    // A leaf's best is its own slot exactly while its entry waits (setLeaf, overtakeBefore and
+    // compact write both together; pending additions never make a count EMPTY or finite).
+    return this.slots[entry.slot] === entry && this.best[this.capacity + entry.slot] !== NONE;
   }
 
   /** Current overtake count of a queued or parked request. */
