@@ -83,6 +83,18 @@ export interface LiveHeapCost {
   droppedRatio: number;
 }
 
+/**
+ * The floor under the exported herder's figure at `small`: the same process with its handler
+ * replaced by one that does nothing, taking the same notices in the same rounds. What it costs
+ * over the fixture is the price of the herder's code and state alone (aos collects all garbage
+ * after every message), which no work saved in the handler can take back.
+ */
+export interface HandlerFloor {
+  noopMs: number;
+  /** noopMs / the fixture's at `small`. */
+  ratio: number;
+}
+
 /** Both herders measured in one run, interleaved, and the exported vs the fixture at `small`. */
 export interface QueueComparison {
   exported: QueueScalingResult;
@@ -90,7 +102,12 @@ export interface QueueComparison {
   /** exported.smallMedianMs / original.smallMedianMs; the target is ≤ 1. */
   smallRatio: number;
   liveHeap: LiveHeapCost;
+  floor: HandlerFloor;
 }
+
+/** Lua that keeps the exported herder loaded but makes its handler do nothing. */
+const NOOP_HANDLER = `Handlers.add('llama-herder', function(msg) return msg.Action ~= 'Eval' end, function() end)
+return 'no-op'`;
 
 /** Lua that removes the exported herder from a process: its handler and its globals. */
 const DROP_HERDER = `Handlers.remove('llama-herder')
@@ -132,8 +149,9 @@ export async function benchmarkQueues(
   ];
   const processes: { process: DirectProcess; times: number[]; evals: number[] }[] = [];
   let dropped: DirectProcess | undefined;
+  let noop: { process: DirectProcess; times: number[]; evals: number[] } | undefined;
   for (const h of herders) {
-    const copies = await bootDirect({ boot: h.lua, owner: 'OWNER', name: `queue-${h.herder}`, copies: 3 });
+    const copies = await bootDirect({ boot: h.lua, owner: 'OWNER', name: `queue-${h.herder}`, copies: 4 });
     for (const [k, size] of [small, large].entries()) {
       await copies[k]!.eval(h.preload(size));
       processes.push({ process: copies[k]!, times: [], evals: [] });
@@ -141,6 +159,9 @@ export async function benchmarkQueues(
     if (h.herder === 'exported') {
       dropped = copies[2]!;
       await dropped.eval(DROP_HERDER);
+      await copies[3]!.eval(h.preload(small));
+      await copies[3]!.eval(NOOP_HANDLER);
+      noop = { process: copies[3]!, times: [], evals: [] };
     }
   }
   const floor = { process: dropped!, evals: [] as number[] };
@@ -148,7 +169,7 @@ export async function benchmarkQueues(
     // Each round in its own order, so that each process follows every other about equally
     // often: in a fixed order, a process that always runs right after one with a large heap
     // always finds the caches cold.
-    for (const p of shuffled(processes, i)) {
+    for (const p of shuffled([...processes, noop!], i)) {
       const { ms } = await p.process.send(ORIGINAL_TOKEN, {
         Action: 'Credit-Notice',
         Quantity: String(1_000 + ((i * 104_729) % 5_000)),
@@ -194,7 +215,14 @@ export async function benchmarkQueues(
     ratio: median(processes[0]!.evals) / originalMs,
     droppedRatio: median(floor.evals) / originalMs,
   };
-  return { exported, original, smallRatio: exported.smallMedianMs / original.smallMedianMs, liveHeap };
+  const noopMs = median(noop!.times);
+  return {
+    exported,
+    original,
+    smallRatio: exported.smallMedianMs / original.smallMedianMs,
+    liveHeap,
+    floor: { noopMs, ratio: noopMs / original.smallMedianMs },
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
