@@ -12,8 +12,8 @@
  *   herder gives both kinds of timer the same length (bounds.ts): a timer set later never fires
  *   earlier, so ranks are all the order there is;
  * - the message ids remembered for de-duplication are forgotten, and the count of messages
- *   handled reset: every later message has a fresh id. When notices may be delivered again (only
- *   those of live requests are), the ids of live requests are kept, as the herder keeps them.
+ *   handled reset: every later message has a fresh id (a notice delivered again is a live
+ *   request's, which the herder recognises by its request table, not by the remembered ids).
  *
  * encoding.ts then names the state by what the herder's behaviour depends on, as a few words and
  * a 64-bit fingerprint.
@@ -58,18 +58,11 @@ function canonicalTime(at: number, count: number): number {
  * (those set now are exactly one timeout ahead) and only the seen-ids are cleared; stale heap
  * entries then wait for the next time step to be dropped.
  */
-export function normalize(
-  state: HerderState,
-  clock: Clockwork & { readonly spacing: number },
-  keepSeen = false,
-): void {
+export function normalize(state: HerderState, clock: Clockwork & { readonly spacing: number }): void {
   if (state.seen.size > 0) state.seen.clear();
-  if (keepSeen) for (const id of state.requests.keys()) state.seen.set(id, Number.POSITIVE_INFINITY);
+  if (state.seenBefore.size > 0) state.seenBefore.clear();
   state.handled = 0;
-  // (Setting an array's length is a runtime call even when it changes nothing.)
-  if (state.forgetIds.length > 0) state.forgetIds.length = 0;
-  if (state.forgetUntil.length > 0) state.forgetUntil.length = 0;
-  state.forgetHead = 0;
+  state.generation = 0;
   const now = state.now;
   if (now === clock.now) return;
   const tie = now + clock.timeout;

@@ -184,7 +184,7 @@ export class Explorer implements LayerExplorer {
 
   initial(): Node {
     const state = this.herder.init(this.config);
-    normalize(state, this.clock, this.bounds.duplicates);
+    normalize(state, this.clock);
     return { state, clock: this.clock.now, sent: 0 };
   }
 
@@ -226,7 +226,7 @@ export class Explorer implements LayerExplorer {
       return { node, msg, outbox: [], findings: [finding] };
     }
     const findings = transitionFindings(node.state, msg, event, outbox, state);
-    normalize(state, this.clock, this.bounds.duplicates);
+    normalize(state, this.clock);
     return {
       node: { state, clock: this.clock.now, sent: node.sent + (event.kind === 'credit' ? 1 : 0) },
       msg,

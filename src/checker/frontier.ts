@@ -108,7 +108,7 @@ export class PackedFrontier {
     this.liveCount = 0;
     for (const r of state.requests.keys()) this.live[this.liveCount++] = r;
     this.put(node.clock, node.sent, this.table.code(state.config), state.paused ? 1 : 0, state.now);
-    this.put(state.handled, state.arrivals);
+    this.put(state.handled, state.generation, state.arrivals);
     this.put(state.requests.size);
     for (const record of state.requests.values()) {
       const place = state.queue.isWaiting(record) ? WAITING : record.worker !== undefined ? PARKED : OUT;
@@ -121,11 +121,10 @@ export class PackedFrontier {
       this.put(record.worker === undefined ? NONE : this.workerCode(record.worker), record.tried.length);
       for (const w of record.tried) this.put(this.workerCode(w));
     }
-    this.put(state.seen.size);
-    for (const [seenId, until] of state.seen) this.put(this.idCode(seenId), until);
-    this.put(state.forgetIds.length - state.forgetHead);
-    for (let i = state.forgetHead; i < state.forgetIds.length; i++)
-      this.put(this.idCode(state.forgetIds[i]!), state.forgetUntil[i]!);
+    for (const window of [state.seen, state.seenBefore]) {
+      this.put(window.size);
+      for (const [seenId, until] of window) this.put(this.idCode(seenId), until);
+    }
     this.put(state.herd.size);
     for (const w of state.herd.all())
       this.put(
@@ -162,6 +161,7 @@ export class PackedFrontier {
     const paused = this.next() === 1;
     const now = this.next();
     const handled = this.next();
+    const generation = this.next();
     const arrivals = this.next();
     const count = this.next();
     const names = this.names;
@@ -203,14 +203,8 @@ export class PackedFrontier {
       requests.set(id, record);
       places.push({ record, place, overtakes });
     }
-    const seen = new Map<string, number>();
-    for (let k = this.next(); k > 0; k--) seen.set(this.idOf(this.next()), this.next());
-    const forgetIds: string[] = [];
-    const forgetUntil: number[] = [];
-    for (let k = this.next(); k > 0; k--) {
-      forgetIds.push(this.idOf(this.next()));
-      forgetUntil.push(this.next());
-    }
+    const seen = this.windowOf();
+    const seenBefore = this.windowOf();
     // The herd as snapshot.ts rebuilds it: every worker added, all failed, the idle ones made idle
     // in their order, then each given its status and fields.
     const herd = new Herd();
@@ -249,10 +243,9 @@ export class PackedFrontier {
       paused,
       now,
       seen,
+      seenBefore,
+      generation,
       handled,
-      forgetIds,
-      forgetUntil,
-      forgetHead: 0,
       arrivals,
       requests,
       queue: rebuildQueue(this.blank, places),
@@ -313,6 +306,13 @@ export class PackedFrontier {
       );
       return true;
     });
+  }
+
+  /** One generation of remembered ids, each with the end of its window. */
+  private windowOf(): Map<string, number> {
+    const window = new Map<string, number>();
+    for (let k = this.next(); k > 0; k--) window.set(this.idOf(this.next()), this.next());
+    return window;
   }
 
   private heapOf(): DeadlineHeap {

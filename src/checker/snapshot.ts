@@ -14,7 +14,6 @@ import { Herd, type WorkerRecord } from '../model/herd.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
 import type { Ledger } from '../model/ledger.ts';
 import type { RequestQueue } from '../model/queue.ts';
-import { pendingForgets } from '../model/state.ts';
 
 /** Where a live request is in the queue. */
 export const WAITING = 0;
@@ -27,9 +26,11 @@ export interface PlainState {
   readonly config: HerdConfig;
   readonly paused: boolean;
   readonly now: number;
+  /** The two generations of remembered ids, each with the end of its window, and when the newer began. */
   readonly seen: [string, number][];
+  readonly seenBefore: [string, number][];
+  readonly generation: number;
   readonly handled: number;
-  readonly forgetQueue: [string, number][];
   readonly arrivals: number;
   /** Live requests in the order of the state's map, each with its place and overtake count. */
   readonly requests: { record: RequestRecord; place: number; overtakes: number }[];
@@ -64,8 +65,9 @@ export function toPlain(state: HerderState): PlainState {
     paused: state.paused,
     now: state.now,
     seen: [...state.seen],
+    seenBefore: [...state.seenBefore],
+    generation: state.generation,
     handled: state.handled,
-    forgetQueue: pendingForgets(state),
     arrivals: state.arrivals,
     requests,
     workers: [...state.herd.all()].map((w) => ({ ...w })),
@@ -139,10 +141,9 @@ export function fromPlain(plain: PlainState, blank: RequestQueue<RequestRecord>)
     paused: plain.paused,
     now: plain.now,
     seen: new Map(plain.seen),
+    seenBefore: new Map(plain.seenBefore),
+    generation: plain.generation,
     handled: plain.handled,
-    forgetIds: plain.forgetQueue.map(([id]) => id),
-    forgetUntil: plain.forgetQueue.map(([, until]) => until),
-    forgetHead: 0,
     arrivals: plain.arrivals,
     requests,
     queue,

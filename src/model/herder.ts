@@ -29,6 +29,7 @@ import {
   DEDUP_WINDOW,
   forgetUnready,
   type HerderState,
+  isRemembered,
   moveWorker,
   type RequestRecord,
   rememberUnready,
@@ -39,6 +40,7 @@ export {
   DEDUP_WINDOW,
   forgetUnready,
   type HerderState,
+  isRemembered,
   MAX_UNREADY,
   type RequestRecord,
   rememberUnready,
@@ -53,10 +55,9 @@ export function initialHerderState(
     paused: false,
     now: 0,
     seen: new Map(),
+    seenBefore: new Map(),
+    generation: 0,
     handled: 0,
-    forgetIds: [],
-    forgetUntil: [],
-    forgetHead: 0,
     arrivals: 0,
     requests: new Map(),
     queue: new RequestQueue(order),
@@ -91,19 +92,21 @@ function copyRequest(r: RequestRecord): RequestRecord {
   };
 }
 
+/** Copied entry by entry: faster than the Map constructor's generic walk of an iterable. */
+function copyWindow(window: Map<string, number>): Map<string, number> {
+  const copy = new Map<string, number>();
+  for (const [id, until] of window) copy.set(id, until);
+  return copy;
+}
+
 /** A deep copy: stepping the copy never affects the original. */
 export function cloneHerderState(state: HerderState): HerderState {
   const requests = new Map<string, RequestRecord>();
   for (const [id, record] of state.requests) requests.set(id, copyRequest(record));
-  // Copied entry by entry: faster than the Map constructor's generic walk of an iterable.
-  const seen = new Map<string, number>();
-  for (const [id, until] of state.seen) seen.set(id, until);
   return {
     ...state,
-    seen,
-    forgetIds: state.forgetIds.slice(state.forgetHead),
-    forgetUntil: state.forgetUntil.slice(state.forgetHead),
-    forgetHead: 0,
+    seen: copyWindow(state.seen),
+    seenBefore: copyWindow(state.seenBefore),
     requests,
     queue: state.queue.clone((entry) => requests.get(entry.id)!),
     herd: state.herd.clone(),
@@ -159,15 +162,20 @@ export function stepInPlace(state: HerderState, msg: AoMessage, events?: StepEve
 
 /**
  * Phases 1 and 2 of a step: time, then the message; returns the outbox so far. A variant with a
- * seeded dispatch defect runs this, then its own phase 3.
+ * seeded dispatch defect runs this, then its own phase 3; one with a seeded de-duplication defect
+ * passes its own `remembered`.
  */
-export function receive(state: HerderState, msg: AoMessage, events?: StepEvent[]): OutMessage[] {
+export function receive(
+  state: HerderState,
+  msg: AoMessage,
+  events?: StepEvent[],
+  remembered: (state: HerderState, id: string) => boolean = isRemembered,
+): OutMessage[] {
   const outbox: OutMessage[] = [];
   if (msg.timestamp > state.now) state.now = msg.timestamp;
   expireDeadlines(state, outbox, events);
   expireWaits(state, outbox, events);
-  // One lookup instead of has + add: the set holds every id handled, millions in a simulation.
-  if (!state.seen.has(msg.id)) {
+  if (!remembered(state, msg.id)) {
     state.handled++;
     handleMessage(state, msg, outbox, events);
     forgetOld(state);
@@ -212,9 +220,9 @@ function handleCredit(
   events: StepEvent[] | undefined,
 ): void {
   const verdict = judgeCredit(state.config, state.paused, msg);
-  // Its notice id is remembered for as long as a request it makes lives, else like any id's:
-  // entered once with its final value (judging reads no state this changes).
-  remember(state, msg.id, verdict.kind === 'accept');
+  // Its notice id counts as seen through `requests` while a request it makes lives (and is
+  // remembered when that ends); any other is remembered now.
+  if (verdict.kind !== 'accept') remember(state, msg.id);
   const { ledger, config } = state;
   switch (verdict.kind) {
     case 'ignore':
@@ -458,34 +466,23 @@ function finish(state: HerderState, record: RequestRecord): void {
 }
 
 /**
- * Remembers `id` as handled: for the next {@link DEDUP_WINDOW} handled messages (the end of that
- * window is queued), or, with `live`, for as long as the request it made lives (`finish`
- * remembers it then). An id is remembered once per handling, and a live request's only when it
- * ends, so every queued window is the latest of its id.
+ * Remembers `id` as handled for the next {@link DEDUP_WINDOW} handled messages, in the current
+ * generation (a live request's notice id is remembered only when the request ends).
  */
-function remember(state: HerderState, id: string, live = false): void {
-  if (live) {
-    state.seen.set(id, Number.POSITIVE_INFINITY);
-    return;
-  }
-  const until = state.handled + DEDUP_WINDOW;
-  state.seen.set(id, until);
-  state.forgetIds.push(id);
-  state.forgetUntil.push(until);
+function remember(state: HerderState, id: string): void {
+  state.seen.set(id, state.handled + DEDUP_WINDOW);
 }
 
-/** Forgets the ids whose window has ended (each queued window is its id's latest: see remember). */
+/**
+ * Starts a new generation every {@link DEDUP_WINDOW} handled messages, dropping the one before
+ * whole: each of its ids was remembered before the current generation began, so its window has
+ * ended by now. Dropping a map is cheaper than forgetting its ids one by one.
+ */
 function forgetOld(state: HerderState): void {
-  const { forgetIds: ids, forgetUntil: untils, seen, handled } = state;
-  let head = state.forgetHead;
-  while (head < ids.length && untils[head]! <= handled) seen.delete(ids[head++]!);
-  state.forgetHead = head;
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: when to compact is a cost choice only
-  if (head > 1024 && head * 2 > ids.length) {
-    state.forgetIds = ids.slice(head);
-    state.forgetUntil = untils.slice(head);
-    state.forgetHead = 0;
-  }
+  if (state.handled - state.generation < DEDUP_WINDOW) return;
+  state.seenBefore = state.seen;
+  state.seen = new Map();
+  state.generation = state.handled;
 }
 
 /** A worker that answered is idle again, or leaves the herd if its removal was requested. */

@@ -40,21 +40,19 @@ export interface HerderState {
   now: number;
   /**
    * Ids remembered for de-duplication (a redelivered message is ignored), each with the number of
-   * handled messages after which it is forgotten: a live request's notice id is kept while the
-   * request lives (`Infinity`), and every id for the next {@link DEDUP_WINDOW} messages after it
-   * was handled or its request ended. Memory is bounded by live work, not by age.
+   * handled messages after which it is forgotten: every id for the next {@link DEDUP_WINDOW}
+   * handled messages after it was handled or its request ended (a live request's notice id
+   * counts as seen through `requests` instead). Kept in two generations: `seen` holds the ids
+   * remembered since the handled count `generation`, `seenBefore` those of the generation
+   * before; every {@link DEDUP_WINDOW} handled messages the older one is dropped whole, by when
+   * each of its windows has ended (see {@link isRemembered}). Memory is bounded by live work,
+   * not by age, and no id is forgotten one by one.
    */
-  readonly seen: Map<string, number>;
+  seen: Map<string, number>;
+  seenBefore: Map<string, number>;
+  generation: number;
   /** Messages handled so far (new ids only): the clock of the de-duplication window. */
   handled: number;
-  /**
-   * Ids in the order their window ends, oldest first from `forgetHead` (a live request's notice id
-   * is queued only when the request ends), as two parallel arrays (no pair allocated per
-   * remembered id): the id, and the handled count after which it ends.
-   */
-  forgetIds: string[];
-  forgetUntil: number[];
-  forgetHead: number;
   arrivals: number;
   /** Requests that are queued or running, by id. */
   readonly requests: Map<string, RequestRecord>;
@@ -74,12 +72,11 @@ export interface HerderState {
   lastMultiplier: Multiplier | undefined;
 }
 
-/** The ids waiting to be forgotten, oldest first, each with the end of its window. */
-export function pendingForgets(state: HerderState): [string, number][] {
-  const pending: [string, number][] = [];
-  for (let i = state.forgetHead; i < state.forgetIds.length; i++)
-    pending.push([state.forgetIds[i]!, state.forgetUntil[i]!]);
-  return pending;
+/** Whether `id` counts as handled already: a live request's notice id, or an id whose window is open. */
+export function isRemembered(state: HerderState, id: string): boolean {
+  if (state.requests.has(id)) return true;
+  const until = state.seen.get(id) ?? state.seenBefore.get(id);
+  return until !== undefined && until > state.handled;
 }
 
 /** Remembers that `id` (outside the herd) cannot work yet, as the newest entry. */

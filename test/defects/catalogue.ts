@@ -17,6 +17,7 @@ import {
   type HerderState,
   type HerderStepper,
   initialHerderState,
+  dispatch as modelDispatch,
   receive,
   stepInPlace,
 } from '../../src/model/herder.ts';
@@ -33,6 +34,8 @@ export interface Mutation {
   readonly order?: (a: Multiplier, b: Multiplier) => number;
   /** Phase 3 of the step, in place of the model's dispatch. */
   readonly dispatcher?: typeof dispatch;
+  /** Whether a message id counts as handled already, in place of the model's de-duplication. */
+  readonly remembered?: (state: HerderState, id: string) => boolean;
   /** Runs before the step on the state about to be stepped; may replace the incoming message. */
   readonly before?: (state: HerderState, msg: AoMessage) => AoMessage | undefined;
   /** Rewrites the outbox; `before` is the state before the step, `state` the one after (may be altered). */
@@ -55,10 +58,11 @@ export function variant(name: string, mutate: Mutation): ModelVariant {
       const before = mutate.after ? cloneHerderState(state) : state;
       const delivered = mutate.before?.(state, msg) ?? msg;
       let outbox: OutMessage[];
-      if (mutate.dispatcher === undefined) outbox = stepInPlace(state, delivered, events);
+      if (mutate.dispatcher === undefined && mutate.remembered === undefined)
+        outbox = stepInPlace(state, delivered, events);
       else {
-        outbox = receive(state, delivered, events);
-        mutate.dispatcher(state, outbox, events);
+        outbox = receive(state, delivered, events, mutate.remembered);
+        (mutate.dispatcher ?? modelDispatch)(state, outbox, events);
       }
       return mutate.after ? mutate.after(before, msg, outbox, state) : outbox;
     },
@@ -237,12 +241,7 @@ export const SEEDED_DEFECTS: readonly SeededDefect[] = [
   {
     defect: 'a Credit-Notice delivered again is handled again (no deduplication)',
     invariant: 'no-lost-request',
-    herder: variant('no-dedupe', {
-      before: (state, msg) => {
-        state.seen.delete(msg.id);
-        return msg;
-      },
-    }),
+    herder: variant('no-dedupe', { remembered: () => false }),
     checker: {
       bounds: { ...DEFAULT_BOUNDS, workers: 1, requests: 1, levels: 1, duplicates: true },
       length: 2,

@@ -58,6 +58,8 @@ function view(state: HerderState) {
     config: state.config,
     ledger: { ...state.ledger },
     seen: state.seen.size,
+    seenBefore: state.seenBefore.size,
+    generation: state.generation,
     requests: [...state.requests.values()].map((r) => ({ ...r, tried: [...r.tried] })),
     waiting: state.queue.length,
     workers: [...state.herd.all()].map((w) => ({ ...w })),

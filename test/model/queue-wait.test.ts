@@ -15,7 +15,7 @@ import {
   stepInPlace,
 } from '../../src/model/herder.ts';
 import { type AoMessage, type OutMessage, Reason } from '../../src/model/messages.ts';
-import { pendingForgets } from '../../src/model/state.ts';
+import { isRemembered } from '../../src/model/state.ts';
 import { traceSpec } from '../properties/arbitraries.ts';
 import { modelHerder, RUNS, runTrace, UNIT_RUNS } from '../properties/harness.ts';
 
@@ -268,23 +268,20 @@ describe('Info', () => {
 });
 
 /**
- * The de-duplication books: a live request's notice id is remembered for good (and queued for no
- * window), every other remembered id has exactly one queued window, and that window is its latest
- * (forgetting trusts this instead of looking the id up).
+ * The de-duplication books: the current generation began less than a window ago, its ids were
+ * remembered since it began (so their windows end within one window from now), and every id of
+ * the generation before was remembered before the current one began (so dropping that
+ * generation whole at the next turn forgets no open window).
  */
 function expectDedupBooks(state: HerderState): void {
-  const pending = pendingForgets(state);
-  for (const [id, until] of pending) expect(state.seen.get(id)).toBe(until);
-  expect(new Set(pending.map(([id]) => id)).size).toBe(pending.length);
-  let kept = 0;
-  for (const [id, until] of state.seen) {
-    if (until === Number.POSITIVE_INFINITY) {
-      kept++;
-      expect(state.requests.has(id)).toBe(true);
-    }
+  expect(state.generation).toBeLessThanOrEqual(state.handled);
+  expect(state.handled - state.generation).toBeLessThan(DEDUP_WINDOW);
+  for (const until of state.seen.values()) {
+    expect(until).toBeGreaterThanOrEqual(state.generation + DEDUP_WINDOW);
+    expect(until).toBeLessThanOrEqual(state.handled + DEDUP_WINDOW);
   }
-  expect(kept).toBe(state.requests.size);
-  expect(state.seen.size).toBe(kept + pending.length);
+  for (const until of state.seenBefore.values())
+    expect(until).toBeLessThanOrEqual(state.generation + DEDUP_WINDOW);
 }
 
 describe('memory bounded by live work', () => {
@@ -328,18 +325,17 @@ describe('memory bounded by live work', () => {
       if (i % 997 === 0) {
         expectDedupBooks(state);
         const live = state.requests.size;
-        expect(state.seen.size).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
-        expect(state.forgetIds.length - state.forgetHead).toBeLessThanOrEqual(live + 2 * DEDUP_WINDOW);
-        expect(state.forgetIds.length).toBeLessThanOrEqual(2 * (live + 2 * DEDUP_WINDOW) + 1_100);
-        expect(state.forgetUntil.length).toBe(state.forgetIds.length);
+        // Two generations of at most DEDUP_WINDOW handled messages each, and a handled message
+        // here remembers at most two ids (its own and that of the request it ends).
+        expect(state.seen.size + state.seenBefore.size).toBeLessThanOrEqual(4 * DEDUP_WINDOW);
         expect(state.waits.size).toBeLessThanOrEqual(2 * live + 66);
         expect(state.deadlines.size).toBeLessThanOrEqual(2 * state.herd.size + 66);
       }
     }
     expect(state.ledger.revenue).toBeGreaterThan(0n);
     // After the window, a notice of an ended request is no longer remembered: memory did not grow with age.
-    expect(state.seen.has(notices[0]!.id)).toBe(false);
-    expect(state.seen.size).toBeLessThanOrEqual(state.requests.size + 2 * DEDUP_WINDOW);
+    expect(isRemembered(state, notices[0]!.id)).toBe(false);
+    expect(state.seen.size + state.seenBefore.size).toBeLessThanOrEqual(4 * DEDUP_WINDOW);
   });
 
   it('a live request keeps its notice id however many messages pass', () => {
