@@ -18,7 +18,61 @@ export interface ModelStepResult {
   messagesPerSecond: number;
 }
 
-const PROMPTS = ['tell me a story', 'what is a llama', 'summarise the herd protocol in three words', 'hi'];
+/** The prompts the steady stream cycles through. */
+export const PROMPTS = [
+  'tell me a story',
+  'what is a llama',
+  'summarise the herd protocol in three words',
+  'hi',
+];
+
+/** A request a worker holds, as the herder's Inference named it. */
+export interface Running {
+  worker: string;
+  request: string;
+}
+
+/**
+ * Message number `sent` of the steady stream, at `now`. Per 8 messages: 4 credits, 3 answers, 1
+ * Info or Cron tick; with a `backlog` (a long queue) answers replace the credits, so that the queue
+ * hovers around a few hundred requests. `oldest` is the request held longest, answered when an
+ * answer is due; with none, a credit comes instead. (The behaviour-hash test runs the same stream.)
+ */
+export function steadyMessage(
+  sent: number,
+  now: number,
+  backlog: boolean,
+  oldest: Running | undefined,
+): AoMessage {
+  const kind = sent % 8;
+  if ((kind < 4 && !backlog) || oldest === undefined)
+    return {
+      id: `c${sent}`,
+      from: 'TOKEN',
+      timestamp: now,
+      tags: {
+        Action: 'Credit-Notice',
+        Quantity: String(1_000 + ((sent * 7919) % 5_000)),
+        Sender: 'CLIENT',
+        'X-Prompt': PROMPTS[sent % PROMPTS.length]!,
+        'X-Tokens': '16',
+      },
+    };
+  if (kind < 7 || backlog)
+    return {
+      id: `a${sent}`,
+      from: oldest.worker,
+      timestamp: now,
+      tags: { Action: 'Inference-Response', 'X-Request': oldest.request },
+      data: 'ok',
+    };
+  return {
+    id: `t${sent}`,
+    from: 'OWNER',
+    timestamp: now,
+    tags: { Action: sent % 16 === 7 ? 'Info' : 'Cron' },
+  };
+}
 
 /** Messages per batch: small enough that the queue and the herd move little within one. */
 const BATCH = 64;
@@ -29,7 +83,7 @@ export function benchmarkModelStep(messages = 1_000_000): ModelStepResult {
   const state = initialHerderState(config);
   // Requests on workers, oldest first: a queue read from `next` (Array.shift would move every
   // entry on each answer).
-  const running: { worker: string; request: string }[] = [];
+  const running: Running[] = [];
   let next = 0;
   let now = 1_000;
   let sent = 0;
@@ -38,43 +92,12 @@ export function benchmarkModelStep(messages = 1_000_000): ModelStepResult {
   const outboxes: OutMessage[][] = [];
   while (sent < messages) {
     batch.length = 0;
-    // Per 8 messages: 4 credits, 3 answers, 1 Info or Cron tick; answers catch up when the
-    // queue grows, so it hovers around a few hundred requests.
     const backlog = state.queue.length > 256;
     for (let k = 0; k < BATCH && sent < messages; k++, sent++) {
       now += 1;
-      const kind = sent % 8;
-      if ((kind < 4 && !backlog) || next === running.length) {
-        const prompt = PROMPTS[sent % PROMPTS.length]!;
-        batch.push({
-          id: `c${sent}`,
-          from: 'TOKEN',
-          timestamp: now,
-          tags: {
-            Action: 'Credit-Notice',
-            Quantity: String(1_000 + ((sent * 7919) % 5_000)),
-            Sender: 'CLIENT',
-            'X-Prompt': prompt,
-            'X-Tokens': '16',
-          },
-        });
-      } else if (kind < 7 || backlog) {
-        const done = running[next++]!;
-        batch.push({
-          id: `a${sent}`,
-          from: done.worker,
-          timestamp: now,
-          tags: { Action: 'Inference-Response', 'X-Request': done.request },
-          data: 'ok',
-        });
-      } else {
-        batch.push({
-          id: `t${sent}`,
-          from: 'OWNER',
-          timestamp: now,
-          tags: sent % 16 === 7 ? { Action: 'Info' } : { Action: 'Cron' },
-        });
-      }
+      const msg = steadyMessage(sent, now, backlog, running[next]);
+      if (msg.tags.Action === 'Inference-Response') next++;
+      batch.push(msg);
     }
     if (next >= 1024 && 2 * next >= running.length) {
       running.splice(0, next);

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { PROMPTS, type Running, steadyMessage } from '../../bench/model-step.ts';
 import { makeConfig } from '../../src/model/config.ts';
 import { type HerderState, initialHerderState, stepInPlace } from '../../src/model/herder.ts';
 import type { AoMessage, OutMessage } from '../../src/model/messages.ts';
@@ -41,49 +42,15 @@ class Recorder {
   }
 }
 
-const PROMPTS = ['tell me a story', 'what is a llama', 'summarise the herd protocol in three words', 'hi'];
-
 /** The benchmark's steady stream: 64 workers, credits, prompt answers, Info and Cron ticks. */
 function steadyStream(messages: number): string {
   const workers = Array.from({ length: 64 }, (_, i) => `W${i}`);
   const state = initialHerderState(makeConfig({ token: 'TOKEN', owner: 'OWNER', workers, maxOvertakes: 16 }));
   const recorder = new Recorder();
-  const running: { worker: string; request: string }[] = [];
+  const running: Running[] = [];
   for (let sent = 0; sent < messages; sent++) {
-    const now = 1_000 + sent;
-    const kind = sent % 8;
-    const backlog = state.queue.length > 256;
-    let msg: AoMessage;
-    if ((kind < 4 && !backlog) || running.length === 0) {
-      msg = {
-        id: `c${sent}`,
-        from: 'TOKEN',
-        timestamp: now,
-        tags: {
-          Action: 'Credit-Notice',
-          Quantity: String(1_000 + ((sent * 7919) % 5_000)),
-          Sender: 'CLIENT',
-          'X-Prompt': PROMPTS[sent % PROMPTS.length]!,
-          'X-Tokens': '16',
-        },
-      };
-    } else if (kind < 7 || backlog) {
-      const done = running.shift()!;
-      msg = {
-        id: `a${sent}`,
-        from: done.worker,
-        timestamp: now,
-        tags: { Action: 'Inference-Response', 'X-Request': done.request },
-        data: 'ok',
-      };
-    } else {
-      msg = {
-        id: `t${sent}`,
-        from: 'OWNER',
-        timestamp: now,
-        tags: { Action: sent % 16 === 7 ? 'Info' : 'Cron' },
-      };
-    }
+    const msg = steadyMessage(sent, 1_000 + sent, state.queue.length > 256, running[0]);
+    if (msg.tags.Action === 'Inference-Response') running.shift();
     for (const out of recorder.step(state, msg))
       if (out.tags.Action === 'Inference')
         running.push({ worker: out.target, request: out.tags['X-Request']! });
