@@ -55,6 +55,13 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   private nextSlot = 0;
   private reserved = 0;
   private waiting = 0;
+  /**
+   * A request that arrived at an empty queue, its leaf not yet written: the only waiting one,
+   * with no overtakes. A herd with capacity to spare dispatches such a request within its
+   * arrival's step, and the tree then never sees it; any other use of the tree writes the leaf
+   * first ({@link settle}).
+   */
+  private lone: E | undefined;
 
   /**
    * @param compare order of multipliers; the exact cross-multiplication by default (a different
@@ -81,19 +88,31 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
 
   /** Adds a newly arrived request behind every earlier arrival, with no overtakes. */
   enqueue(entry: E): void {
+    this.settle();
     if (this.nextSlot === this.capacity) this.compact();
     entry.slot = this.nextSlot++;
     entry.overtakes = 0;
     this.slots[entry.slot] = entry;
     this.keepSmall(entry);
     this.reserved++;
-    this.setLeaf(entry.slot, entry.overtakes);
+    if (this.waiting === 0) this.lone = entry;
+    else this.setLeaf(entry.slot, entry.overtakes);
     this.waiting++;
+  }
+
+  /** Writes the leaf of the {@link lone} request, if any, into the tree. */
+  private settle(): void {
+    const lone = this.lone;
+    if (lone === undefined) return;
+    this.lone = undefined;
+    this.setLeaf(lone.slot, lone.overtakes);
   }
 
   /** The request that must be dispatched next under `maxOvertakes` (null = unbounded). */
   peek(maxOvertakes: number | null): E | undefined {
     if (this.waiting === 0) return undefined;
+    // The only waiting request is next under any bound.
+    if (this.lone !== undefined) return this.lone;
     let last = this.capacity - 1;
     if (maxOvertakes !== null) {
       const saturated = this.firstAtLeast(maxOvertakes);
@@ -108,6 +127,13 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
    * the request keeps its slot (parked) in case it has to be retried.
    */
   dispatch(entry: E): void {
+    if (entry === this.lone) {
+      // No other request waits, so none is overtaken; its count is still the 0 it arrived with.
+      this.lone = undefined;
+      this.waiting--;
+      return;
+    }
+    this.settle();
     // Its count is read once, before the range addition, which leaves it unchanged.
     const slot = entry.slot;
     const overtakes = this.slots[slot] === entry ? this.readLeaf(slot) : EMPTY;
@@ -140,6 +166,7 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
 
   /** Puts a parked (dispatched) request back in its arrival place, keeping its overtake count. */
   requeue(entry: E): void {
+    this.settle();
     if (this.slots[entry.slot] !== entry || this.isWaiting(entry))
       throw new Error(`request ${entry.id} is not parked in the queue`);
     this.setLeaf(entry.slot, entry.overtakes);
@@ -148,6 +175,7 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
 
   /** Forgets a request for good (answered or refunded), whether waiting or parked. */
   release(entry: E): void {
+    this.settle();
     if (this.slots[entry.slot] !== entry) throw new Error(`request ${entry.id} is not in the queue`);
     if (this.isWaiting(entry)) {
       entry.overtakes = this.readLeaf(entry.slot);
@@ -161,17 +189,20 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
   isWaiting(entry: E): boolean {
     // A leaf's best is its own slot exactly while its entry waits (setLeaf, overtakeBefore and
     // compact write both together; pending additions never make a count EMPTY or finite).
+    if (entry === this.lone) return true;
     return this.slots[entry.slot] === entry && this.best[this.capacity + entry.slot] !== NONE;
   }
 
   /** Current overtake count of a queued or parked request. */
   overtakesOf(entry: E): number {
+    // The lone request's leaf is unwritten (EMPTY): its count is the 0 it arrived with.
     const live = this.readLeaf(entry.slot);
     return live === EMPTY ? entry.overtakes : live;
   }
 
   /** Waiting requests in arrival order, with their current overtake counts. */
   waitingInArrivalOrder(): { entry: E; overtakes: number }[] {
+    this.settle();
     const result: { entry: E; overtakes: number }[] = [];
     for (let slot = 0; slot < this.nextSlot; slot++) {
       const entry = this.slots[slot];
@@ -184,6 +215,7 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
 
   /** A deep copy whose entries are produced by `copy` (called once per queued or parked entry). */
   clone(copy: (entry: E) => E): RequestQueue<E> {
+    this.settle();
     const twin = new RequestQueue<E>(this.compare, 2);
     twin.capacity = this.capacity;
     twin.slots = this.slots.map((entry) => (entry === undefined ? undefined : copy(entry)));
@@ -348,17 +380,21 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
    * reused when the size stays (a queue that hovers around one length compacts again and again).
    */
   private compact(): void {
+    this.settle();
     const old = this.capacity;
     // The live entries and their leaf data, gathered into module-level scratch arrays (a queue that
     // hovers around one length compacts every few dozen arrivals; fresh arrays each time were an
     // eighth of the simulator's allocation).
     const entries = compactEntries as (E | undefined)[];
+    // Every pending addition pushed down to the leaves, top first: then a leaf's count is exact
+    // (one pass over the tree instead of a walk from the root per live slot).
+    for (let node = 1; node < old; node++) this.pushDown(node);
     let live = 0;
     for (let slot = 0; slot < this.nextSlot; slot++) {
       const entry = this.slots[slot];
       if (entry === undefined) continue;
       entries[live] = entry;
-      compactCounts[live] = this.readLeaf(slot);
+      compactCounts[live] = this.count[old + slot]!;
       compactPaid[live] = this.paid[slot]!;
       compactNeeded[live] = this.needed[slot]!;
       live++;
