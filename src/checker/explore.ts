@@ -25,6 +25,7 @@ import {
   type HerderStepper,
   initialHerderState,
   type RequestRecord,
+  restoreHerderState,
   stepInPlace,
 } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
@@ -211,12 +212,13 @@ export class Explorer implements LayerExplorer {
     node: Node,
     index: number,
     events?: StepEvent[],
+    inScratch = false,
   ): { node: Node; msg?: AoMessage; outbox: OutMessage[]; findings: Finding[] } {
     const event = this.table.events[index]!;
     if (event.kind === 'time')
       return { node: { ...node, clock: advanceClock(node, event.to, this.clock) }, outbox: [], findings: [] };
     const msg = messageFor(node, event, this.bounds, this.config, this.ids)!;
-    const state = cloneHerderState(node.state);
+    const state = inScratch ? this.scratchFrom(node.state) : cloneHerderState(node.state);
     let outbox: OutMessage[];
     try {
       outbox = this.herder.step(state, msg, events);
@@ -233,6 +235,22 @@ export class Explorer implements LayerExplorer {
       outbox,
       findings,
     };
+  }
+
+  /**
+   * {@link successor} stepped in the explorer's one scratch state, restored from `node`'s first:
+   * the result's state is valid until the next call (a frontier copies what it keeps).
+   */
+  transition(node: Node, index: number): ReturnType<Explorer['successor']> {
+    return this.successor(node, index, undefined, true);
+  }
+
+  private scratch: HerderState | undefined;
+
+  private scratchFrom(source: HerderState): HerderState {
+    if (this.scratch === undefined) this.scratch = cloneHerderState(source);
+    else restoreHerderState(this.scratch, source);
+    return this.scratch;
   }
 
   enabled(node: Node): number[] {

@@ -5,6 +5,7 @@
  * are remembered (`Visited`) and where findings go (`LayerSink`).
  */
 
+import { cloneHerderState } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
 import { AbstractionError } from './abstraction.ts';
 import { latestTimer, type Node } from './environment.ts';
@@ -14,7 +15,8 @@ import { type Finding, stateFindings } from './predicates.ts';
 /** What a layer needs of the explorer: its events, successors and fingerprints (explore.ts implements it). */
 export interface Explorer {
   enabled(node: Node): number[];
-  successor(
+  /** The successor of `node` under event `index`; its state is valid until the next call. */
+  transition(
     node: Node,
     index: number,
   ): { node: Node; msg?: AoMessage; outbox: OutMessage[]; findings: Finding[] };
@@ -54,6 +56,7 @@ export interface Frontier {
   readonly size: number;
   id(i: number): number;
   node(i: number): Node;
+  /** Adds a state, copying what it keeps (the node's state may be overwritten after the call). */
   push(id: number, node: Node): void;
 }
 
@@ -70,7 +73,7 @@ export class NodeList implements Frontier {
     return this.items[i]!.node;
   }
   push(id: number, node: Node): void {
-    this.items.push({ id, node });
+    this.items.push({ id, node: { ...node, state: cloneHerderState(node.state) } });
   }
 }
 
@@ -127,9 +130,9 @@ export function expandLayer(
     const node = frontier.node(i);
     for (const index of explorer.enabled(node)) {
       sink.transitions++;
-      let step: ReturnType<Explorer['successor']>;
+      let step: ReturnType<Explorer['transition']>;
       try {
-        step = explorer.successor(node, index);
+        step = explorer.transition(node, index);
       } catch (err) {
         if (!(err instanceof AbstractionError)) throw err;
         sink.report(deadlineFinding(err), id, index);

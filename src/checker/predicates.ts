@@ -105,6 +105,21 @@ function addOutcome(
 }
 
 /** Predicates on one transition: `pre` handled `msg` (sent for `event`), sent `outbox`, became `post`. */
+/** Quantity texts already read (an explored space holds a handful of amounts), bounded. */
+const quantities = new Map<string, bigint>();
+
+/** A message's Quantity as an amount (a missing one as 0), each text parsed once. */
+function quantityOf(text: string | undefined): bigint {
+  const key = text ?? '0';
+  let value = quantities.get(key);
+  if (value === undefined) {
+    value = BigInt(key);
+    if (quantities.size >= 1_024) quantities.clear();
+    quantities.set(key, value);
+  }
+  return value;
+}
+
 export function transitionFindings(
   pre: HerderState,
   msg: AoMessage,
@@ -123,7 +138,7 @@ export function transitionFindings(
     const action = out.tags.Action;
     const request = out.tags['X-Request'];
     if (action === Action.Transfer) {
-      transferred += BigInt(out.tags.Quantity ?? '0');
+      transferred += quantityOf(out.tags.Quantity);
       if (request === undefined) {
         if (msg.from !== config.owner || msg.tags.Action !== Action.Withdraw)
           flag(
@@ -229,8 +244,8 @@ export function transitionFindings(
         continue;
       }
       const payer = record === undefined ? msg.tags.Sender : record.client;
-      const paid = record === undefined ? BigInt(msg.tags.Quantity ?? '0') : record.multiplier.paid;
-      if (out.tags.Recipient !== payer || BigInt(out.tags.Quantity ?? '0') !== paid)
+      const paid = record === undefined ? quantityOf(msg.tags.Quantity) : record.multiplier.paid;
+      if (out.tags.Recipient !== payer || quantityOf(out.tags.Quantity) !== paid)
         flag(
           found,
           'refund-to-payer',

@@ -129,6 +129,23 @@ export class DeadlineHeap {
       this.siftDown(i, ats[i]!, workers[i]!, requests[i]!, arrivals[i]!);
   }
 
+  /** Makes this heap hold `source`'s entries in its order, in its own arrays (no allocation once they are long enough). */
+  restoreFrom(source: DeadlineHeap): void {
+    const n = source.count;
+    for (let i = 0; i < n; i++) {
+      this.ats[i] = source.ats[i]!;
+      this.workers[i] = source.workers[i]!;
+      this.requests[i] = source.requests[i]!;
+      this.arrivals[i] = source.arrivals[i]!;
+    }
+    // Slots past the size hold no strings.
+    for (let i = n; i < this.count; i++) {
+      this.workers[i] = '';
+      this.requests[i] = '';
+    }
+    this.count = n;
+  }
+
   clone(): DeadlineHeap {
     const twin = new DeadlineHeap();
     const n = this.count;

@@ -144,6 +144,42 @@ export class Herd {
     return result;
   }
 
+  /**
+   * Makes this herd equal to `source`, as {@link clone} would copy it, in its own objects: the
+   * records of the workers both name, in the same order, are written over (the model checker
+   * restores one scratch state before every transition instead of copying the parent).
+   */
+  restoreFrom(source: Herd): void {
+    const same = sameKeys(this.workers, source.workers);
+    if (!same) this.workers.clear();
+    for (const record of source.workers.values()) {
+      const own = same ? this.workers.get(record.id)! : undefined;
+      if (own === undefined) {
+        this.workers.set(record.id, { ...record });
+        continue;
+      }
+      own.status = record.status;
+      own.request = record.request;
+      own.lastRequest = record.lastRequest;
+      own.deadline = record.deadline;
+      own.draining = record.draining;
+      own.idleStamp = record.idleStamp;
+    }
+    const live = source.idleTail - source.idleHead;
+    for (let i = 0; i < live; i++) {
+      this.idleIds[i] = source.idleIds[source.idleHead + i]!;
+      this.idleStamps[i] = source.idleStamps[source.idleHead + i]!;
+    }
+    // Lengths set only when they change (that costs).
+    if (this.idleIds.length !== live) this.idleIds.length = live;
+    if (this.idleStamps.length !== live) this.idleStamps.length = live;
+    this.idleHead = 0;
+    this.idleTail = live;
+    this.stamps = source.stamps;
+    this.busy = source.busy;
+    this.idle = source.idle;
+  }
+
   clone(): Herd {
     const twin = new Herd();
     for (const record of this.workers.values()) twin.workers.set(record.id, { ...record });
@@ -179,4 +215,12 @@ export class Herd {
       this.idleTail = tail - head;
     }
   }
+}
+
+/** Whether two maps have the same keys in the same order. */
+export function sameKeys(a: Map<unknown, unknown>, b: Map<unknown, unknown>): boolean {
+  if (a.size !== b.size) return false;
+  const other = b.keys();
+  for (const key of a.keys()) if (other.next().value !== key) return false;
+  return true;
 }

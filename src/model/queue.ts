@@ -213,6 +213,38 @@ export class RequestQueue<E extends QueueEntry = QueueEntry> {
     return result;
   }
 
+  /**
+   * Makes this queue equal to `source` (same order of multipliers), in its own arrays where the
+   * capacities agree; `own` gives this queue's entry for each of `source`'s.
+   */
+  restoreFrom(source: RequestQueue<E>, own: (entry: E) => E): void {
+    if (this.compare !== source.compare) throw new Error('queues with different orders');
+    const capacity = source.capacity;
+    if (capacity !== this.capacity) {
+      this.capacity = capacity;
+      this.slots = new Array(capacity);
+      this.best = source.best.slice();
+      this.count = source.count.slice();
+      this.pending = source.pending.slice();
+      this.paid = source.paid.slice();
+      this.needed = source.needed.slice();
+    } else {
+      copyInto(this.best, source.best);
+      copyInto(this.count, source.count);
+      copyInto(this.pending, source.pending);
+      copyInto(this.paid, source.paid);
+      copyInto(this.needed, source.needed);
+    }
+    for (let slot = 0; slot < capacity; slot++) {
+      const entry = source.slots[slot];
+      this.slots[slot] = entry === undefined ? undefined : own(entry);
+    }
+    this.nextSlot = source.nextSlot;
+    this.reserved = source.reserved;
+    this.waiting = source.waiting;
+    this.lone = source.lone === undefined ? undefined : own(source.lone);
+  }
+
   /** A deep copy whose entries are produced by `copy` (called once per queued or parked entry). */
   clone(copy: (entry: E) => E): RequestQueue<E> {
     this.settle();
@@ -451,6 +483,11 @@ function filled(length: number, value: number): number[] {
   const array: number[] = [];
   for (let i = 0; i < length; i++) array.push(value);
   return array;
+}
+
+/** Copies `from` into `to`, of the same length. */
+function copyInto(to: number[], from: readonly number[]): void {
+  for (let i = 0; i < from.length; i++) to[i] = from[i]!;
 }
 
 function ceilPow2(n: number): number {
