@@ -3,8 +3,11 @@
  *
  * Each distinct abstract state (abstraction.ts), or with symmetry reduction each orbit of states
  * that differ only by a renaming of workers (encoding.ts), is expanded once; every transition is
- * checked (predicates.ts). Breadth-first order makes the first violation found one with a
- * shortest trace: the reduction keeps distances, since renamed states have renamed successors.
+ * checked (predicates.ts). A transition is stepped in one scratch state, restored from its
+ * parent first (restoreHerderState reuses the scratch's objects, where a copy per transition
+ * allocated a whole state); a frontier copies what it keeps. Breadth-first order makes the first
+ * violation found one with a shortest trace: the reduction keeps distances, since renamed states
+ * have renamed successors.
  * What is kept of a state once expanded is its 64-bit fingerprint, the state it was first
  * reached from and by which event, and its edges (fingerprints.ts): traces are rebuilt by
  * replaying events from the initial state, each stored state being the successor of its parent

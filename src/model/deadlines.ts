@@ -63,6 +63,20 @@ export class DeadlineHeap {
     arrivals[i] = arrival;
   }
 
+  /**
+   * Removes the last entry when it is `request`'s at `at` (the heap stays ordered: it is a leaf);
+   * whether it did. A request dispatched in the step it entered the queue takes its queue-wait
+   * entry back out so: it was added last, the latest deadline, and is stale from then on.
+   */
+  dropLast(at: number, request: string): boolean {
+    const last = this.count - 1;
+    if (last < 0 || this.ats[last] !== at || this.requests[last] !== request) return false;
+    this.workers[last] = '';
+    this.requests[last] = '';
+    this.count = last;
+    return true;
+  }
+
   /** Whether the earliest deadline is strictly before `now`. */
   hasExpired(now: number): boolean {
     return this.count > 0 && this.ats[0]! < now;

@@ -601,6 +601,10 @@ export function assign(
 ): void {
   const { queue, herd, config } = state;
   queue.dispatch(record);
+  // Its queue-wait entry is stale from now on; one added in this very step is still the heap's
+  // last (the latest deadline) and goes at once, so that a herd with workers to spare keeps no
+  // stale entries to skip and prune.
+  state.waits.dropLast(record.waitUntil, record.id);
   record.attempts++;
   // The first worker as a one-element array: pushing onto an empty one reserves room for 17.
   if (record.tried.length === 0) record.tried = [worker.id];
