@@ -217,10 +217,19 @@ export class Herd {
   }
 }
 
+/** How many keys two maps have in common at the start of their orders. */
+export function sharedPrefix(a: Map<unknown, unknown>, b: Map<unknown, unknown>): number {
+  const other = b.keys();
+  let shared = 0;
+  for (const key of a.keys()) {
+    const next = other.next();
+    if (next.done === true || next.value !== key) break;
+    shared++;
+  }
+  return shared;
+}
+
 /** Whether two maps have the same keys in the same order. */
 export function sameKeys(a: Map<unknown, unknown>, b: Map<unknown, unknown>): boolean {
-  if (a.size !== b.size) return false;
-  const other = b.keys();
-  for (const key of a.keys()) if (other.next().value !== key) return false;
-  return true;
+  return a.size === b.size && sharedPrefix(a, b) === a.size;
 }

@@ -20,7 +20,7 @@ import { judgeCredit } from './credit.ts';
 import { DeadlineHeap } from './deadlines.ts';
 import type { Cause, StepEvent } from './events.ts';
 import { compareMultipliers, type Multiplier } from './fees.ts';
-import { Herd, sameKeys, type WorkerRecord } from './herd.ts';
+import { Herd, sharedPrefix, type WorkerRecord } from './herd.ts';
 import { infoResponse } from './info.ts';
 import { emptyLedger } from './ledger.ts';
 import { Action, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
@@ -161,7 +161,14 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   restoreWindow(target.seen, source.seen);
   restoreWindow(target.seenBefore, source.seenBefore);
   const requests = target.requests;
-  if (sameKeys(requests, source.requests)) {
+  const shared = sharedPrefix(requests, source.requests);
+  if (shared === source.requests.size) {
+    // The target holds the source's requests first (as after a step that accepted one): the rest
+    // go, and a map's clear and refill (which allocates) is not needed.
+    if (requests.size > shared) {
+      let at = 0;
+      for (const id of requests.keys()) if (at++ >= shared) requests.delete(id);
+    }
     for (const record of source.requests.values()) restoreRequest(requests.get(record.id)!, record);
   } else {
     // Rebuilt in the source's order (the order of arrival), keeping the records of requests both hold.
