@@ -158,12 +158,8 @@ export class Herd {
         this.workers.set(record.id, { ...record });
         continue;
       }
-      own.status = record.status;
-      own.request = record.request;
-      own.lastRequest = record.lastRequest;
-      own.deadline = record.deadline;
-      own.draining = record.draining;
-      own.idleStamp = record.idleStamp;
+      // A record holds no mutable parts of its own: its fields can be copied as they are.
+      Object.assign(own, record);
     }
     const live = source.idleTail - source.idleHead;
     for (let i = 0; i < live; i++) {

@@ -190,13 +190,7 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   target.deadlines.restoreFrom(source.deadlines);
   target.waits.restoreFrom(source.waits);
   copyList(target.unready, source.unready);
-  const ledger = target.ledger;
-  ledger.credited = source.ledger.credited;
-  ledger.refunded = source.ledger.refunded;
-  ledger.revenue = source.ledger.revenue;
-  ledger.escrow = source.ledger.escrow;
-  ledger.unclaimed = source.ledger.unclaimed;
-  ledger.withdrawn = source.ledger.withdrawn;
+  Object.assign(target.ledger, source.ledger);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
