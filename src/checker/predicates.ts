@@ -104,7 +104,6 @@ function addOutcome(
   return map;
 }
 
-/** Predicates on one transition: `pre` handled `msg` (sent for `event`), sent `outbox`, became `post`. */
 /** Quantity texts already read (an explored space holds a handful of amounts), bounded. */
 const quantities = new Map<string, bigint>();
 
@@ -120,6 +119,7 @@ function quantityOf(text: string | undefined): bigint {
   return value;
 }
 
+/** Predicates on one transition: `pre` handled `msg` (sent for `event`), sent `outbox`, became `post`. */
 export function transitionFindings(
   pre: HerderState,
   msg: AoMessage,

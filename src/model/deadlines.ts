@@ -64,17 +64,16 @@ export class DeadlineHeap {
   }
 
   /**
-   * Removes the last entry when it is `request`'s at `at` (the heap stays ordered: it is a leaf);
-   * whether it did. A request dispatched in the step it entered the queue takes its queue-wait
+   * Removes the last entry when it is `request`'s at `at` (the heap stays ordered: it is a
+   * leaf). A request dispatched in the step it entered the queue takes its queue-wait
    * entry back out so: it was added last, the latest deadline, and is stale from then on.
    */
-  dropLast(at: number, request: string): boolean {
+  dropLast(at: number, request: string): void {
     const last = this.count - 1;
-    if (last < 0 || this.ats[last] !== at || this.requests[last] !== request) return false;
+    if (last < 0 || this.ats[last] !== at || this.requests[last] !== request) return;
     this.workers[last] = '';
     this.requests[last] = '';
     this.count = last;
-    return true;
   }
 
   /** Whether the earliest deadline is strictly before `now`. */
@@ -143,7 +142,10 @@ export class DeadlineHeap {
       this.siftDown(i, ats[i]!, workers[i]!, requests[i]!, arrivals[i]!);
   }
 
-  /** Makes this heap hold `source`'s entries in its order, in its own arrays (no allocation once they are long enough). */
+  /**
+   * Makes this heap hold `source`'s entries in its order, in its own arrays (no allocation once
+   * they are long enough).
+   */
   restoreFrom(source: DeadlineHeap): void {
     const n = source.count;
     for (let i = 0; i < n; i++) {
