@@ -58,6 +58,7 @@ import {
   type PendingViolation,
   timeStands,
 } from './layer.ts';
+import { describeLimit, type Limit, RunLimits } from './limits.ts';
 import { analyseLiveness, type Cycle } from './liveness.ts';
 import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
 import { describeStep, describeStepEvent, type TraceStep } from './trace.ts';
@@ -93,6 +94,11 @@ export interface CheckOptions {
   readonly packFrom?: number;
   /** Stop after about this many seconds of exploring (the result is then incomplete). */
   readonly maxSeconds?: number;
+  /**
+   * Stop once the process's resident memory reaches this many bytes (the result is then
+   * incomplete). A run also stops before the JavaScript heap runs out (limits.ts).
+   */
+  readonly maxMemory?: number;
   /** Called about every quarter second while exploring. */
   readonly onProgress?: (progress: Progress) => void;
 }
@@ -127,8 +133,10 @@ export interface CheckResult {
   /** Wall-clock time of the whole check: exploration, liveness, traces. */
   readonly seconds: number;
   readonly statesPerSecond: number;
-  /** Every reachable state was explored (no violation stopped it, no state cap was hit). */
+  /** Every reachable state was explored (no violation stopped it, no limit was reached). */
   readonly complete: boolean;
+  /** The limit that stopped an incomplete run, and why in words (none: complete, or a violation stopped it). */
+  readonly stoppedBy: { readonly limit: Limit; readonly reason: string } | undefined;
   /** Whether states were reduced by symmetry (then `states` counts orbits). */
   readonly symmetry: boolean;
   /**
@@ -284,7 +292,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
   const explorer = new Explorer(bounds, options.herder, '', symmetry);
   const maxStates = options.maxStates ?? 20_000_000;
   const started = performance.now();
-  const stopAt = options.maxSeconds === undefined ? Infinity : started + options.maxSeconds * 1000;
+  const limits = new RunLimits(options, started);
   const visited = new FingerprintSet();
   const sink = new SingleSink(options.keepGoing === true);
 
@@ -309,7 +317,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
     const next = layer(frontier.size);
     expandLayer(explorer, frontier, next, visited, sink, maxStates, () => {
       const now = performance.now();
-      if (now > stopAt) sink.capped = true;
+      if (limits.exceeded(now)) sink.capped = true;
       if (!options.onProgress) return;
       if (now - lastReport < 250) return;
       lastReport = now;
@@ -342,6 +350,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
     transitions: sink.transitions,
     depth,
     complete,
+    stoppedBy: sink.capped ? stopReason(limits, options) : undefined,
     started,
     symmetry,
     represented: sink.represented,
@@ -374,6 +383,7 @@ export function finishCheck(
     transitions: number;
     depth: number;
     complete: boolean;
+    stoppedBy: CheckResult['stoppedBy'];
     started: number;
     symmetry: boolean;
     represented: number;
@@ -429,6 +439,7 @@ export function finishCheck(
     seconds,
     statesPerSecond: Math.round(graph.states / Math.max(seconds, 1e-6)),
     complete: run.complete,
+    stoppedBy: run.complete ? undefined : run.stoppedBy,
     symmetry: run.symmetry,
     represented: run.symmetry ? run.represented : graph.states,
     bytesPerState: Math.round(run.bytes / Math.max(graph.states, 1)),
@@ -437,6 +448,12 @@ export function finishCheck(
     stuck,
     liveness,
   };
+}
+
+/** The limit a capped run reached: time or memory as measured, else the state cap. */
+export function stopReason(limits: RunLimits, options: CheckOptions): CheckResult['stoppedBy'] {
+  const limit = limits.reached ?? 'states';
+  return { limit, reason: describeLimit(limit, limits.memory, options) };
 }
 
 /** Findings, edges and counts of a single-threaded exploration: the first violation of each invariant. */

@@ -96,12 +96,12 @@ export interface FingerprintBuffers {
   readonly ids: SharedArrayBuffer;
   readonly parent: SharedArrayBuffer;
   readonly via: SharedArrayBuffer;
-  /** [0]: next id; [1]: stop flag. */
+  /** [0]: next id; [1]: stop flag (a violation); [2]: halt flag (a time or memory limit, limits.ts). */
   readonly control: SharedArrayBuffer;
 }
 
 /** A table of `slots` slots (a power of two) for up to `slots / 2` states. */
-export function allocateFingerprints(slots: number, control = new SharedArrayBuffer(8)): FingerprintBuffers {
+export function allocateFingerprints(slots: number, control = new SharedArrayBuffer(12)): FingerprintBuffers {
   return {
     hi: new SharedArrayBuffer(4 * slots),
     lo: new SharedArrayBuffer(4 * slots),

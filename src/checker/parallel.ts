@@ -11,9 +11,16 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { CheckBounds } from './bounds.ts';
-import { type CheckOptions, type CheckResult, type ExploredGraph, finishCheck } from './explore.ts';
+import {
+  type CheckOptions,
+  type CheckResult,
+  type ExploredGraph,
+  finishCheck,
+  stopReason,
+} from './explore.ts';
 import { allocateFingerprints, SharedVisited } from './fingerprints.ts';
 import { Column, type PendingViolation } from './layer.ts';
+import { describeLimit, type MemoryReading, RunLimits } from './limits.ts';
 import type { FromThread, ThreadSetup, ToThread } from './thread.ts';
 
 /** Source of a worker thread: registers the TypeScript loader, then runs thread.ts. */
@@ -84,6 +91,7 @@ export async function checkInParallel(
   const started = performance.now();
   const symmetry = options.symmetry ?? true;
   const maxStates = options.maxStates ?? 20_000_000;
+  const limits = new RunLimits(options, started);
   let buffers = allocateFingerprints(1 << 16);
   const visited = new SharedVisited(buffers);
   const require = createRequire(import.meta.url);
@@ -132,6 +140,7 @@ export async function checkInParallel(
     let transitions = 0;
     let depth = 0;
     let capped = false;
+    let threadHeap: MemoryReading | undefined;
     const stopped = () => pending.length > 0 && options.keepGoing !== true;
     while (frontier.some((n) => n > 0) && !stopped()) {
       // Room for every state the layer could add, at most half full.
@@ -144,7 +153,9 @@ export async function checkInParallel(
       }
       await balance(threads, frontier, bound);
       for (const t of threads) t.send({ type: 'expand' });
+      // Time and memory are measured here while the threads expand; a limit halts them all.
       const progress = setInterval(() => {
+        if (limits.exceeded(performance.now())) Atomics.store(visited.control, 2, 1);
         options.onProgress?.({
           states: visited.count,
           transitions,
@@ -162,15 +173,14 @@ export async function checkInParallel(
         frontier[i] = r.frontier;
         bound[i] = r.bound;
         capped ||= r.capped;
+        threadHeap ??= r.heap;
         for (const p of r.pending)
           if (!seen.has(p.finding.invariant)) {
             seen.add(p.finding.invariant);
             pending.push(p);
           }
       });
-      // A time limit is checked between layers.
-      if (options.maxSeconds !== undefined && performance.now() - started > options.maxSeconds * 1000)
-        capped = true;
+      if (limits.exceeded(performance.now())) capped = true;
       if (capped) break;
       if (frontier.some((n) => n > 0)) depth++;
     }
@@ -190,6 +200,7 @@ export async function checkInParallel(
       transitions,
       depth,
       complete: !capped && !stopped(),
+      stoppedBy: capped ? parallelStopReason(limits, threadHeap, { ...options, maxStates }) : undefined,
       started,
       symmetry,
       represented,
@@ -199,6 +210,20 @@ export async function checkInParallel(
   } finally {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
+}
+
+/** The limit a capped parallel run reached: the coordinator's measures, a thread's heap, or the state cap. */
+function parallelStopReason(
+  limits: RunLimits,
+  threadHeap: MemoryReading | undefined,
+  options: CheckOptions,
+): CheckResult['stoppedBy'] {
+  if (limits.reached === undefined && threadHeap !== undefined)
+    return {
+      limit: 'heap',
+      reason: describeLimit('heap', threadHeap, options, "a checker thread's JavaScript heap"),
+    };
+  return stopReason(limits, options);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type PendingViolation,
   timeStands,
 } from './layer.ts';
+import { type MemoryReading, RunLimits } from './limits.ts';
 import { type Finding, stateFindings } from './predicates.ts';
 import { fromPlain, type PlainState, toPlain } from './snapshot.ts';
 
@@ -65,6 +66,8 @@ export type FromThread =
       /** Events enabled over the whole new frontier: at most that many new states in the next layer. */
       readonly bound: number;
       readonly capped: boolean;
+      /** When this thread's own JavaScript heap stopped it (limits.ts), the reading. */
+      readonly heap?: MemoryReading;
       /** What the new states stand for: the sum of their orbits' sizes. */
       readonly represented: number;
       readonly pending: PendingViolation[];
@@ -83,7 +86,7 @@ export type FromThread =
 class ThreadSink implements LayerSink {
   transitions = 0;
   represented = 0;
-  capped = false;
+  private ownCap = false;
   readonly edgeFrom = new Column(1 << 16);
   readonly edgeTo = new Column(1 << 16);
   readonly resolved: number[] = [];
@@ -103,6 +106,15 @@ class ThreadSink implements LayerSink {
 
   stopped(): boolean {
     return Atomics.load(this.visited.control, 1) === 1;
+  }
+
+  /** This thread reached the state cap or its heap's limit, or the coordinator halted every thread. */
+  get capped(): boolean {
+    return this.ownCap || Atomics.load(this.visited.control, 2) === 1;
+  }
+
+  set capped(value: boolean) {
+    this.ownCap = value;
   }
 }
 
@@ -162,6 +174,7 @@ function run(
   const visited = new SharedVisited(setup.buffers);
   const blank = explorer.initial().state.queue;
   const sink = new ThreadSink(visited, setup.keepGoing);
+  const heap = new RunLimits({}, performance.now());
   let frontier = new CountedFrontier(explorer, blank);
   const send = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
@@ -190,7 +203,10 @@ function run(
       case 'expand': {
         const before = sink.transitions;
         const next = new CountedFrontier(explorer, blank);
-        expandLayer(explorer, frontier, next, visited, sink, setup.maxStates);
+        // Each thread has a heap of its own, which only it can measure.
+        expandLayer(explorer, frontier, next, visited, sink, setup.maxStates, () => {
+          if (heap.exceeded(performance.now())) sink.capped = true;
+        });
         frontier = next;
         send({
           type: 'expanded',
@@ -198,6 +214,7 @@ function run(
           frontier: frontier.size,
           bound: frontier.bound,
           capped: sink.capped,
+          ...(heap.reached === undefined ? {} : { heap: heap.memory }),
           represented: sink.represented,
           pending: sink.pending,
         });

@@ -37,4 +37,21 @@ describe('parallel checker', () => {
     expect(result.complete).toBe(false);
     expect(result.states).toBeLessThanOrEqual(500 + 64);
   });
+
+  it('stops at the memory limit, measured by the coordinator, with the reason', async () => {
+    const result = await checkInParallel(
+      { ...DEFAULT_BOUNDS, failures: true, timeouts: true },
+      { threads: 2, maxMemory: 1 },
+    );
+    expect(result.complete).toBe(false);
+    expect(result.stoppedBy?.limit).toBe('memory');
+    expect(result.stoppedBy?.reason).toMatch(/^resident memory reached /);
+  });
+
+  it('stops at the time limit with the reason', async () => {
+    const bounds = { ...DEFAULT_BOUNDS, requests: 4, failures: true, timeouts: true };
+    const result = await checkInParallel(bounds, { threads: 2, maxSeconds: 1, symmetry: false });
+    expect(result.stoppedBy).toEqual({ limit: 'time', reason: 'the time limit (1 s) was reached' });
+    expect(result.complete).toBe(false);
+  });
 });

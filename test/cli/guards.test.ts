@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BYTES_PER_STATE, memoryPlan, threadsProblem } from '../../src/cli/commands/check.ts';
+import { threadsProblem } from '../../src/cli/commands/check.ts';
 import { progressLines } from '../../src/cli/output.ts';
 import { herd } from '../cli-harness.ts';
 
@@ -11,30 +11,26 @@ describe('herd check guards', () => {
     );
   });
 
-  it('caps the states to what fits in --max-memory and in the heap, before exploring', () => {
-    const gib = 2 ** 30;
-    expect(memoryPlan(1000, 8, 16)).toMatchObject({ cap: 1000, limited: false });
-    const byFlag = memoryPlan(20_000_000, 1, 16);
-    expect(byFlag).toMatchObject({ cap: Math.floor(gib / BYTES_PER_STATE), limited: true, byHeap: false });
-    expect(byFlag.neededGib).toBeCloseTo((20_000_000 * BYTES_PER_STATE) / gib);
-    const byHeap = memoryPlan(20_000_000, 8, 4);
-    expect(byHeap).toMatchObject({ cap: Math.floor((3.6 * gib) / BYTES_PER_STATE), byHeap: true });
-  });
-
-  it('stops at the memory cap with a reason and exit 1', async () => {
-    // 0.0001 GiB holds about 35 states at 3 KB each; 2 × 4 has more, reduced by symmetry or not.
+  it('stops at --max-memory, measured while exploring, with the reason and exit 1', async () => {
+    // 0.0001 GiB is less than any Node process holds: the first reading stops the run.
     const result = await herd('check', '--requests', '4', '--max-memory', '0.0001', '--json');
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout);
     expect(report.complete).toBe(false);
-    expect(report.stoppedByMemory).toMatch(/^stopped at 35 states to stay within --max-memory 0.0001 GiB/);
+    expect(report.stoppedBy).toMatchObject({
+      limit: 'memory',
+      remedy: 'raise --max-memory or narrow the bounds',
+    });
+    expect(report.stoppedBy.reason).toMatch(
+      /^resident memory reached \d+\.\d\d GiB, the memory limit \(0\.00 GiB\)$/,
+    );
   });
 
-  it('warns before exploring when --max-states asks for more than fits', async () => {
-    const result = await herd('check', '--requests', '4', '--max-states', '1000', '--max-memory', '0.0001');
+  it('says which limit stopped a run, in words', async () => {
+    const result = await herd('check', '--requests', '4', '--max-states', '20');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(
-      'herd check: note: --max-states 1,000 would need about 2.9 MiB; this run stops at 35 states to stay within --max-memory 0.0001 GiB\n',
+    expect(result.stdout).toContain(
+      'INCOMPLETE: stopped before every state was explored: the state cap (20) was reached (raise --max-states or narrow the bounds)',
     );
   });
 

@@ -5,12 +5,12 @@
  * printing the shortest trace that reaches it.
  */
 import { availableParallelism } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { boundsProblems, type CheckBounds, DEFAULT_BOUNDS } from '../../checker/bounds.ts';
 import { type CheckOptions, type CheckResult, check, type Progress } from '../../checker/explore.ts';
 import { collisionProbability } from '../../checker/fingerprints.ts';
+import type { Limit } from '../../checker/limits.ts';
 import { formatTrace, traceLength } from '../../checker/trace.ts';
 import { settingSpec } from '../../model/settings.ts';
 import {
@@ -45,16 +45,8 @@ interface CheckFlags extends OutputOptions {
   maxStates: number;
   threads: number;
   maxMemory: number;
+  maxSeconds?: number;
 }
-
-/**
- * Memory the checker needs per distinct state, at its peak, measured: 3 workers × 5 requests with
- * failures and timeouts under symmetry reduction, stopped at 713,480 states (depth 9, most of them
- * still on the frontier): peak resident set 2.04 GB, 2.9 KB a state. A state once expanded keeps
- * about 100 bytes (its fingerprint, parent pointer and edges); a state on the frontier is a whole
- * herder state, which is the rest. Rounded up.
- */
-export const BYTES_PER_STATE = 3000;
 
 /** Default --max-memory: 8 GiB, a third of a 24 GiB machine. */
 const DEFAULT_MAX_MEMORY_GIB = 8;
@@ -77,51 +69,18 @@ export function threadsProblem(threads: number, cores = availableParallelism()):
   return `--threads ${threads} is more than the ${cores} core(s) of this machine: use --threads ${cores} or fewer`;
 }
 
-interface MemoryPlan {
-  /** The state cap the exploration runs with. */
-  cap: number;
-  /** Memory that --max-states would need. */
-  neededGib: number;
-  /** Whether the memory limit lowered the cap. */
-  limited: boolean;
-  /** The limit that applies, in GiB, and whether it is the JavaScript heap's rather than --max-memory. */
-  limitGib: number;
-  byHeap: boolean;
-}
-
-/**
- * The state cap that keeps the check within `maxMemoryGib` and within the JavaScript heap (a
- * process killed by V8 for want of heap would lose the whole run), before exploring.
- */
-export function memoryPlan(
-  maxStates: number,
-  maxMemoryGib: number,
-  heapGib = getHeapStatistics().heap_size_limit / 2 ** 30,
-): MemoryPlan {
-  // Leave a tenth of the heap for the rest of the process.
-  const usableHeap = heapGib * 0.9;
-  const byHeap = usableHeap < maxMemoryGib;
-  const limitGib = Math.min(maxMemoryGib, usableHeap);
-  const cap = Math.max(1, Math.floor((limitGib * 2 ** 30) / BYTES_PER_STATE));
-  return {
-    cap: Math.min(cap, maxStates),
-    neededGib: (maxStates * BYTES_PER_STATE) / 2 ** 30,
-    limited: cap < maxStates,
-    limitGib,
-    byHeap,
-  };
-}
-
-/** 2.9 MiB, 19.4 GiB. */
-function size(gib: number): string {
-  return gib >= 1 ? `${gib.toFixed(1)} GiB` : `${(gib * 1024).toFixed(1)} MiB`;
-}
-
-function memoryNote(plan: MemoryPlan, flags: CheckFlags): string {
-  const limit = plan.byHeap
-    ? `the JavaScript heap limit (${plan.limitGib.toFixed(1)} GiB usable; raise it with NODE_OPTIONS=--max-old-space-size=<MiB>)`
-    : `--max-memory ${flags.maxMemory} GiB`;
-  return `stopped at ${plan.cap.toLocaleString('en-US')} states to stay within ${limit}; --max-states ${flags.maxStates.toLocaleString('en-US')} would need about ${size(plan.neededGib)}: narrow the bounds or raise the limit`;
+/** What to change when a limit stopped the run short. */
+function remedy(limit: Limit): string {
+  switch (limit) {
+    case 'states':
+      return 'raise --max-states or narrow the bounds';
+    case 'time':
+      return 'raise --max-seconds or narrow the bounds';
+    case 'memory':
+      return 'raise --max-memory or narrow the bounds';
+    case 'heap':
+      return 'raise the heap with NODE_OPTIONS=--max-old-space-size=<MiB>, or narrow the bounds';
+  }
 }
 
 function boundsFromFlags(flags: CheckFlags): CheckBounds {
@@ -204,10 +163,11 @@ export function register(program: Command): void {
     .option('--max-states <n>', 'stop after this many distinct states', intOption(1), 20_000_000)
     .option(
       '--max-memory <GiB>',
-      `stop before the explored states need more memory than this (about ${BYTES_PER_STATE} bytes each)`,
+      "stop, incomplete, when the process's resident memory reaches this (measured while exploring)",
       gibOption,
       DEFAULT_MAX_MEMORY_GIB,
     )
+    .option('--max-seconds <s>', 'stop, incomplete, after this many seconds of exploring', intOption(1))
     .option(
       '--threads <n>',
       `explore on n worker threads, at most the number of cores (${availableParallelism()} here)`,
@@ -220,8 +180,9 @@ export function register(program: Command): void {
       `
 Bounds: --workers 1 to 8, --requests 0 to 12, --levels 1 to 8, --attempts 1 to 8,
 --max-overtakes 0 to 12 or "unbounded". The state space grows steeply: 3 workers × 5 requests
-with --all has tens of millions of states. Memory is estimated before exploring (about
-${BYTES_PER_STATE} bytes per state): the run stops, incomplete, before it would pass --max-memory.
+with --all has tens of millions of states. Each explored state keeps about 100 bytes, the
+frontier a few hundred more per state; memory is measured while exploring and the run stops,
+incomplete, when it reaches --max-memory or nears the JavaScript heap's limit.
 Exit codes: 0 every state explored and every invariant holds; 1 a violation, or the run stopped
 incomplete; 2 bad bounds.
 
@@ -229,27 +190,13 @@ Examples:
   $ herd check --workers 2 --requests 3
   $ herd check --workers 2 --requests 4 --failures --timeouts
   $ herd check --workers 1 --requests 3 --max-overtakes unbounded --json
-  $ herd check --workers 2 --requests 3 --all --threads 2 --max-memory 4`,
+  $ herd check --workers 2 --requests 3 --all --threads 2 --max-memory 4
+  $ herd check --workers 3 --requests 5 --failures --timeouts --max-seconds 5`,
     )
-    .action(async (flags: CheckFlags, command: Command) => {
+    .action(async (flags: CheckFlags) => {
       const bounds = boundsFromFlags(flags);
-      const memory = memoryPlan(flags.maxStates, flags.maxMemory);
-      // Asked for more states than fit: say so before exploring, not only when the cap is hit.
-      if (memory.limited && command.getOptionValueSource('maxStates') === 'cli')
-        process.stderr.write(
-          `herd check: note: --max-states ${flags.maxStates.toLocaleString('en-US')} would need about ${size(memory.neededGib)}; this run stops at ${memory.cap.toLocaleString('en-US')} states to stay within ${memory.byHeap ? 'the JavaScript heap' : `--max-memory ${flags.maxMemory} GiB`}\n`,
-        );
-      const result = await runWithProgress(bounds, { ...flags, maxStates: memory.cap });
-      const stoppedByMemory = memory.limited && !result.complete && result.states >= memory.cap;
-      emit(
-        {
-          ...toReport(result, flags.threads),
-          ...(stoppedByMemory ? { stoppedByMemory: memoryNote(memory, flags) } : {}),
-        },
-        flags,
-        () =>
-          formatResult(result, flags.threads) + (stoppedByMemory ? `\n  ${memoryNote(memory, flags)}` : ''),
-      );
+      const result = await runWithProgress(bounds, flags);
+      emit(toReport(result, flags.threads), flags, () => formatResult(result, flags.threads));
       if (!passed(result)) process.exitCode = EXIT_CHECK_FAILED;
     });
 }
@@ -267,6 +214,8 @@ async function explore(bounds: CheckBounds, options: CheckOptions, threads: numb
 async function runWithProgress(bounds: CheckBounds, flags: CheckFlags): Promise<CheckResult> {
   const options = {
     maxStates: flags.maxStates,
+    maxMemory: flags.maxMemory * 2 ** 30,
+    ...(flags.maxSeconds === undefined ? {} : { maxSeconds: flags.maxSeconds }),
     keepGoing: flags.keepGoing === true,
     symmetry: flags.symmetry !== false,
   };
@@ -331,6 +280,9 @@ function toReport(result: CheckResult, threads = 1) {
     seconds: Number(result.seconds.toFixed(3)),
     statesPerSecond: result.statesPerSecond,
     complete: result.complete,
+    ...(result.stoppedBy === undefined
+      ? {}
+      : { stoppedBy: { ...result.stoppedBy, remedy: remedy(result.stoppedBy.limit) } }),
     invariants: result.invariants,
     violations: result.violations.map((v) => ({
       invariant: v.invariant,
@@ -377,9 +329,9 @@ export function formatResult(result: CheckResult, threads = 1): string {
   lines.push(
     `  visited states kept as 64-bit fingerprints (${n(result.bytesPerState)} bytes a state): chance of a collision ≈ ${collisionProbability(result.states).toExponential(1)}`,
   );
-  if (!result.complete && result.violations.length === 0)
+  if (result.stoppedBy !== undefined)
     lines.push(
-      '  INCOMPLETE: the state cap was reached before every state was explored (raise --max-states)',
+      `  INCOMPLETE: stopped before every state was explored: ${result.stoppedBy.reason} (${remedy(result.stoppedBy.limit)})`,
     );
   for (const v of result.violations) {
     lines.push(
