@@ -137,7 +137,7 @@ await section('model checking threads', async () => {
   record({
     name: `model checking speed-up on ${threads} threads (2 × 4 failures + timeouts, every state)`,
     value: r.speedUp,
-    unit: `× (${r.many.seconds.toFixed(1)} vs ${r.one.seconds.toFixed(1)} s; serial share ${(r.serialShare * 100).toFixed(0)}%, predicting ${r.predicted16.toFixed(1)}× on 16 cores)`,
+    unit: `× (${r.many.seconds.toFixed(1)} vs ${r.one.seconds.toFixed(1)} s, ${r.many.statesPerSecond.toLocaleString('en-US')} vs ${r.one.statesPerSecond.toLocaleString('en-US')} states/s; serial share ${(r.serialShare * 100).toFixed(0)}%, predicting ${r.predicted16.toFixed(1)}× on 16 cores)`,
     target: 'reported',
     met: null,
     detail: r,
