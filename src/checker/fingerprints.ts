@@ -100,14 +100,31 @@ export interface FingerprintBuffers {
   readonly control: SharedArrayBuffer;
 }
 
-/** A table of `slots` slots (a power of two) for up to `slots / 2` states. */
+/**
+ * How many states a shared table of `slots` slots may hold: three quarters. The table grows only
+ * between layers, so it is sized for every state a layer could add (the events enabled on its
+ * frontier); a layer really adds a fraction of that, so the load it reaches stays well below.
+ */
+export function sharedCapacity(slots: number): number {
+  return (slots >>> 2) * 3;
+}
+
+/** The smallest table (a power of two, at least 2^16 slots) with room for `states` states. */
+export function slotsFor(states: number): number {
+  let slots = 1 << 16;
+  while (sharedCapacity(slots) < states) slots *= 2;
+  return slots;
+}
+
+/** A table of `slots` slots (a power of two) for up to {@link sharedCapacity} states. */
 export function allocateFingerprints(slots: number, control = new SharedArrayBuffer(12)): FingerprintBuffers {
+  const capacity = sharedCapacity(slots);
   return {
     hi: new SharedArrayBuffer(4 * slots),
     lo: new SharedArrayBuffer(4 * slots),
     ids: new SharedArrayBuffer(4 * slots),
-    parent: new SharedArrayBuffer(2 * slots),
-    via: new SharedArrayBuffer(2 * slots),
+    parent: new SharedArrayBuffer(4 * capacity),
+    via: new SharedArrayBuffer(4 * capacity),
     control,
   };
 }

@@ -18,7 +18,7 @@ import {
   finishCheck,
   stopReason,
 } from './explore.ts';
-import { allocateFingerprints, SharedVisited } from './fingerprints.ts';
+import { allocateFingerprints, SharedVisited, sharedCapacity, slotsFor } from './fingerprints.ts';
 import { Column, type PendingViolation } from './layer.ts';
 import { describeLimit, type MemoryReading, RunLimits } from './limits.ts';
 import type { FromThread, ThreadSetup, ToThread } from './thread.ts';
@@ -75,12 +75,6 @@ function joined(parts: readonly Int32Array[]): Column {
     column.length += part.length;
   }
   return column;
-}
-
-function nextPowerOfTwo(n: number): number {
-  let p = 1 << 16;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /** Explores like `check`, on `threads` worker threads. Only the model itself (no variants). */
@@ -143,10 +137,10 @@ export async function checkInParallel(
     let threadHeap: MemoryReading | undefined;
     const stopped = () => pending.length > 0 && options.keepGoing !== true;
     while (frontier.some((n) => n > 0) && !stopped()) {
-      // Room for every state the layer could add, at most half full.
+      // Room for every state the layer could add (fingerprints.ts).
       const needed = visited.count + bound.reduce((a, b) => a + b, 0);
-      if (2 * needed > visited.slots) {
-        buffers = visited.grow(nextPowerOfTwo(2 * needed));
+      if (needed > sharedCapacity(visited.slots)) {
+        buffers = visited.grow(slotsFor(needed));
         visited.attach(buffers);
         for (const t of threads) t.send({ type: 'attach', buffers });
         await Promise.all(threads.map((t) => t.next('attached')));
@@ -205,7 +199,7 @@ export async function checkInParallel(
       symmetry,
       represented,
       // The shared table (fingerprint, id; parent, event) and every thread's edges.
-      bytes: 12 * visited.slots + 8 * (states + graph.edgeFrom.length),
+      bytes: 12 * visited.slots + 8 * sharedCapacity(visited.slots) + 8 * graph.edgeFrom.length,
     });
   } finally {
     await Promise.all(threads.map((t) => t.worker.terminate()));
