@@ -439,7 +439,7 @@ export function finishCheck(
     seconds,
     statesPerSecond: Math.round(graph.states / Math.max(seconds, 1e-6)),
     complete: run.complete,
-    stoppedBy: run.complete ? undefined : run.stoppedBy,
+    stoppedBy: run.stoppedBy,
     symmetry: run.symmetry,
     represented: run.symmetry ? run.represented : graph.states,
     bytesPerState: Math.round(run.bytes / Math.max(graph.states, 1)),
