@@ -3,6 +3,9 @@
  * every setting varied, the extremes of each bound included, a queue-wait bound short enough that
  * requests wait it out, and the owner changing limits (every Set-Limits tag, valid or out of bound)
  * in the middle of a trace.
+ *
+ * The traces are run in shards, one test file each (settings-*.test.ts), so that a test run on
+ * several cores runs them side by side; every shard draws its own random traces.
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,8 +15,8 @@ import { runTraceAsync } from '../../src/verify/run.ts';
 import { OWNER, TOKEN, traceSpec, WORKER_POOL } from '../../src/verify/scenario.ts';
 import { PairedHerder } from './paired.ts';
 
+/** Traces in all shards together. */
 const RUNS = Number(process.env.HERD_SETTINGS_RUNS ?? 200);
-const counts = { traces: 0, messages: 0, settings: 0, queueWaitRefunds: 0 };
 
 /** A value of a bounded setting: often an extreme, otherwise anywhere in its range. */
 const within = (name: keyof typeof SETTING_BOUNDS, small?: number) => {
@@ -109,63 +112,68 @@ const limitChanges = fc.array(
   { maxLength: 8 },
 );
 
-describe('herder.lua over the settings space (aos32)', () => {
+/** Shard `shard` (from 1) of `shards` of the traces. */
+export function describeSettingsConformance(shard: number, shards: number): void {
+  const runs = Math.ceil(RUNS / shards);
+  const counts = { traces: 0, messages: 0, settings: 0, queueWaitRefunds: 0 };
   let paired: PairedHerder | undefined;
 
-  it(`matches the model on ${RUNS} traces with every setting varied and changed mid-trace`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        traceSpec({ config: settingsConfig, minEvents: 60, maxEvents: 90 }),
-        limitChanges,
-        async (spec, changes) => {
-          if (paired === undefined) paired = await PairedHerder.create('aos32', spec.config);
-          else await paired.reset(spec.config);
-          const herder = paired;
-          const before = herder.delivered;
-          let index = 0;
-          const injected: OutMessage[] = [];
-          const withChanges = {
-            deliver: async (msg: AoMessage): Promise<OutMessage[]> => {
-              for (const [k, change] of changes.entries()) {
-                if (change.at !== index) continue;
-                const action = change.tags.Action;
-                const from = action.startsWith('Worker-')
-                  ? change.from
-                  : action === 'Credit-Notice'
-                    ? TOKEN
-                    : OWNER;
-                injected.push(
-                  ...(await herder.deliver({
-                    id: `change-${index}-${k}`,
-                    from,
-                    timestamp: msg.timestamp,
-                    tags: change.tags as Record<string, string>,
-                  })),
-                );
-                counts.settings++;
-              }
-              index++;
-              // What the injected messages caused is shown to the scenario's world too.
-              const out = [...injected.splice(0), ...(await herder.deliver(msg))];
-              for (const o of out)
-                if (o.tags['X-Reason'] === 'Waited too long in the queue') counts.queueWaitRefunds++;
-              return out;
-            },
-          };
-          await runTraceAsync(withChanges, spec);
-          await herder.compareState();
-          counts.traces++;
-          counts.messages += herder.delivered - before;
-        },
-      ),
-      { numRuns: RUNS },
-    );
-    expect(counts.queueWaitRefunds).toBeGreaterThan(0);
+  describe(`herder.lua over the settings space (aos32, shard ${shard} of ${shards})`, () => {
+    it(`matches the model on ${runs} traces with every setting varied and changed mid-trace`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          traceSpec({ config: settingsConfig, minEvents: 60, maxEvents: 90 }),
+          limitChanges,
+          async (spec, changes) => {
+            if (paired === undefined) paired = await PairedHerder.create('aos32', spec.config);
+            else await paired.reset(spec.config);
+            const herder = paired;
+            const before = herder.delivered;
+            let index = 0;
+            const injected: OutMessage[] = [];
+            const withChanges = {
+              deliver: async (msg: AoMessage): Promise<OutMessage[]> => {
+                for (const [k, change] of changes.entries()) {
+                  if (change.at !== index) continue;
+                  const action = change.tags.Action;
+                  const from = action.startsWith('Worker-')
+                    ? change.from
+                    : action === 'Credit-Notice'
+                      ? TOKEN
+                      : OWNER;
+                  injected.push(
+                    ...(await herder.deliver({
+                      id: `change-${index}-${k}`,
+                      from,
+                      timestamp: msg.timestamp,
+                      tags: change.tags as Record<string, string>,
+                    })),
+                  );
+                  counts.settings++;
+                }
+                index++;
+                // What the injected messages caused is shown to the scenario's world too.
+                const out = [...injected.splice(0), ...(await herder.deliver(msg))];
+                for (const o of out)
+                  if (o.tags['X-Reason'] === 'Waited too long in the queue') counts.queueWaitRefunds++;
+                return out;
+              },
+            };
+            await runTraceAsync(withChanges, spec);
+            await herder.compareState();
+            counts.traces++;
+            counts.messages += herder.delivered - before;
+          },
+        ),
+        { numRuns: runs },
+      );
+      expect(counts.queueWaitRefunds).toBeGreaterThan(0);
+    });
   });
-});
 
-afterAll(() => {
-  console.log(
-    `settings conformance: ${counts.traces} traces, ${counts.messages} messages (${counts.settings} settings, reports and registrations), ${counts.queueWaitRefunds} queue-wait refunds, 0 divergences`,
-  );
-});
+  afterAll(() => {
+    console.log(
+      `settings conformance (shard ${shard} of ${shards}): ${counts.traces} traces, ${counts.messages} messages (${counts.settings} settings, reports and registrations), ${counts.queueWaitRefunds} queue-wait refunds, matched`,
+    );
+  });
+}

@@ -1,0 +1,3 @@
+import { describeRandomTraces } from './random-traces.ts';
+
+describeRandomTraces('aos32', 2, 2);

@@ -1,0 +1,3 @@
+import { describeSettingsConformance } from './settings-traces.ts';
+
+describeSettingsConformance(1, 2);
