@@ -10,6 +10,17 @@
  * the workers out of the herd remembered as failed. The running totals of the books are left out:
  * nothing the herder decides reads them (their balance is checked on every transition).
  *
+ * What the herder will never read again is left out too (`relevant`, the default), as the checker's
+ * surroundings are (environment.ts; no event changes the settings):
+ * - a request on its last attempt and running never waits again: it ends when its worker answers,
+ *   fails or times out. The workers it tried and its overtakes are not written, and it is named
+ *   by the worker holding it (its payment level, in that worker's words) rather than by its place
+ *   in arrival order, which only the queue reads;
+ * - the request a timed-out worker was last given is read only when an answer comes from that
+ *   worker, and only late or forged answers do: without those it is not written.
+ * test/checker/quotient.test.ts checks that states with equal words have successors with equal
+ * words, event for event, on every state of small spaces.
+ *
  * Symmetry reduction: the workers are interchangeable (they differ only in their names, which
  * the herder never compares but for equality), so states that differ only by a renaming of
  * workers behave alike, renamed. With `symmetry`, the encoding names a state's orbit under
@@ -24,7 +35,7 @@
  * that two share one is about n² / 2^65 (below 10^-6 for 6 million states).
  */
 import type { Multiplier } from '../model/fees.ts';
-import type { HerderState } from '../model/herder.ts';
+import type { HerderState, RequestRecord } from '../model/herder.ts';
 import type { Clockwork, Node } from './environment.ts';
 
 /** What an encoding needs to know besides the node. */
@@ -37,6 +48,13 @@ export interface EncodingContext {
   readonly levels: readonly Multiplier[];
   /** Workers renamed into a canonical order (symmetry reduction). */
   readonly symmetry: boolean;
+  /**
+   * Whether an answer can come from a timed-out worker (late or forged answers): only then is the
+   * request it was last given read.
+   */
+  readonly answersWhenTimedOut: boolean;
+  /** Only what the herder can still read (see above); `false` writes every field (for tests). */
+  readonly relevant?: boolean;
 }
 
 const STATUS = { idle: 0, busy: 1, 'timed-out': 2, failed: 3 } as const;
@@ -44,6 +62,8 @@ const STATUS = { idle: 0, busy: 1, 'timed-out': 2, failed: 3 } as const;
 const SIGNATURE = 8;
 /** The code of a deadline set at `now` (exactly one timeout ahead), tying with every other such one. */
 const TIE = -2;
+/** Codes from here down: the request a worker holds is on its last run, at level LAST_RUN - code. */
+const LAST_RUN = -16;
 
 /**
  * Writes nodes as words and fingerprints them. One per thread: it reuses its buffers, so each
@@ -71,12 +91,17 @@ export class NodeEncoder {
   private readonly signatures: Int32Array;
   private readonly order: number[];
   private readonly factorial: number[] = [1];
+  private readonly relevant: boolean;
+  /** Whether the request a timed-out worker was last given is written. */
+  private readonly lastRequests: boolean;
 
   constructor(
     private readonly context: EncodingContext,
     private readonly clock: Clockwork,
   ) {
     this.n = context.workers.length;
+    this.relevant = context.relevant ?? true;
+    this.lastRequests = context.answersWhenTimedOut || !this.relevant;
     this.signatures = new Int32Array(this.n * SIGNATURE);
     this.order = Array.from({ length: this.n }, (_, i) => i);
     for (let k = 1; k <= this.n; k++) this.factorial.push(this.factorial[k - 1]! * k);
@@ -130,6 +155,7 @@ export class NodeEncoder {
     const ids = this.ids;
     this.idCount = 0;
     for (const r of state.requests.values()) {
+      if (this.lastRun(state, r)) continue;
       ids[this.idCount++] = r.id;
       this.pushMultiplier(r.multiplier);
       if (state.queue.isWaiting(r)) {
@@ -145,12 +171,14 @@ export class NodeEncoder {
         this.push(symmetry ? (w < 0 ? -1 : 0) : w);
       }
       this.push(r.attempts);
-      if (!symmetry) {
+      // A request on its last attempt here waits (the one running it is named by its holder).
+      const retried = r.attempts < state.config.maxAttempts || !this.relevant;
+      if (!symmetry && retried) {
         let tried = 0;
         for (const w of r.tried) tried |= 1 << workers.indexOf(w);
         this.push(tried);
       }
-      if (bounded) this.push(state.queue.overtakesOf(r));
+      if (bounded && (retried || state.queue.isWaiting(r))) this.push(state.queue.overtakesOf(r));
     }
     if (symmetry) this.pushSignatures(state, tie);
     else this.pushWorkers(state, tie);
@@ -170,13 +198,13 @@ export class NodeEncoder {
       }
       this.push(STATUS[worker.status] + (worker.draining ? 4 : 0));
       if (worker.status === 'busy') {
-        this.push(this.rank(worker.request));
+        this.push(this.heldCode(state, worker.request));
         this.push(this.timeCode(worker.deadline, tie));
       } else {
         this.push(0);
         this.push(0);
       }
-      this.push(worker.status === 'timed-out' ? this.rank(worker.lastRequest) : 0);
+      this.push(worker.status === 'timed-out' && this.lastRequests ? this.rank(worker.lastRequest) : 0);
     }
     const idle = state.herd.idleInOrder();
     this.push(idle.length);
@@ -201,20 +229,22 @@ export class NodeEncoder {
       }
       sig[at] = STATUS[worker.status] + (worker.draining ? 4 : 0);
       if (worker.status === 'busy') {
-        sig[at + 1] = this.rank(worker.request);
+        sig[at + 1] = this.heldCode(state, worker.request);
         sig[at + 2] = this.timeCode(worker.deadline, tie);
       }
-      if (worker.status === 'timed-out') sig[at + 3] = this.rank(worker.lastRequest);
+      if (worker.status === 'timed-out' && this.lastRequests) sig[at + 3] = this.rank(worker.lastRequest);
     }
     let position = 0;
     for (const worker of state.herd.idleInOrder())
       sig[workers.indexOf(worker.id) * SIGNATURE + 4] = position++;
     let rank = 0;
     for (const r of state.requests.values()) {
-      for (const id of r.tried) {
-        const w = workers.indexOf(id);
-        if (w >= 0) sig[w * SIGNATURE + 5]! |= 1 << rank;
-      }
+      if (this.lastRun(state, r)) continue;
+      if (r.attempts < state.config.maxAttempts || !this.relevant)
+        for (const id of r.tried) {
+          const w = workers.indexOf(id);
+          if (w >= 0) sig[w * SIGNATURE + 5]! |= 1 << rank;
+        }
       if (r.worker !== undefined && !state.queue.isWaiting(r)) {
         const w = workers.indexOf(r.worker);
         if (w >= 0) sig[w * SIGNATURE + 6]! |= 1 << rank;
@@ -285,6 +315,27 @@ export class NodeEncoder {
     }
     if (passed === 0) return ties ? 1 : 0;
     return 1 + passed;
+  }
+
+  /**
+   * Whether `r` is on its last attempt and running on the worker that holds it (then it is named
+   * by that worker); never when the request a timed-out worker was last given is written, which
+   * names requests by rank.
+   */
+  private lastRun(state: HerderState, r: RequestRecord): boolean {
+    if (!this.relevant || this.lastRequests) return false;
+    if (r.attempts < state.config.maxAttempts || r.worker === undefined || state.queue.isWaiting(r))
+      return false;
+    const holder = state.herd.get(r.worker);
+    return holder?.status === 'busy' && holder.request === r.id;
+  }
+
+  /** The request a busy worker holds: its rank, or the payment level of one on its last run. */
+  private heldCode(state: HerderState, id: string | undefined): number {
+    const r = id === undefined ? undefined : state.requests.get(id);
+    if (r !== undefined && this.lastRun(state, r))
+      return LAST_RUN - levelOf(this.context.levels, r.multiplier);
+    return this.rank(id);
   }
 
   /** Rank of a live request by id (-1: none, or one that has ended). */

@@ -188,7 +188,12 @@ export class Explorer implements LayerExplorer {
       }),
     );
     this.levels = levels;
-    const context = { workers: this.workers, withdrawals: bounds.ownerActions, levels };
+    const context = {
+      workers: this.workers,
+      withdrawals: bounds.ownerActions,
+      levels,
+      answersWhenTimedOut: bounds.lateAnswers || bounds.spoofs,
+    };
     this.exact = new NodeEncoder({ ...context, symmetry: false }, this.clock);
     this.encoder = symmetry ? new NodeEncoder({ ...context, symmetry: true }, this.clock) : this.exact;
     this.timeEvents = Uint8Array.from(this.table.events, (e) => (e.kind === 'time' ? 1 : 0));
