@@ -19,7 +19,7 @@
  * - the request a timed-out worker was last given is read only when an answer comes from that
  *   worker, and only late or forged answers do: without those it is not written.
  * test/checker/quotient.test.ts checks that states with equal words have successors with equal
- * words, event for event, on every state of small spaces.
+ * words, event for event, over the first states of small spaces and random walks deep into them.
  *
  * Symmetry reduction: the workers are interchangeable (they differ only in their names, which
  * the herder never compares but for equality), so states that differ only by a renaming of
@@ -171,14 +171,13 @@ export class NodeEncoder {
         this.push(symmetry ? (w < 0 ? -1 : 0) : w);
       }
       this.push(r.attempts);
-      // A request on its last attempt here waits (the one running it is named by its holder).
-      const retried = r.attempts < state.config.maxAttempts || !this.relevant;
-      if (!symmetry && retried) {
+      const again = this.mayRunAgain(state, r);
+      if (!symmetry && again) {
         let tried = 0;
         for (const w of r.tried) tried |= 1 << workers.indexOf(w);
         this.push(tried);
       }
-      if (bounded && (retried || state.queue.isWaiting(r))) this.push(state.queue.overtakesOf(r));
+      if (bounded && (again || state.queue.isWaiting(r))) this.push(state.queue.overtakesOf(r));
     }
     if (symmetry) this.pushSignatures(state, tie);
     else this.pushWorkers(state, tie);
@@ -240,7 +239,7 @@ export class NodeEncoder {
     let rank = 0;
     for (const r of state.requests.values()) {
       if (this.lastRun(state, r)) continue;
-      if (r.attempts < state.config.maxAttempts || !this.relevant)
+      if (this.mayRunAgain(state, r))
         for (const id of r.tried) {
           const w = workers.indexOf(id);
           if (w >= 0) sig[w * SIGNATURE + 5]! |= 1 << rank;
@@ -315,6 +314,14 @@ export class NodeEncoder {
     }
     if (passed === 0) return ties ? 1 : 0;
     return 1 + passed;
+  }
+
+  /**
+   * Whether `r` may wait and be dispatched again: only then are the workers it tried (which a
+   * dispatch avoids) and, while it runs, its overtakes read.
+   */
+  private mayRunAgain(state: HerderState, r: RequestRecord): boolean {
+    return r.attempts < state.config.maxAttempts || !this.relevant;
   }
 
   /**
