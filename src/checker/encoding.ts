@@ -84,9 +84,13 @@ export class NodeEncoder {
 
   private readonly times = new Float64Array(64);
   private timeCount = 0;
-  /** The live requests' ids, in order: the first `idCount`. */
-  private readonly ids: string[] = [];
-  private idCount = 0;
+  /** The live requests named by rank, in arrival order: the first `rankCount`. */
+  private readonly ranked: RequestRecord[] = [];
+  private rankCount = 0;
+  /** The live requests on their last run, named by their holders, each with its code: the first `lastRunCount`. */
+  private readonly lastRunIds: string[] = [];
+  private readonly lastRunCodes: number[] = [];
+  private lastRunCount = 0;
   private readonly n: number;
   private readonly signatures: Int32Array;
   private readonly order: number[];
@@ -94,6 +98,11 @@ export class NodeEncoder {
   private readonly relevant: boolean;
   /** Whether the request a timed-out worker was last given is written. */
   private readonly lastRequests: boolean;
+  /**
+   * Whether a request on its last run is named by its holder (not when a timed-out worker's last
+   * request is written, which names requests by rank).
+   */
+  private readonly namesByHolder: boolean;
 
   constructor(
     private readonly context: EncodingContext,
@@ -102,6 +111,7 @@ export class NodeEncoder {
     this.n = context.workers.length;
     this.relevant = context.relevant ?? true;
     this.lastRequests = context.answersWhenTimedOut || !this.relevant;
+    this.namesByHolder = this.relevant && !this.lastRequests;
     this.signatures = new Int32Array(this.n * SIGNATURE);
     this.order = Array.from({ length: this.n }, (_, i) => i);
     for (let k = 1; k <= this.n; k++) this.factorial.push(this.factorial[k - 1]! * k);
@@ -152,11 +162,15 @@ export class NodeEncoder {
     if (this.context.withdrawals) this.pushAmount(state.ledger.revenue - state.ledger.withdrawn);
 
     const bounded = state.config.maxOvertakes !== null;
-    const ids = this.ids;
-    this.idCount = 0;
+    this.rankCount = 0;
+    this.lastRunCount = 0;
     for (const r of state.requests.values()) {
-      if (this.lastRun(state, r)) continue;
-      ids[this.idCount++] = r.id;
+      if (this.namesByHolder && onLastRun(state, r)) {
+        this.lastRunIds[this.lastRunCount] = r.id;
+        this.lastRunCodes[this.lastRunCount++] = LAST_RUN - levelOf(this.context.levels, r.multiplier);
+        continue;
+      }
+      this.ranked[this.rankCount++] = r;
       this.pushMultiplier(r.multiplier);
       if (state.queue.isWaiting(r)) {
         this.push(0);
@@ -197,7 +211,7 @@ export class NodeEncoder {
       }
       this.push(STATUS[worker.status] + (worker.draining ? 4 : 0));
       if (worker.status === 'busy') {
-        this.push(this.heldCode(state, worker.request));
+        this.push(this.heldCode(worker.request));
         this.push(this.timeCode(worker.deadline, tie));
       } else {
         this.push(0);
@@ -228,7 +242,7 @@ export class NodeEncoder {
       }
       sig[at] = STATUS[worker.status] + (worker.draining ? 4 : 0);
       if (worker.status === 'busy') {
-        sig[at + 1] = this.heldCode(state, worker.request);
+        sig[at + 1] = this.heldCode(worker.request);
         sig[at + 2] = this.timeCode(worker.deadline, tie);
       }
       if (worker.status === 'timed-out' && this.lastRequests) sig[at + 3] = this.rank(worker.lastRequest);
@@ -236,9 +250,8 @@ export class NodeEncoder {
     let position = 0;
     for (const worker of state.herd.idleInOrder())
       sig[workers.indexOf(worker.id) * SIGNATURE + 4] = position++;
-    let rank = 0;
-    for (const r of state.requests.values()) {
-      if (this.lastRun(state, r)) continue;
+    for (let rank = 0; rank < this.rankCount; rank++) {
+      const r = this.ranked[rank]!;
       if (this.mayRunAgain(state, r))
         for (const id of r.tried) {
           const w = workers.indexOf(id);
@@ -248,7 +261,6 @@ export class NodeEncoder {
         const w = workers.indexOf(r.worker);
         if (w >= 0) sig[w * SIGNATURE + 6]! |= 1 << rank;
       }
-      rank++;
     }
     for (const id of state.unready) {
       const w = workers.indexOf(id);
@@ -324,31 +336,16 @@ export class NodeEncoder {
     return r.attempts < state.config.maxAttempts || !this.relevant;
   }
 
-  /**
-   * Whether `r` is on its last attempt and running on the worker that holds it (then it is named
-   * by that worker); never when the request a timed-out worker was last given is written, which
-   * names requests by rank.
-   */
-  private lastRun(state: HerderState, r: RequestRecord): boolean {
-    if (!this.relevant || this.lastRequests) return false;
-    if (r.attempts < state.config.maxAttempts || r.worker === undefined || state.queue.isWaiting(r))
-      return false;
-    const holder = state.herd.get(r.worker);
-    return holder?.status === 'busy' && holder.request === r.id;
-  }
-
-  /** The request a busy worker holds: its rank, or the payment level of one on its last run. */
-  private heldCode(state: HerderState, id: string | undefined): number {
-    const r = id === undefined ? undefined : state.requests.get(id);
-    if (r !== undefined && this.lastRun(state, r))
-      return LAST_RUN - levelOf(this.context.levels, r.multiplier);
+  /** The request a busy worker holds: its rank, or the code of one on its last run. */
+  private heldCode(id: string | undefined): number {
+    for (let i = 0; i < this.lastRunCount; i++) if (this.lastRunIds[i] === id) return this.lastRunCodes[i]!;
     return this.rank(id);
   }
 
   /** Rank of a live request by id (-1: none, or one that has ended). */
   private rank(id: string | undefined): number {
     if (id === undefined) return -1;
-    for (let i = 0; i < this.idCount; i++) if (this.ids[i] === id) return i;
+    for (let i = 0; i < this.rankCount; i++) if (this.ranked[i]!.id === id) return i;
     return -1;
   }
 
@@ -394,6 +391,17 @@ export function levelOf(levels: readonly Multiplier[], m: Multiplier): number {
   for (let i = 0; i < levels.length; i++)
     if (levels[i]!.paid === m.paid && levels[i]!.needed === m.needed) return i;
   return -1;
+}
+
+/**
+ * Whether `r` is on its last attempt and running on the worker that holds it: it never waits
+ * again, and is named by that worker.
+ */
+function onLastRun(state: HerderState, r: RequestRecord): boolean {
+  if (r.attempts < state.config.maxAttempts || r.worker === undefined || state.queue.isWaiting(r))
+    return false;
+  const holder = state.herd.get(r.worker);
+  return holder?.status === 'busy' && holder.request === r.id;
 }
 
 function compareSignatures(sig: Int32Array, a: number, b: number): number {
