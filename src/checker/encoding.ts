@@ -17,7 +17,11 @@
  *   by the worker holding it (its payment level, in that worker's words) rather than by its place
  *   in arrival order, which only the queue reads;
  * - the request a timed-out worker was last given is read only when an answer comes from that
- *   worker, and only late or forged answers do: without those it is not written.
+ *   worker, and only late or forged answers do: without those it is not written;
+ * - a timed-out worker and a failed one differ only there and when the owner removes them (a
+ *   failed worker is remembered as unready): without late or forged answers and removals, both
+ *   wait for Worker-Initialized alike (and Worker-Error leaves either failed), and a timed-out
+ *   worker is written as failed.
  * test/checker/quotient.test.ts checks that states with equal words have successors with equal
  * words, event for event, over the first states of small spaces and random walks deep into them.
  *
@@ -35,6 +39,7 @@
  * that two share one is about n² / 2^65 (below 10^-6 for 6 million states).
  */
 import type { Multiplier } from '../model/fees.ts';
+import type { WorkerRecord } from '../model/herd.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
 import type { Clockwork, Node } from './environment.ts';
 
@@ -53,6 +58,8 @@ export interface EncodingContext {
    * request it was last given read.
    */
   readonly answersWhenTimedOut: boolean;
+  /** Whether the owner can remove workers: removing a failed worker remembers it as unready, a timed-out one not. */
+  readonly removals: boolean;
   /** Only what the herder can still read (see above); `false` writes every field (for tests). */
   readonly relevant?: boolean;
 }
@@ -103,6 +110,8 @@ export class NodeEncoder {
    * request is written, which names requests by rank).
    */
   private readonly namesByHolder: boolean;
+  /** Whether a timed-out worker is written as failed (nothing can tell them apart). */
+  private readonly timedOutAsFailed: boolean;
 
   constructor(
     private readonly context: EncodingContext,
@@ -112,6 +121,7 @@ export class NodeEncoder {
     this.relevant = context.relevant ?? true;
     this.lastRequests = context.answersWhenTimedOut || !this.relevant;
     this.namesByHolder = this.relevant && !this.lastRequests;
+    this.timedOutAsFailed = this.namesByHolder && !context.removals;
     this.signatures = new Int32Array(this.n * SIGNATURE);
     this.order = Array.from({ length: this.n }, (_, i) => i);
     for (let k = 1; k <= this.n; k++) this.factorial.push(this.factorial[k - 1]! * k);
@@ -209,7 +219,7 @@ export class NodeEncoder {
         this.push(0);
         continue;
       }
-      this.push(STATUS[worker.status] + (worker.draining ? 4 : 0));
+      this.push(this.status(worker));
       if (worker.status === 'busy') {
         this.push(this.heldCode(worker.request));
         this.push(this.timeCode(worker.deadline, tie));
@@ -240,7 +250,7 @@ export class NodeEncoder {
         sig[at] = -1;
         continue;
       }
-      sig[at] = STATUS[worker.status] + (worker.draining ? 4 : 0);
+      sig[at] = this.status(worker);
       if (worker.status === 'busy') {
         sig[at + 1] = this.heldCode(worker.request);
         sig[at + 2] = this.timeCode(worker.deadline, tie);
@@ -287,6 +297,12 @@ export class NodeEncoder {
       orbit /= run;
     }
     this.orbit = orbit;
+  }
+
+  /** A worker's status and drain flag as one word. */
+  private status(worker: WorkerRecord): number {
+    const status = worker.status === 'timed-out' && this.timedOutAsFailed ? 'failed' : worker.status;
+    return STATUS[status] + (worker.draining ? 4 : 0);
   }
 
   /** Distinct times at which a timer fires, ascending, into `times[0..timeCount)`. */

@@ -229,7 +229,9 @@ export function enabledEvents(node: Node, table: EventTable, clockwork: Clockwor
       if (bounds.failures) out.push(events.error);
       if (bounds.spoofs) out.push(...events.spoofs);
     }
-    if (bounds.failures && status !== 'failed') out.push(events.workerError);
+    // Any worker in the herd may report Worker-Error, a failed one again: a timed-out worker and
+    // a failed one then have the same events, and the encoding may name them alike (encoding.ts).
+    if (bounds.failures) out.push(events.workerError);
     if (unavailable && (status === 'failed' || status === 'timed-out')) out.push(events.workerInitialized);
     if (bounds.lateAnswers && status === 'timed-out') out.push(events.lateAnswer);
     if (bounds.ownerActions) {

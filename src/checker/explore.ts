@@ -193,6 +193,7 @@ export class Explorer implements LayerExplorer {
       withdrawals: bounds.ownerActions,
       levels,
       answersWhenTimedOut: bounds.lateAnswers || bounds.spoofs,
+      removals: bounds.ownerActions,
     };
     this.exact = new NodeEncoder({ ...context, symmetry: false }, this.clock);
     this.encoder = symmetry ? new NodeEncoder({ ...context, symmetry: true }, this.clock) : this.exact;

@@ -189,7 +189,7 @@ describe('bounded-response in the checker', () => {
       'a credit at level 1',
       'W1 reports Worker-Error',
       'time passes the next deadline',
-      'a Cron tick',
+      'W1 reports Worker-Error',
     ]);
   });
 });

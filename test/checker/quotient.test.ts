@@ -54,6 +54,7 @@ function expectExactQuotient(bounds: CheckBounds, symmetry: boolean, seed: numbe
       levels: explorer.levels,
       symmetry: false,
       answersWhenTimedOut: true,
+      removals: true,
       relevant: false,
     },
     explorer.clock,
