@@ -18,6 +18,10 @@
  *   in arrival order, which only the queue reads;
  * - the request a timed-out worker was last given is read only when an answer comes from that
  *   worker, and only late or forged answers do: without those it is not written;
+ * - the workers a request tried change where it is dispatched only with more than two attempts
+ *   ({@link NodeEncoder.triedRead}): with fewer they are not written;
+ * - a timer set at `now` ties with one the herder sets next only while the clock stands at `now`:
+ *   once it has moved on, such timers are written by their rank like the others;
  * - a timed-out worker and a failed one differ only there and when the owner removes them (a
  *   failed worker is remembered as unready): without late or forged answers and removals, both
  *   wait for Worker-Initialized alike (and Worker-Error leaves either failed), and a timed-out
@@ -47,8 +51,11 @@ import type { Clockwork, Node } from './environment.ts';
 export interface EncodingContext {
   /** Every worker id that may be in the herd, in a fixed order. */
   readonly workers: readonly string[];
-  /** Whether withdrawals can happen: only then does the withdrawable revenue matter. */
-  readonly withdrawals: boolean;
+  /**
+   * Whether the owner may pause, resume, add and remove workers and withdraw revenue: only then
+   * does the withdrawable revenue matter (and the rest, below).
+   */
+  readonly ownerActions: boolean;
   /** The payment levels the bounds allow (their index is their code in every thread). */
   readonly levels: readonly Multiplier[];
   /** Workers renamed into a canonical order (symmetry reduction). */
@@ -58,8 +65,6 @@ export interface EncodingContext {
    * request it was last given read.
    */
   readonly answersWhenTimedOut: boolean;
-  /** Whether the owner can remove workers: removing a failed worker remembers it as unready, a timed-out one not. */
-  readonly removals: boolean;
   /** Only what the herder can still read (see above); `false` writes every field (for tests). */
   readonly relevant?: boolean;
 }
@@ -121,7 +126,7 @@ export class NodeEncoder {
     this.relevant = context.relevant ?? true;
     this.lastRequests = context.answersWhenTimedOut || !this.relevant;
     this.namesByHolder = this.relevant && !this.lastRequests;
-    this.timedOutAsFailed = this.namesByHolder && !context.removals;
+    this.timedOutAsFailed = this.namesByHolder && !context.ownerActions;
     this.signatures = new Int32Array(this.n * SIGNATURE);
     this.order = Array.from({ length: this.n }, (_, i) => i);
     for (let k = 1; k <= this.n; k++) this.factorial.push(this.factorial[k - 1]! * k);
@@ -165,11 +170,14 @@ export class NodeEncoder {
     const tie = state.now + this.clock.timeout;
     this.push(state.paused ? 1 : 0);
     this.push(this.clockCode(node, tie));
+    // Once the clock has moved on, a timer set from then on is later than every live one: which
+    // of them were set at `now` is read no more, and they are written by rank.
+    const tieCode = this.relevant && node.clock !== state.now ? Number.NaN : tie;
     this.push(node.sent);
     this.push(state.requests.size);
     this.push(state.herd.size);
     this.push(state.unready.length > 0 ? 1 : 0);
-    if (this.context.withdrawals) this.pushAmount(state.ledger.revenue - state.ledger.withdrawn);
+    if (this.context.ownerActions) this.pushAmount(state.ledger.revenue - state.ledger.withdrawn);
 
     const bounded = state.config.maxOvertakes !== null;
     this.rankCount = 0;
@@ -184,7 +192,7 @@ export class NodeEncoder {
       this.pushMultiplier(r.multiplier);
       if (state.queue.isWaiting(r)) {
         this.push(0);
-        this.push(this.timeCode(r.waitUntil, tie));
+        this.push(this.timeCode(r.waitUntil, tieCode));
       } else if (r.worker === undefined) {
         this.push(2);
         this.push(0);
@@ -196,15 +204,15 @@ export class NodeEncoder {
       }
       this.push(r.attempts);
       const again = this.mayRunAgain(state, r);
-      if (!symmetry && again) {
+      if (!symmetry && again && this.triedRead(state)) {
         let tried = 0;
         for (const w of r.tried) tried |= 1 << workers.indexOf(w);
         this.push(tried);
       }
       if (bounded && (again || state.queue.isWaiting(r))) this.push(state.queue.overtakesOf(r));
     }
-    if (symmetry) this.pushSignatures(state, tie);
-    else this.pushWorkers(state, tie);
+    if (symmetry) this.pushSignatures(state, tieCode);
+    else this.pushWorkers(state, tieCode);
   }
 
   /** Workers in their fixed order, then the idle order and the remembered failures by index. */
@@ -260,9 +268,10 @@ export class NodeEncoder {
     let position = 0;
     for (const worker of state.herd.idleInOrder())
       sig[workers.indexOf(worker.id) * SIGNATURE + 4] = position++;
+    const triedRead = this.triedRead(state);
     for (let rank = 0; rank < this.rankCount; rank++) {
       const r = this.ranked[rank]!;
-      if (this.mayRunAgain(state, r))
+      if (triedRead && this.mayRunAgain(state, r))
         for (const id of r.tried) {
           const w = workers.indexOf(id);
           if (w >= 0) sig[w * SIGNATURE + 5]! |= 1 << rank;
@@ -350,6 +359,18 @@ export class NodeEncoder {
    */
   private mayRunAgain(state: HerderState, r: RequestRecord): boolean {
     return r.attempts < state.config.maxAttempts || !this.relevant;
+  }
+
+  /**
+   * Whether the workers a request tried can change where it goes. A dispatch avoids them only by
+   * taking a later idle worker instead of an earlier one. A request waits only while no worker is
+   * idle, and a step frees or adds at most one worker (at the back of the idle order), so a
+   * request that waited has one idle worker to go to. With at most two attempts, the one worker a
+   * request tried before its retry is the one it ran on, idle then only when freed in that step,
+   * at the back. A dispatch then always takes the first idle worker.
+   */
+  private triedRead(state: HerderState): boolean {
+    return !this.relevant || state.config.maxAttempts > 2;
   }
 
   /** The request a busy worker holds: its rank, or the code of one on its last run. */

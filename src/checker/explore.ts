@@ -190,10 +190,9 @@ export class Explorer implements LayerExplorer {
     this.levels = levels;
     const context = {
       workers: this.workers,
-      withdrawals: bounds.ownerActions,
+      ownerActions: bounds.ownerActions,
       levels,
       answersWhenTimedOut: bounds.lateAnswers || bounds.spoofs,
-      removals: bounds.ownerActions,
     };
     this.exact = new NodeEncoder({ ...context, symmetry: false }, this.clock);
     this.encoder = symmetry ? new NodeEncoder({ ...context, symmetry: true }, this.clock) : this.exact;

@@ -50,11 +50,10 @@ function expectExactQuotient(bounds: CheckBounds, symmetry: boolean, seed: numbe
   const fine = new NodeEncoder(
     {
       workers: explorer.workers,
-      withdrawals: bounds.ownerActions,
+      ownerActions: bounds.ownerActions,
       levels: explorer.levels,
       symmetry: false,
       answersWhenTimedOut: true,
-      removals: true,
       relevant: false,
     },
     explorer.clock,
@@ -113,6 +112,8 @@ describe('the encoding names states by their behaviour', () => {
     ['3 workers, failures and timeouts', { ...failures, workers: 3, requests: 3 }],
     ['one attempt', { ...failures, workers: 2, requests: 3, attempts: 1 }],
     ['three attempts', { ...failures, requests: 4, attempts: 3 }],
+    // A request that tried two of three workers, retried while the first waits idle ahead of the third.
+    ['three attempts on three workers', { ...failures, workers: 3, requests: 2, attempts: 3 }],
     ['unbounded overtaking', { ...failures, requests: 3, maxOvertakes: null }],
     [
       'owner actions and duplicates',
