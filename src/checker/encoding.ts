@@ -18,6 +18,8 @@
  *   in arrival order, which only the queue reads;
  * - the request a timed-out worker was last given is read only when an answer comes from that
  *   worker, and only late or forged answers do: without those it is not written;
+ * - a request's overtakes are read only while a later arrival may still overtake it, which takes
+ *   a higher payment ({@link NodeEncoder.markOvertakable}); otherwise they are not written;
  * - the workers a request tried change where it is dispatched only with more than two attempts
  *   ({@link NodeEncoder.triedRead}): with fewer they are not written;
  * - a timer set at `now` ties with one the herder sets next only while the clock stands at `now`:
@@ -51,6 +53,11 @@ import type { Clockwork, Node } from './environment.ts';
 export interface EncodingContext {
   /** Every worker id that may be in the herd, in a fixed order. */
   readonly workers: readonly string[];
+  /**
+   * Credits the token delivers in total (a node counts those sent): while some remain, a later
+   * arrival may pay any level.
+   */
+  readonly requests: number;
   /**
    * Whether the owner may pause, resume, add and remove workers and withdraw revenue: only then
    * does the withdrawable revenue matter (and the rest, below).
@@ -103,6 +110,10 @@ export class NodeEncoder {
   private readonly lastRunIds: string[] = [];
   private readonly lastRunCodes: number[] = [];
   private lastRunCount = 0;
+  /** Per live request in arrival order: whether its overtakes are read, its level, whether it may wait again. */
+  private readonly overtakable: boolean[] = [];
+  private readonly arrivalLevels: number[] = [];
+  private readonly mayWait: boolean[] = [];
   private readonly n: number;
   private readonly signatures: Int32Array;
   private readonly order: number[];
@@ -180,9 +191,12 @@ export class NodeEncoder {
     if (this.context.ownerActions) this.pushAmount(state.ledger.revenue - state.ledger.withdrawn);
 
     const bounded = state.config.maxOvertakes !== null;
+    if (bounded) this.markOvertakable(node);
     this.rankCount = 0;
     this.lastRunCount = 0;
+    let arrival = -1;
     for (const r of state.requests.values()) {
+      arrival++;
       if (this.namesByHolder && onLastRun(state, r)) {
         this.lastRunIds[this.lastRunCount] = r.id;
         this.lastRunCodes[this.lastRunCount++] = LAST_RUN - levelOf(this.context.levels, r.multiplier);
@@ -209,7 +223,8 @@ export class NodeEncoder {
         for (const w of r.tried) tried |= 1 << workers.indexOf(w);
         this.push(tried);
       }
-      if (bounded && (again || state.queue.isWaiting(r))) this.push(state.queue.overtakesOf(r));
+      if (bounded && (again || state.queue.isWaiting(r)) && this.overtakable[arrival])
+        this.push(state.queue.overtakesOf(r));
     }
     if (symmetry) this.pushSignatures(state, tieCode);
     else this.pushWorkers(state, tieCode);
@@ -351,6 +366,34 @@ export class NodeEncoder {
     }
     if (passed === 0) return ties ? 1 : 0;
     return 1 + passed;
+  }
+
+  /**
+   * Which live requests (by place in arrival order) a later arrival may still overtake, into
+   * `overtakable`: only for those is the count of overtakes read. A request is overtaken when
+   * one that arrived after it is dispatched while it waits, which takes a strictly higher
+   * multiplier (among equals the earlier goes first, and a saturated request holds back only
+   * later arrivals, which it beats anyway). So the later arrivals that count are the live ones
+   * that may wait again and every credit still to come, at any level.
+   */
+  private markOvertakable(node: Node): void {
+    const { state } = node;
+    const { levels } = this.context;
+    const overtakable = this.overtakable;
+    let n = 0;
+    for (const r of state.requests.values()) {
+      // A multiplier at no level of the bounds: compared by no rule here, so always read.
+      const level = levelOf(levels, r.multiplier);
+      this.arrivalLevels[n] = level < 0 ? Number.POSITIVE_INFINITY : level;
+      this.mayWait[n++] = state.queue.isWaiting(r) || r.attempts < state.config.maxAttempts;
+    }
+    // The best level a later arrival may have: every level while credits remain to come.
+    let best = node.sent < this.context.requests ? levels.length - 1 : -1;
+    for (let i = n - 1; i >= 0; i--) {
+      const level = this.arrivalLevels[i]!;
+      overtakable[i] = !this.relevant || level === Number.POSITIVE_INFINITY || best > level;
+      if (this.mayWait[i]) best = Math.max(best, level);
+    }
   }
 
   /**

@@ -191,6 +191,7 @@ export class Explorer implements LayerExplorer {
     const context = {
       workers: this.workers,
       ownerActions: bounds.ownerActions,
+      requests: bounds.requests,
       levels,
       answersWhenTimedOut: bounds.lateAnswers || bounds.spoofs,
     };

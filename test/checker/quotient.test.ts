@@ -51,6 +51,7 @@ function expectExactQuotient(bounds: CheckBounds, symmetry: boolean, seed: numbe
     {
       workers: explorer.workers,
       ownerActions: bounds.ownerActions,
+      requests: bounds.requests,
       levels: explorer.levels,
       symmetry: false,
       answersWhenTimedOut: true,
