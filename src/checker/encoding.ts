@@ -18,18 +18,22 @@
  *   in arrival order, which only the queue reads;
  * - the request a timed-out worker was last given is read only when an answer comes from that
  *   worker, and only late or forged answers do: without those it is not written;
+ * - a timed-out worker and a failed one differ only there and when the owner removes them (a
+ *   failed worker is remembered as unready): without late or forged answers and removals, both
+ *   wait for Worker-Initialized alike (and Worker-Error leaves either failed), and a timed-out
+ *   worker is written as failed;
  * - a request's overtakes are read only while a later arrival may still overtake it, which takes
  *   a higher payment ({@link NodeEncoder.markOvertakable}); otherwise they are not written;
  * - the workers a request tried change where it is dispatched only with more than two attempts
  *   ({@link NodeEncoder.triedRead}): with fewer they are not written;
  * - a timer set at `now` ties with one the herder sets next only while the clock stands at `now`:
  *   once it has moved on, such timers are written by their rank like the others;
- * - a timed-out worker and a failed one differ only there and when the owner removes them (a
- *   failed worker is remembered as unready): without late or forged answers and removals, both
- *   wait for Worker-Initialized alike (and Worker-Error leaves either failed), and a timed-out
- *   worker is written as failed.
+ * - the timers the clock has passed all fire at the herder's next message, before it is handled;
+ *   the order among them changes only the order of the refunds they send in that step (no
+ *   invariant reads it), so they are written as passed, the others by rank among the rest.
  * test/checker/quotient.test.ts checks that states with equal words have successors with equal
- * words, event for event, over the first states of small spaces and random walks deep into them.
+ * words, the same findings and the same messages sent (in any order), event for event, over the
+ * first states of small spaces and random walks deep into them.
  *
  * Symmetry reduction: the workers are interchangeable (they differ only in their names, which
  * the herder never compares but for equality), so states that differ only by a renaming of
@@ -81,6 +85,8 @@ const STATUS = { idle: 0, busy: 1, 'timed-out': 2, failed: 3 } as const;
 const SIGNATURE = 8;
 /** The code of a deadline set at `now` (exactly one timeout ahead), tying with every other such one. */
 const TIE = -2;
+/** The code of a timer the clock has passed (it fires at the herder's next message). */
+const PASSED = -3;
 /** Codes from here down: the request a worker holds is on its last run, at level LAST_RUN - code. */
 const LAST_RUN = -16;
 
@@ -103,6 +109,8 @@ export class NodeEncoder {
 
   private readonly times = new Float64Array(64);
   private timeCount = 0;
+  /** How many of `times` the clock has passed, when they are written as {@link PASSED}. */
+  private passed = 0;
   /** The live requests named by rank, in arrival order: the first `rankCount`. */
   private readonly ranked: RequestRecord[] = [];
   private rankCount = 0;
@@ -347,15 +355,23 @@ export class NodeEncoder {
     this.timeCount++;
   }
 
-  /** A timer by its rank among the live ones, or {@link TIE} when it was set at `now`. */
+  /**
+   * A timer by its rank among the live ones the clock has not passed, {@link PASSED} when it has,
+   * or {@link TIE} when it was set at `now`.
+   */
   private timeCode(at: number, tie: number): number {
     if (at === tie) return TIE;
-    for (let i = 0; i < this.timeCount; i++) if (this.times[i] === at) return i;
+    for (let i = 0; i < this.timeCount; i++)
+      if (this.times[i] === at) return i < this.passed ? PASSED : i - this.passed;
     return -1;
   }
 
-  /** The clock's place: at the herder's `now` (0), a little later (1), or past the k-th timer (1 + k). */
+  /**
+   * The clock's place: at the herder's `now` (0), a little later (1), or past one timer or more
+   * (2; the timers' codes say which). Sets `passed`. Writing every field, past the k-th (1 + k).
+   */
   private clockCode(node: Node, tie: number): number {
+    this.passed = 0;
     if (node.clock === node.state.now) return 0;
     let passed = 0;
     let ties = false;
@@ -365,7 +381,9 @@ export class NodeEncoder {
       if (at === tie) ties = true;
     }
     if (passed === 0) return ties ? 1 : 0;
-    return 1 + passed;
+    if (!this.relevant) return 1 + passed;
+    this.passed = passed;
+    return 2;
   }
 
   /**

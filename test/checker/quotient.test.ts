@@ -2,19 +2,20 @@
  * The checker's encoding is exact: two states it names alike behave alike. Over the first states
  * of small spaces, explored with every field written (no symmetry, nothing left out), and the
  * states of random walks deep into them (fixed seeds), every state is grouped by the words the
- * checker names it with; within a group every state must break the
- * same invariants, and its events must lead to states the checker names alike, breaking the same
- * invariants (the events themselves, with symmetry reduction, are renamed: their successors are
- * compared as a multiset). A field left out that the herder still reads shows here as two states
- * of one name with different successors.
+ * checker names it with; within a group every state must break the same invariants, and its
+ * events must lead to states the checker names alike, breaking the same invariants and sending the
+ * same messages, in any order (the events themselves, with symmetry reduction, are renamed: their
+ * outcomes are compared as a multiset). A field left out that the herder still reads shows here
+ * as two states of one name that behave differently.
  */
 import { describe, expect, it } from 'vitest';
 import { AbstractionError } from '../../src/checker/abstraction.ts';
-import { type CheckBounds, DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
+import { type CheckBounds, DEFAULT_BOUNDS, TOKEN } from '../../src/checker/bounds.ts';
 import { NodeEncoder } from '../../src/checker/encoding.ts';
 import type { Node } from '../../src/checker/environment.ts';
 import { Explorer } from '../../src/checker/explore.ts';
 import { stateFindings } from '../../src/checker/predicates.ts';
+import type { OutMessage } from '../../src/model/messages.ts';
 
 /** Fine states explored breadth-first per space: every kind of shallow state, many times. */
 const STATES = 2_000;
@@ -22,7 +23,21 @@ const STATES = 2_000;
 const WALKS = 200;
 const STEPS = 40;
 
-/** How a state behaves, as the checker sees it: its findings and its successors' names and findings. */
+/**
+ * The messages a step sent, in any order: what each is, to whom (a worker by name, renamed away
+ * with symmetry; the token; or a payer), with its amount and reason. Ids are left out: they differ
+ * from run to run.
+ */
+function sent(explorer: Explorer, outbox: readonly OutMessage[], symmetry: boolean): string {
+  const to = (target: string) =>
+    explorer.workers.includes(target) ? (symmetry ? 'worker' : target) : target === TOKEN ? TOKEN : 'payer';
+  return outbox
+    .map((m) => `${m.tags.Action}>${to(m.target)}:${m.tags.Quantity ?? ''}:${m.tags['X-Reason'] ?? ''}`)
+    .sort()
+    .join('+');
+}
+
+/** How a state behaves, as the checker sees it: its findings, its successors' names and findings, and what each step sent. */
 function behaviour(explorer: Explorer, node: Node, symmetry: boolean): { text: string; successors: Node[] } {
   const successors: Node[] = [];
   const outcomes: string[] = [];
@@ -32,7 +47,7 @@ function behaviour(explorer: Explorer, node: Node, symmetry: boolean): { text: s
       const step = explorer.successor(node, index);
       successors.push(step.node);
       const broken = step.findings.map((f) => f.invariant).sort();
-      outcome = `${explorer.key(step.node)} ${broken.join(',')}`;
+      outcome = `${explorer.key(step.node)} ${broken.join(',')} ${sent(explorer, step.outbox, symmetry)}`;
     } catch (err) {
       if (!(err instanceof AbstractionError)) throw err;
       outcome = 'abstraction error';
