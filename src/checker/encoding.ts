@@ -30,7 +30,8 @@
  *   once it has moved on, such timers are written by their rank like the others;
  * - the timers the clock has passed all fire at the herder's next message, before it is handled;
  *   the order among them changes only the order of the refunds they send in that step (no
- *   invariant reads it), so they are written as passed, the others by rank among the rest.
+ *   invariant reads it), so they are written as passed, the others by rank among the rest; and a
+ *   request whose queue wait has passed is refunded then, so only its payment is written.
  * test/checker/quotient.test.ts checks that states with equal words have successors with equal
  * words, the same findings and the same messages sent (in any order), event for event, over the
  * first states of small spaces and random walks deep into them.
@@ -111,6 +112,8 @@ export class NodeEncoder {
   private timeCount = 0;
   /** How many of `times` the clock has passed, when they are written as {@link PASSED}. */
   private passed = 0;
+  /** Timers before this the clock has passed (when they are written as passed). */
+  private passedUntil = Number.NEGATIVE_INFINITY;
   /** The live requests named by rank, in arrival order: the first `rankCount`. */
   private readonly ranked: RequestRecord[] = [];
   private rankCount = 0;
@@ -215,6 +218,8 @@ export class NodeEncoder {
       if (state.queue.isWaiting(r)) {
         this.push(0);
         this.push(this.timeCode(r.waitUntil, tieCode));
+        // Refunded at the next message, before it is handled: only its payment is read again.
+        if (this.waitPassed(state, r)) continue;
       } else if (r.worker === undefined) {
         this.push(2);
         this.push(0);
@@ -294,7 +299,7 @@ export class NodeEncoder {
     const triedRead = this.triedRead(state);
     for (let rank = 0; rank < this.rankCount; rank++) {
       const r = this.ranked[rank]!;
-      if (triedRead && this.mayRunAgain(state, r))
+      if (triedRead && this.mayRunAgain(state, r) && !this.waitPassed(state, r))
         for (const id of r.tried) {
           const w = workers.indexOf(id);
           if (w >= 0) sig[w * SIGNATURE + 5]! |= 1 << rank;
@@ -372,6 +377,7 @@ export class NodeEncoder {
    */
   private clockCode(node: Node, tie: number): number {
     this.passed = 0;
+    this.passedUntil = Number.NEGATIVE_INFINITY;
     if (node.clock === node.state.now) return 0;
     let passed = 0;
     let ties = false;
@@ -383,6 +389,7 @@ export class NodeEncoder {
     if (passed === 0) return ties ? 1 : 0;
     if (!this.relevant) return 1 + passed;
     this.passed = passed;
+    this.passedUntil = node.clock;
     return 2;
   }
 
@@ -403,7 +410,9 @@ export class NodeEncoder {
       // A multiplier at no level of the bounds: compared by no rule here, so always read.
       const level = levelOf(levels, r.multiplier);
       this.arrivalLevels[n] = level < 0 ? Number.POSITIVE_INFINITY : level;
-      this.mayWait[n++] = state.queue.isWaiting(r) || r.attempts < state.config.maxAttempts;
+      this.mayWait[n++] = state.queue.isWaiting(r)
+        ? !this.waitPassed(state, r)
+        : r.attempts < state.config.maxAttempts;
     }
     // The best level a later arrival may have: every level while credits remain to come.
     let best = node.sent < this.context.requests ? levels.length - 1 : -1;
@@ -412,6 +421,11 @@ export class NodeEncoder {
       overtakable[i] = !this.relevant || level === Number.POSITIVE_INFINITY || best > level;
       if (this.mayWait[i]) best = Math.max(best, level);
     }
+  }
+
+  /** Whether `r` waits and the clock has passed its queue-wait deadline (written as passed). */
+  private waitPassed(state: HerderState, r: RequestRecord): boolean {
+    return r.waitUntil < this.passedUntil && state.queue.isWaiting(r);
   }
 
   /**
