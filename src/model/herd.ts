@@ -27,6 +27,19 @@ export interface WorkerRecord {
   idleStamp: number;
 }
 
+/**
+ * Writes `source`'s fields over `own`, the same worker's record: field by field, which the model
+ * checker's restore (before every transition) does at a fraction of `Object.assign`'s cost.
+ */
+function copyWorker(own: WorkerRecord, source: WorkerRecord): void {
+  own.status = source.status;
+  own.request = source.request;
+  own.lastRequest = source.lastRequest;
+  own.deadline = source.deadline;
+  own.draining = source.draining;
+  own.idleStamp = source.idleStamp;
+}
+
 export class Herd {
   private readonly workers = new Map<ProcessId, WorkerRecord>();
   /**
@@ -159,7 +172,7 @@ export class Herd {
         continue;
       }
       // A record holds no mutable parts of its own: its fields can be copied as they are.
-      Object.assign(own, record);
+      copyWorker(own, record);
     }
     const live = source.idleTail - source.idleHead;
     for (let i = 0; i < live; i++) {

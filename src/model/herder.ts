@@ -22,7 +22,7 @@ import type { Cause, StepEvent } from './events.ts';
 import { compareMultipliers, type Multiplier } from './fees.ts';
 import { Herd, sharedPrefix, type WorkerRecord } from './herd.ts';
 import { infoResponse } from './info.ts';
-import { emptyLedger } from './ledger.ts';
+import { copyLedger, emptyLedger } from './ledger.ts';
 import { Action, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
 import { RequestQueue } from './queue.ts';
 import {
@@ -160,37 +160,41 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   target.lastMultiplier = source.lastMultiplier;
   restoreWindow(target.seen, source.seen);
   restoreWindow(target.seenBefore, source.seenBefore);
+  // The target's requests past the prefix it shares with the source's (in arrival order) go, their
+  // records kept aside; the source's rest are appended in order, in kept records where there are
+  // (after a step that accepted a request nothing is kept aside but that one, and no map is refilled).
   const requests = target.requests;
   const shared = sharedPrefix(requests, source.requests);
-  if (shared === source.requests.size) {
-    // The target holds the source's requests first (as after a step that accepted one): the rest
-    // go, and a map's clear and refill (which allocates) is not needed.
-    if (requests.size > shared) {
-      let at = 0;
-      for (const id of requests.keys()) if (at++ >= shared) requests.delete(id);
-    }
-    for (const record of source.requests.values()) restoreRequest(requests.get(record.id)!, record);
-  } else {
-    // Rebuilt in the source's order (the order of arrival), keeping the records of requests both hold.
-    const kept = restoredRecords;
-    for (const record of requests.values()) kept.push(record);
-    requests.clear();
-    for (const record of source.requests.values()) {
-      const own = kept.find((r) => r.id === record.id);
-      if (own === undefined) requests.set(record.id, copyRequest(record));
-      else {
-        restoreRequest(own, record);
-        requests.set(own.id, own);
+  const kept = restoredRecords;
+  if (requests.size > shared) {
+    let at = 0;
+    for (const [id, record] of requests)
+      if (at++ >= shared) {
+        kept.push(record);
+        requests.delete(id);
       }
-    }
-    kept.length = 0;
   }
+  let at = 0;
+  for (const record of source.requests.values()) {
+    if (at++ < shared) {
+      restoreRequest(requests.get(record.id)!, record);
+      continue;
+    }
+    let own: RequestRecord | undefined;
+    for (let i = 0; i < kept.length; i++) if (kept[i]!.id === record.id) own = kept[i];
+    if (own === undefined) requests.set(record.id, copyRequest(record));
+    else {
+      restoreRequest(own, record);
+      requests.set(own.id, own);
+    }
+  }
+  kept.length = 0;
   target.queue.restoreFrom(source.queue, (entry) => requests.get(entry.id)!);
   target.herd.restoreFrom(source.herd);
   target.deadlines.restoreFrom(source.deadlines);
   target.waits.restoreFrom(source.waits);
   copyList(target.unready, source.unready);
-  Object.assign(target.ledger, source.ledger);
+  copyLedger(target.ledger, source.ledger);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -201,7 +205,7 @@ function copyList<T>(own: T[], source: readonly T[]): void {
   for (let i = 0; i < source.length; i++) own[i] = source[i]!;
 }
 
-/** Scratch of {@link restoreHerderState}: the target's records while its request table is rebuilt. */
+/** Scratch of {@link restoreHerderState}: the target's records set aside while its request table is rebuilt. */
 const restoredRecords: RequestRecord[] = [];
 
 export interface StepResult {

@@ -23,6 +23,16 @@ export function emptyLedger(): Ledger {
   return { credited: 0n, refunded: 0n, revenue: 0n, escrow: 0n, unclaimed: 0n, withdrawn: 0n };
 }
 
+/** Writes `source`'s books over `target`'s (field by field: the model checker does it before every transition). */
+export function copyLedger(target: Ledger, source: Ledger): void {
+  target.credited = source.credited;
+  target.refunded = source.refunded;
+  target.revenue = source.revenue;
+  target.escrow = source.escrow;
+  target.unclaimed = source.unclaimed;
+  target.withdrawn = source.withdrawn;
+}
+
 /**
  * The books' fields, in their order (the model checker reads the books on every transition, and
  * `Object.entries` allocated an array a field).
