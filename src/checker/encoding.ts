@@ -121,7 +121,7 @@ export class NodeEncoder {
   private readonly lastRunIds: string[] = [];
   private readonly lastRunCodes: number[] = [];
   private lastRunCount = 0;
-  /** Per live request in arrival order: whether its overtakes are read, its level, whether it may wait again. */
+  /** Per live request in arrival order: whether its overtakes are read, its level (-1: none), whether it may wait again. */
   private readonly overtakable: boolean[] = [];
   private readonly arrivalLevels: number[] = [];
   private readonly mayWait: boolean[] = [];
@@ -202,6 +202,7 @@ export class NodeEncoder {
     if (this.context.ownerActions) this.pushAmount(state.ledger.revenue - state.ledger.withdrawn);
 
     const bounded = state.config.maxOvertakes !== null;
+    this.readLevels(state);
     if (bounded) this.markOvertakable(node);
     this.rankCount = 0;
     this.lastRunCount = 0;
@@ -210,11 +211,11 @@ export class NodeEncoder {
       arrival++;
       if (this.namesByHolder && onLastRun(state, r)) {
         this.lastRunIds[this.lastRunCount] = r.id;
-        this.lastRunCodes[this.lastRunCount++] = LAST_RUN - levelOf(this.context.levels, r.multiplier);
+        this.lastRunCodes[this.lastRunCount++] = LAST_RUN - this.arrivalLevels[arrival]!;
         continue;
       }
       this.ranked[this.rankCount++] = r;
-      this.pushMultiplier(r.multiplier);
+      this.pushMultiplier(r.multiplier, this.arrivalLevels[arrival]!);
       if (state.queue.isWaiting(r)) {
         this.push(0);
         this.push(this.timeCode(r.waitUntil, tieCode));
@@ -404,23 +405,27 @@ export class NodeEncoder {
   private markOvertakable(node: Node): void {
     const { state } = node;
     const { levels } = this.context;
-    const overtakable = this.overtakable;
+    const { overtakable, arrivalLevels, mayWait } = this;
     let n = 0;
-    for (const r of state.requests.values()) {
-      // A multiplier at no level of the bounds: compared by no rule here, so always read.
-      const level = levelOf(levels, r.multiplier);
-      this.arrivalLevels[n] = level < 0 ? Number.POSITIVE_INFINITY : level;
-      this.mayWait[n++] = state.queue.isWaiting(r)
+    for (const r of state.requests.values())
+      mayWait[n++] = state.queue.isWaiting(r)
         ? !this.waitPassed(state, r)
         : r.attempts < state.config.maxAttempts;
-    }
     // The best level a later arrival may have: every level while credits remain to come.
     let best = node.sent < this.context.requests ? levels.length - 1 : -1;
     for (let i = n - 1; i >= 0; i--) {
-      const level = this.arrivalLevels[i]!;
-      overtakable[i] = !this.relevant || level === Number.POSITIVE_INFINITY || best > level;
-      if (this.mayWait[i]) best = Math.max(best, level);
+      const level = arrivalLevels[i]!;
+      // A multiplier at no level of the bounds: compared by no rule here, so always read.
+      overtakable[i] = !this.relevant || level < 0 || best > level;
+      if (mayWait[i]) best = Math.max(best, level < 0 ? Number.POSITIVE_INFINITY : level);
     }
+  }
+
+  /** The payment level of every live request, in arrival order, into `arrivalLevels` (-1: none). */
+  private readLevels(state: HerderState): void {
+    let n = 0;
+    for (const r of state.requests.values())
+      this.arrivalLevels[n++] = levelOf(this.context.levels, r.multiplier);
   }
 
   /** Whether `r` waits and the clock has passed its queue-wait deadline (written as passed). */
@@ -461,8 +466,8 @@ export class NodeEncoder {
     return -1;
   }
 
-  private pushMultiplier(m: Multiplier): void {
-    const level = levelOf(this.context.levels, m);
+  /** A multiplier by its `level` (read by {@link levelOf}), or as its exact fraction when at none. */
+  private pushMultiplier(m: Multiplier, level: number): void {
     if (level >= 0) {
       this.push(level);
       return;
