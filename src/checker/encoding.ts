@@ -64,8 +64,8 @@ export interface EncodingContext {
    */
   readonly requests: number;
   /**
-   * Whether the owner may pause, resume, add and remove workers and withdraw revenue: only then
-   * does the withdrawable revenue matter (and the rest, below).
+   * Whether the owner may pause, resume, add and remove workers and withdraw revenue: only then is
+   * the withdrawable revenue written, and a timed-out worker told apart from a failed one.
    */
   readonly ownerActions: boolean;
   /** The payment levels the bounds allow (their index is their code in every thread). */

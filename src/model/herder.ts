@@ -167,9 +167,9 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   const shared = sharedPrefix(requests, source.requests);
   const kept = restoredRecords;
   if (requests.size > shared) {
-    let at = 0;
+    let place = 0;
     for (const [id, record] of requests)
-      if (at++ >= shared) {
+      if (place++ >= shared) {
         kept.push(record);
         requests.delete(id);
       }
