@@ -12,17 +12,11 @@
  * A measurement, not a proof: test/checker/quotient.test.ts checks that the encoding merges only
  * states that behave alike.
  */
+import { messagesSent } from '../src/checker/behaviour.ts';
 import { DEFAULT_BOUNDS } from '../src/checker/bounds.ts';
 import type { Node } from '../src/checker/environment.ts';
 import { Explorer } from '../src/checker/explore.ts';
 import { stateFindings } from '../src/checker/predicates.ts';
-import type { OutMessage } from '../src/model/messages.ts';
-
-/** A message as the refinement compares it: what, to what kind of party, how much, why. */
-function described(explorer: Explorer, m: OutMessage): string {
-  const to = explorer.workers.includes(m.target) ? 'worker' : m.target;
-  return `${m.tags.Action}>${to.startsWith('C-') ? 'payer' : to}:${m.tags.Quantity ?? ''}:${m.tags['X-Reason'] ?? ''}`;
-}
 
 export function refine(workers: number, requests: number) {
   const bounds = { ...DEFAULT_BOUNDS, workers, requests, failures: true, timeouts: true };
@@ -54,9 +48,8 @@ export function refine(workers: number, requests: number) {
       explorer.enabled(node).map((event) => {
         const step = explorer.successor(node, event);
         const broken = step.findings.map((f) => f.invariant).sort();
-        const sent = step.outbox.map((m) => described(explorer, m)).sort();
         return {
-          label: `${explorer.event(event).kind} ${broken.join(',')} ${sent.join('+')}`,
+          label: `${explorer.event(event).kind} ${broken.join(',')} ${messagesSent(explorer.workers, step.outbox, true)}`,
           to: name(step.node),
         };
       }),

@@ -10,32 +10,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AbstractionError } from '../../src/checker/abstraction.ts';
-import { type CheckBounds, DEFAULT_BOUNDS, TOKEN } from '../../src/checker/bounds.ts';
+import { messagesSent } from '../../src/checker/behaviour.ts';
+import { type CheckBounds, DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
 import { NodeEncoder } from '../../src/checker/encoding.ts';
 import type { Node } from '../../src/checker/environment.ts';
 import { Explorer } from '../../src/checker/explore.ts';
 import { stateFindings } from '../../src/checker/predicates.ts';
-import type { OutMessage } from '../../src/model/messages.ts';
 
 /** Fine states explored breadth-first per space: every kind of shallow state, many times. */
 const STATES = 2_000;
 /** Random walks per space, and their length: states deep in the space, where retries pile up. */
 const WALKS = 200;
 const STEPS = 40;
-
-/**
- * The messages a step sent, in any order: what each is, to whom (a worker by name, renamed away
- * with symmetry; the token; or a payer), with its amount and reason. Ids are left out: they differ
- * from run to run.
- */
-function sent(explorer: Explorer, outbox: readonly OutMessage[], symmetry: boolean): string {
-  const to = (target: string) =>
-    explorer.workers.includes(target) ? (symmetry ? 'worker' : target) : target === TOKEN ? TOKEN : 'payer';
-  return outbox
-    .map((m) => `${m.tags.Action}>${to(m.target)}:${m.tags.Quantity ?? ''}:${m.tags['X-Reason'] ?? ''}`)
-    .sort()
-    .join('+');
-}
 
 /** How a state behaves, as the checker sees it: its findings, its successors' names and findings, and what each step sent. */
 function behaviour(explorer: Explorer, node: Node, symmetry: boolean): { text: string; successors: Node[] } {
@@ -47,7 +33,7 @@ function behaviour(explorer: Explorer, node: Node, symmetry: boolean): { text: s
       const step = explorer.successor(node, index);
       successors.push(step.node);
       const broken = step.findings.map((f) => f.invariant).sort();
-      outcome = `${explorer.key(step.node)} ${broken.join(',')} ${sent(explorer, step.outbox, symmetry)}`;
+      outcome = `${explorer.key(step.node)} ${broken.join(',')} ${messagesSent(explorer.workers, step.outbox, symmetry)}`;
     } catch (err) {
       if (!(err instanceof AbstractionError)) throw err;
       outcome = 'abstraction error';
