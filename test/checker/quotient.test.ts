@@ -117,6 +117,8 @@ describe('the encoding names states by their behaviour', () => {
     // A request that tried two of three workers, retried while the first waits idle ahead of the third.
     ['three attempts on three workers', { ...failures, workers: 3, requests: 2, attempts: 3 }],
     ['unbounded overtaking', { ...failures, requests: 3, maxOvertakes: null }],
+    // A middle level: overtaken by some later arrivals, not by others.
+    ['three levels, two overtakes', { ...failures, requests: 4, levels: 3, maxOvertakes: 2 }],
     [
       'owner actions and duplicates',
       { ...failures, requests: 3, ownerActions: true, duplicates: true, underpaid: true },
