@@ -204,6 +204,7 @@ export class NodeEncoder {
     const bounded = state.config.maxOvertakes !== null;
     this.readLevels(state);
     if (bounded) this.markOvertakable(node);
+    const triedRead = this.triedRead(state);
     this.rankCount = 0;
     this.lastRunCount = 0;
     let arrival = -1;
@@ -232,7 +233,7 @@ export class NodeEncoder {
       }
       this.push(r.attempts);
       const again = this.mayRunAgain(state, r);
-      if (!symmetry && again && this.triedRead(state)) {
+      if (!symmetry && again && triedRead) {
         let tried = 0;
         for (const w of r.tried) tried |= 1 << workers.indexOf(w);
         this.push(tried);
@@ -240,7 +241,7 @@ export class NodeEncoder {
       if (bounded && (again || state.queue.isWaiting(r)) && this.overtakable[arrival])
         this.push(state.queue.overtakesOf(r));
     }
-    if (symmetry) this.pushSignatures(state, tieCode);
+    if (symmetry) this.pushSignatures(state, tieCode, triedRead);
     else this.pushWorkers(state, tieCode);
   }
 
@@ -275,7 +276,7 @@ export class NodeEncoder {
   }
 
   /** One signature per worker (every relation it is part of), sorted; the orbit's size. */
-  private pushSignatures(state: HerderState, tie: number): void {
+  private pushSignatures(state: HerderState, tie: number, triedRead: boolean): void {
     const { workers } = this.context;
     const { n, signatures: sig, order } = this;
     sig.fill(0);
@@ -297,7 +298,6 @@ export class NodeEncoder {
     let position = 0;
     for (const worker of state.herd.idleInOrder())
       sig[workers.indexOf(worker.id) * SIGNATURE + 4] = position++;
-    const triedRead = this.triedRead(state);
     for (let rank = 0; rank < this.rankCount; rank++) {
       const r = this.ranked[rank]!;
       if (triedRead && this.mayRunAgain(state, r) && !this.waitPassed(state, r))
