@@ -133,7 +133,7 @@ class TracePool implements TraceExecutor {
    * trace (a trace here holds this thread: the threads' answers are read only between two).
    */
   private pump(): void {
-    while (this.queue.length + this.speculative.length > 0) {
+    while (!this.closing && this.queue.length + this.speculative.length > 0) {
       if (this.local && !this.localBusy) {
         const job = this.next()!;
         const local = this.local;
@@ -172,8 +172,14 @@ class TracePool implements TraceExecutor {
     this.ready.length = 0;
   }
 
+  /**
+   * Stops the threads and this thread's herder. Traces still waiting are dropped unrun: by now
+   * they are speculative ones no search asked for (or the run failed and no one waits for them).
+   */
   async close(): Promise<void> {
     this.closing = true;
+    this.queue.length = 0;
+    this.speculative.length = 0;
     await Promise.all(this.workers.map((worker) => worker.terminate()));
     this.local?.close();
   }
