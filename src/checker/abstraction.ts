@@ -18,9 +18,8 @@
  * encoding.ts then names the state by what the herder's behaviour depends on, as a few words and
  * a 64-bit fingerprint.
  */
-import type { Deadline } from '../model/deadlines.ts';
 import type { HerderState } from '../model/herder.ts';
-import type { Clockwork } from './environment.ts';
+import { type Clockwork, eachTimer } from './environment.ts';
 
 export class AbstractionError extends Error {}
 
@@ -36,14 +35,17 @@ export function clockwork(timeout: number, timers: number): Clockwork & { readon
 const times: number[] = [];
 const canonical: number[] = [];
 
-/** Adds `at` to `times[0..count)` unless there; returns the new count. */
-function addTime(at: number, count: number): number {
-  let i = count;
+/** How many of `times` hold the state being normalized's. */
+let timeCount = 0;
+
+/** Adds `at` to `times[0..timeCount)` unless there. */
+function addTime(at: number): void {
+  let i = timeCount;
   while (i > 0 && times[i - 1]! > at) i--;
-  if (i > 0 && times[i - 1] === at) return count;
-  for (let j = count; j > i; j--) times[j] = times[j - 1]!;
+  if (i > 0 && times[i - 1] === at) return;
+  for (let j = timeCount; j > i; j--) times[j] = times[j - 1]!;
   times[i] = at;
-  return count + 1;
+  timeCount++;
 }
 
 /** The canonical time of `at`, one of `times[0..count)`. */
@@ -51,6 +53,24 @@ function canonicalTime(at: number, count: number): number {
   for (let i = 0; i < count; i++) if (times[i] === at) return canonical[i]!;
   return Number.NaN;
 }
+
+/** The state being normalized, which the functions below read (they are made once, not per call). */
+let normalizing: HerderState;
+
+/** Whether a deadline-heap entry is its worker's running request's deadline. */
+function liveDeadline(at: number, worker: string, request: string): boolean {
+  const holder = normalizing.herd.get(worker);
+  return holder?.status === 'busy' && holder.request === request && holder.deadline === at;
+}
+
+/** Whether a queue-wait heap entry is a waiting request's queue wait. */
+function liveWait(at: number, _worker: string, request: string): boolean {
+  const record = normalizing.requests.get(request);
+  return record !== undefined && normalizing.queue.isWaiting(record) && record.waitUntil === at;
+}
+
+/** {@link canonicalTime} over the times of the state being normalized. */
+const toCanonical = (at: number): number => canonicalTime(at, timeCount);
 
 /**
  * Rewrites time and seen-ids of a freshly stepped state to the canonical form, in place. When no
@@ -66,31 +86,15 @@ export function normalize(state: HerderState, clock: Clockwork & { readonly spac
   const now = state.now;
   if (now === clock.now) return;
   const tie = now + clock.timeout;
-  const live: Deadline[] = [];
-  for (
-    let entry = state.deadlines.popExpired(Infinity);
-    entry;
-    entry = state.deadlines.popExpired(Infinity)
-  ) {
-    const worker = state.herd.get(entry.worker);
-    if (worker?.status === 'busy' && worker.request === entry.request && worker.deadline === entry.at)
-      live.push(entry);
-  }
-  const waits: Deadline[] = [];
-  for (let entry = state.waits.popExpired(Infinity); entry; entry = state.waits.popExpired(Infinity)) {
-    const record = state.requests.get(entry.request);
-    if (record !== undefined && state.queue.isWaiting(record) && record.waitUntil === entry.at)
-      waits.push(entry);
-  }
+  const { herd, requests, queue } = state;
+  normalizing = state;
+  state.deadlines.pruneBy(liveDeadline);
+  state.waits.pruneBy(liveWait);
   // The distinct live timer times, ascending (the running requests' deadlines, the waiting ones'
-  // queue waits, the live heap entries'), each with its canonical time.
-  let count = 0;
-  for (const worker of state.herd.all())
-    if (worker.status === 'busy') count = addTime(worker.deadline, count);
-  for (const record of state.requests.values())
-    if (state.queue.isWaiting(record)) count = addTime(record.waitUntil, count);
-  for (const entry of live) count = addTime(entry.at, count);
-  for (const entry of waits) count = addTime(entry.at, count);
+  // queue waits: every heap entry left names one of them), each with its canonical time.
+  timeCount = 0;
+  eachTimer(state, addTime);
+  const count = timeCount;
   let rank = 0;
   for (let i = 0; i < count; i++) {
     const at = times[i]!;
@@ -98,13 +102,12 @@ export function normalize(state: HerderState, clock: Clockwork & { readonly spac
     else if (at > now && at < tie) canonical[i] = clock.now + ++rank * clock.spacing;
     else throw new AbstractionError(`deadline ${at - now} ms from now lies outside (0, ${clock.timeout}]`);
   }
-  for (const worker of state.herd.all())
+  for (const worker of herd.all())
     if (worker.status === 'busy') worker.deadline = canonicalTime(worker.deadline, count);
-  for (const record of state.requests.values())
-    if (state.queue.isWaiting(record)) record.waitUntil = canonicalTime(record.waitUntil, count);
-  for (const entry of live)
-    state.deadlines.add(canonicalTime(entry.at, count), entry.worker, entry.request, entry.arrival);
-  for (const entry of waits)
-    state.waits.add(canonicalTime(entry.at, count), entry.worker, entry.request, entry.arrival);
+  for (const record of requests.values())
+    if (queue.isWaiting(record)) record.waitUntil = canonicalTime(record.waitUntil, count);
+  // Canonical times keep the timers' order (ranks ascend, the tie is the latest): the heaps stay heaps.
+  state.deadlines.retime(toCanonical);
+  state.waits.retime(toCanonical);
   state.now = clock.now;
 }

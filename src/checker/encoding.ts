@@ -52,7 +52,7 @@
 import type { Multiplier } from '../model/fees.ts';
 import type { WorkerRecord } from '../model/herd.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
-import type { Clockwork, Node } from './environment.ts';
+import { type Clockwork, eachTimer, type Node } from './environment.ts';
 
 /** What an encoding needs to know besides the node. */
 export interface EncodingContext {
@@ -346,12 +346,10 @@ export class NodeEncoder {
   /** Distinct times at which a timer fires, ascending, into `times[0..timeCount)`. */
   private collectTimes(state: HerderState): void {
     this.timeCount = 0;
-    for (const worker of state.herd.all()) if (worker.status === 'busy') this.addTime(worker.deadline);
-    for (const record of state.requests.values())
-      if (state.queue.isWaiting(record)) this.addTime(record.waitUntil);
+    eachTimer(state, this.addTime);
   }
 
-  private addTime(at: number): void {
+  private readonly addTime = (at: number): void => {
     const times = this.times;
     let i = this.timeCount;
     while (i > 0 && times[i - 1]! > at) i--;
@@ -359,7 +357,7 @@ export class NodeEncoder {
     times.copyWithin(i + 1, i, this.timeCount);
     times[i] = at;
     this.timeCount++;
-  }
+  };
 
   /**
    * A timer by its rank among the live ones the clock has not passed, {@link PASSED} when it has,

@@ -178,30 +178,29 @@ export interface Clockwork {
 }
 
 /**
- * Distinct times at which a timer of `state` fires, ascending: the deadlines of running requests
- * and the queue-wait deadlines of waiting ones.
+ * Calls `visit` with the time of every timer of `state`: the deadline of each running request and
+ * the queue-wait deadline of each waiting one (times may repeat).
  */
+export function eachTimer(state: HerderState, visit: (at: number) => void): void {
+  for (const worker of state.herd.all()) if (worker.status === 'busy') visit(worker.deadline);
+  for (const record of state.requests.values()) if (state.queue.isWaiting(record)) visit(record.waitUntil);
+}
+
+/** Distinct times at which a timer of `state` fires ({@link eachTimer}), ascending. */
 export function deadlineGroups(state: HerderState): number[] {
   const values: number[] = [];
-  for (const worker of state.herd.all())
-    if (worker.status === 'busy' && !values.includes(worker.deadline)) values.push(worker.deadline);
-  for (const record of state.requests.values())
-    if (state.queue.isWaiting(record) && !values.includes(record.waitUntil)) values.push(record.waitUntil);
+  eachTimer(state, (at) => {
+    if (!values.includes(at)) values.push(at);
+  });
   return values.sort((a, b) => a - b);
 }
 
-/**
- * The latest time at which a timer of `state` fires ({@link deadlineGroups}' last), or undefined
- * when none is pending; without building the list.
- */
+/** The latest time at which a timer of `state` fires, or undefined when none is pending. */
 export function latestTimer(state: HerderState): number | undefined {
   let latest: number | undefined;
-  for (const worker of state.herd.all())
-    if (worker.status === 'busy' && (latest === undefined || worker.deadline > latest))
-      latest = worker.deadline;
-  for (const record of state.requests.values())
-    if ((latest === undefined || record.waitUntil > latest) && state.queue.isWaiting(record))
-      latest = record.waitUntil;
+  eachTimer(state, (at) => {
+    if (latest === undefined || at > latest) latest = at;
+  });
   return latest;
 }
 
@@ -261,8 +260,12 @@ export function enabledEvents(node: Node, table: EventTable, clockwork: Clockwor
 /** The clock after a time event. */
 export function advanceClock(node: Node, to: 'later' | 'deadline', clockwork: Clockwork): number {
   if (to === 'later') return clockwork.now + 1;
-  const next = deadlineGroups(node.state).find((at) => at >= node.clock);
-  if (next === undefined) throw new Error('no deadline left to pass');
+  // The earliest timer the clock has not passed.
+  let next = Number.POSITIVE_INFINITY;
+  eachTimer(node.state, (at) => {
+    if (at >= node.clock && at < next) next = at;
+  });
+  if (next === Number.POSITIVE_INFINITY) throw new Error('no deadline left to pass');
   return next + 1;
 }
 

@@ -63,6 +63,8 @@ import { analyseLiveness, type Cycle } from './liveness.ts';
 import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
 import { describeStep, describeStepEvent, type TraceStep } from './trace.ts';
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
  * The model's initial state with a small request queue. Behaviour is the same at any capacity (the
  * queue compacts when it fills); with room for 4 arrivals its trees are small enough for V8 to
@@ -246,13 +248,24 @@ export class Explorer implements LayerExplorer {
     }
     const findings = transitionFindings(node.state, msg, event, outbox, state);
     normalize(state, this.clock);
-    return {
-      node: { state, clock: this.clock.now, sent: node.sent + (event.kind === 'credit' ? 1 : 0) },
-      msg,
-      outbox,
-      findings,
-    };
+    const sent = node.sent + (event.kind === 'credit' ? 1 : 0);
+    if (!inScratch) return { node: { state, clock: this.clock.now, sent }, msg, outbox, findings };
+    // In scratch, the result is as short-lived as its state: one object serves every transition.
+    const stepped = this.stepped;
+    stepped.node.state = state;
+    stepped.node.clock = this.clock.now;
+    stepped.node.sent = sent;
+    stepped.msg = msg;
+    stepped.outbox = outbox;
+    stepped.findings = findings;
+    return stepped;
   }
+
+  private readonly stepped: { node: Mutable<Node>; msg?: AoMessage; outbox: OutMessage[]; findings: Finding[] } = {
+    node: { state: undefined as unknown as HerderState, clock: 0, sent: 0 },
+    outbox: [],
+    findings: [],
+  };
 
   /**
    * {@link successor} stepped in the explorer's one scratch state, restored from `node`'s first:

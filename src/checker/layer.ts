@@ -15,7 +15,7 @@ import { type Finding, stateFindings } from './predicates.ts';
 /** What a layer needs of the explorer: its events, successors and fingerprints (explore.ts implements it). */
 export interface Explorer {
   enabled(node: Node): number[];
-  /** The successor of `node` under event `index`; its state is valid until the next call. */
+  /** The successor of `node` under event `index`; the result, its state too, is valid until the next call. */
   transition(
     node: Node,
     index: number,

@@ -438,7 +438,8 @@ function requestRefundFindings(
  */
 function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, found: Finding[]): void {
   const bound = post.config.maxOvertakes;
-  const dispatched: RequestRecord[] = [];
+  const dispatched = dispatchedScratch;
+  dispatched.length = 0;
   for (const out of inferences) {
     const record = post.requests.get(out.tags['X-Request'] ?? '');
     if (record === undefined)
@@ -447,21 +448,25 @@ function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, 
       flag(found, 'no-double-booking', `dispatched ${record.id} twice in one step`);
     else dispatched.push(record);
   }
-  const waiting: RequestRecord[] = [];
+  // The requests waiting when dispatch began, each with its overtake count then: the final count,
+  // less the overtakes made by this step's earlier dispatches of later arrivals. A dispatched one
+  // stops waiting (`gone`) once its turn has come.
+  const { waiting, counts, gone } = waitingScratch;
+  waiting.length = 0;
   for (const r of post.requests.values())
-    if (post.queue.isWaiting(r) || dispatched.includes(r)) waiting.push(r);
-  // Overtake counts when dispatch began: the final count, less the overtakes made by this step's
-  // earlier dispatches of later arrivals.
-  const counts = new Map<RequestRecord, number>();
-  for (const q of waiting) {
-    const until = dispatched.includes(q) ? dispatched.indexOf(q) : dispatched.length;
-    let count = post.queue.overtakesOf(q);
-    for (let i = 0; i < until; i++) if (dispatched[i]!.arrival > q.arrival) count--;
-    counts.set(q, count);
-  }
+    if (post.queue.isWaiting(r) || dispatched.includes(r)) {
+      const at = dispatched.indexOf(r);
+      const until = at >= 0 ? at : dispatched.length;
+      let count = post.queue.overtakesOf(r);
+      for (let i = 0; i < until; i++) if (dispatched[i]!.arrival > r.arrival) count--;
+      counts[waiting.length] = count;
+      gone[waiting.length] = false;
+      waiting.push(r);
+    }
   for (const r of dispatched) {
-    for (const q of waiting) {
-      if (q === r) continue;
+    for (let k = 0; k < waiting.length; k++) {
+      const q = waiting[k]!;
+      if (q === r || gone[k]) continue;
       const order = compareMultipliers(q.multiplier, r.multiplier);
       if (order === 0 && q.arrival < r.arrival)
         flag(
@@ -470,9 +475,10 @@ function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, 
           `${r.id} (arrival ${r.arrival}) was dispatched before ${q.id} (arrival ${q.arrival}) of equal multiplier`,
         );
       if (order > 0) {
-        const protectedEarlier = waiting.some(
-          (s) => s !== q && s.arrival < q.arrival && bound !== null && counts.get(s)! >= bound,
-        );
+        let protectedEarlier = false;
+        for (let j = 0; j < waiting.length && bound !== null; j++)
+          if (j !== k && !gone[j] && waiting[j]!.arrival < q.arrival && counts[j]! >= bound)
+            protectedEarlier = true;
         if (!protectedEarlier)
           flag(
             found,
@@ -481,15 +487,19 @@ function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, 
           );
       }
       if (q.arrival < r.arrival) {
-        if (bound !== null && counts.get(q)! >= bound)
+        if (bound !== null && counts[k]! >= bound)
           flag(
             found,
             'bounded-overtaking',
             `${q.id} was overtaken by ${r.id} once more than the bound ${bound}`,
           );
-        counts.set(q, counts.get(q)! + 1);
+        counts[k]!++;
       }
     }
-    waiting.splice(waiting.indexOf(r), 1);
+    gone[waiting.indexOf(r)] = true;
   }
 }
+
+/** Scratch of {@link dispatchFindings} (reused: a transition is judged at a time per thread). */
+const dispatchedScratch: RequestRecord[] = [];
+const waitingScratch = { waiting: [] as RequestRecord[], counts: [] as number[], gone: [] as boolean[] };

@@ -143,6 +143,14 @@ export class DeadlineHeap {
   }
 
   /**
+   * Rewrites every entry's time by `to`, which must keep their order (strictly increasing): the
+   * heap stays ordered as it is. (The model checker moves timers to a canonical time scale so.)
+   */
+  retime(to: (at: number) => number): void {
+    for (let i = 0; i < this.count; i++) this.ats[i] = to(this.ats[i]!);
+  }
+
+  /**
    * Makes this heap hold `source`'s entries in its order, in its own arrays (no allocation once
    * they are long enough).
    */

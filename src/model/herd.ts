@@ -179,9 +179,8 @@ export class Herd {
       this.idleIds[i] = source.idleIds[source.idleHead + i]!;
       this.idleStamps[i] = source.idleStamps[source.idleHead + i]!;
     }
-    // Lengths set only when they change (that costs).
-    if (this.idleIds.length !== live) this.idleIds.length = live;
-    if (this.idleStamps.length !== live) this.idleStamps.length = live;
+    // Entries past the tail are left as they are (every read stops at the tail): setting the
+    // arrays' lengths costs, and growing them again allocates.
     this.idleHead = 0;
     this.idleTail = live;
     this.stamps = source.stamps;

@@ -174,7 +174,10 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
         requests.delete(id);
       }
   }
+  // Each of the source's rest gets the kept record of its id, else one kept for no id of the
+  // source's (a request the step ended: its record is written over, id too), else a copy.
   let at = 0;
+  let spare = 0;
   for (const record of source.requests.values()) {
     if (at++ < shared) {
       restoreRequest(requests.get(record.id)!, record);
@@ -182,6 +185,13 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
     }
     let own: RequestRecord | undefined;
     for (let i = 0; i < kept.length; i++) if (kept[i]!.id === record.id) own = kept[i];
+    if (own === undefined) {
+      while (spare < kept.length && source.requests.has(kept[spare]!.id)) spare++;
+      if (spare < kept.length) {
+        own = kept[spare++]!;
+        (own as Mutable<RequestRecord>).id = record.id;
+      }
+    }
     if (own === undefined) requests.set(record.id, copyRequest(record));
     else {
       restoreRequest(own, record);
