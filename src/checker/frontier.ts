@@ -3,7 +3,7 @@
  * one growing Int32Array (a hundred words or so instead of a herder state's few kilobytes of
  * objects; a number that is not a 32-bit integer is escaped to the table), read straight from
  * the state and rebuilt straight from the words, through the model's public API as snapshot.ts
- * rebuilds a state, when it is expanded.
+ * rebuilds a state, when it is expanded (into the objects of the state rebuilt before it).
  *
  * What is written is the state itself, not its abstraction: every request, worker, timer-heap
  * entry, remembered id and amount, so that a defective herder that keeps something the
@@ -23,7 +23,7 @@ import type { HerderState, RequestRecord } from '../model/herder.ts';
 import type { RequestQueue } from '../model/queue.ts';
 import { levelOf } from './encoding.ts';
 import type { Node } from './environment.ts';
-import { OUT, PARKED, rebuildQueue, WAITING } from './snapshot.ts';
+import { OUT, PARKED, type QueuePlace, rebuildQueue, WAITING } from './snapshot.ts';
 
 const STATUSES: readonly WorkerStatus[] = ['idle', 'busy', 'timed-out', 'failed'];
 const NONE = -1;
@@ -35,6 +35,30 @@ const ESCAPE = -0x80000000;
 /** Whether `client` is `C-<id>` (the checker's payer of request `id`), without building that string. */
 function isDerivedPayer(client: string, id: string): boolean {
   return client.length === id.length + 2 && client.startsWith('C-') && client.endsWith(id);
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Keeps no heap entry (empties a heap before it is refilled). */
+const none = (): boolean => false;
+
+function blankRecord(): Mutable<RequestRecord> {
+  return {
+    id: '',
+    client: '',
+    reference: undefined,
+    prompt: '',
+    tokens: 0,
+    multiplier: { paid: 0n, needed: 1n },
+    arrival: 0,
+    slot: 0,
+    overtakes: 0,
+    attempts: 0,
+    tried: [],
+    worker: undefined,
+    // A time (not a small integer: the field is then kept as a double, as in the herder's records).
+    waitUntil: Number.NaN,
+  };
 }
 
 /** Values kept once each, by value (strings, bigints) or by identity (objects). */
@@ -152,21 +176,28 @@ export class PackedFrontier {
     this.put(state.lastMultiplier === undefined ? NONE : this.multiplier(state.lastMultiplier));
   }
 
-  /** The i-th state pushed, rebuilt. */
+  /**
+   * The i-th state pushed, rebuilt into the objects of the one before (valid until the next call:
+   * a layer expands one state at a time, and a thread that gives states away copies each at once).
+   */
   node(i: number): Node {
     this.at = this.starts[i]!;
-    const clock = this.next();
-    const sent = this.next();
-    const config = this.table.value<HerdConfig>(this.next());
-    const paused = this.next() === 1;
-    const now = this.next();
-    const handled = this.next();
-    const generation = this.next();
-    const arrivals = this.next();
+    const rebuilt = this.rebuilt;
+    const state = rebuilt.state;
+    rebuilt.clock = this.next();
+    rebuilt.sent = this.next();
+    state.config = this.table.value<HerdConfig>(this.next());
+    state.paused = this.next() === 1;
+    state.now = this.next();
+    state.handled = this.next();
+    state.generation = this.next();
+    state.arrivals = this.next();
     const count = this.next();
     const names = this.names;
-    const requests = new Map<string, RequestRecord>();
-    const places: { record: RequestRecord; place: number; overtakes: number }[] = [];
+    const { requests } = state;
+    if (requests.size > 0) requests.clear();
+    const places = this.places;
+    if (places.length !== count) places.length = count;
     for (let r = 0; r < count; r++) {
       const clientCode = this.next();
       const referenceCode = this.next();
@@ -183,28 +214,31 @@ export class PackedFrontier {
       const waitUntil = this.next();
       const holder = this.next();
       const triedCount = this.next();
-      const tried: string[] = [];
-      for (let k = 0; k < triedCount; k++) tried.push(this.workerOf(this.next()));
-      const record: RequestRecord = {
-        id,
-        client: clientCode === NONE ? `C-${id}` : this.table.value<string>(clientCode),
-        reference: referenceCode === NONE ? undefined : this.table.value<string>(referenceCode),
-        prompt,
-        tokens,
-        multiplier,
-        arrival,
-        slot,
-        overtakes,
-        attempts,
-        tried,
-        worker: holder === NONE ? undefined : this.workerOf(holder),
-        waitUntil,
-      };
+      this.records[r] ??= blankRecord();
+      const record = this.records[r]!;
+      record.tried.length = 0;
+      for (let k = 0; k < triedCount; k++) record.tried.push(this.workerOf(this.next()));
+      record.id = id;
+      record.client = clientCode === NONE ? `C-${id}` : this.table.value<string>(clientCode);
+      record.reference = referenceCode === NONE ? undefined : this.table.value<string>(referenceCode);
+      record.prompt = prompt;
+      record.tokens = tokens;
+      record.multiplier = multiplier;
+      record.arrival = arrival;
+      record.slot = slot;
+      record.overtakes = overtakes;
+      record.attempts = attempts;
+      record.worker = holder === NONE ? undefined : this.workerOf(holder);
+      record.waitUntil = waitUntil;
       requests.set(id, record);
-      places.push({ record, place, overtakes });
+      places[r] ??= { record, place, overtakes };
+      const at = places[r]!;
+      at.record = record;
+      at.place = place;
+      at.overtakes = overtakes;
     }
-    const seen = this.windowOf();
-    const seenBefore = this.windowOf();
+    this.windowInto(state.seen);
+    this.windowInto(state.seenBefore);
     // The herd as snapshot.ts rebuilds it: every worker added, all failed, the idle ones made idle
     // in their order, then each given its status and fields.
     const herd = new Herd();
@@ -225,39 +259,55 @@ export class PackedFrontier {
       w.deadline = fields[5 * k + 3]!;
       w.draining = fields[5 * k + 4] === 1;
     }
-    const deadlines = this.heapOf();
-    const waits = this.heapOf();
-    const unready: string[] = [];
+    state.herd = herd;
+    this.heapInto(state.deadlines);
+    this.heapInto(state.waits);
+    const { unready, ledger } = state;
+    unready.length = 0;
     for (let k = this.next(); k > 0; k--) unready.push(this.workerOf(this.next()));
-    const ledger = {
-      credited: this.amountOf(),
-      refunded: this.amountOf(),
-      revenue: this.amountOf(),
-      escrow: this.amountOf(),
-      unclaimed: this.amountOf(),
-      withdrawn: this.amountOf(),
-    };
+    ledger.credited = this.amountOf();
+    ledger.refunded = this.amountOf();
+    ledger.revenue = this.amountOf();
+    ledger.escrow = this.amountOf();
+    ledger.unclaimed = this.amountOf();
+    ledger.withdrawn = this.amountOf();
     const last = this.next();
-    const state: HerderState = {
-      config,
-      paused,
-      now,
-      seen,
-      seenBefore,
-      generation,
-      handled,
-      arrivals,
-      requests,
-      queue: rebuildQueue(this.blank, places),
-      herd,
-      deadlines,
-      waits,
-      unready,
-      ledger,
-      lastMultiplier: last === NONE ? undefined : this.multiplierOf(last),
-    };
-    return { state, clock, sent };
+    state.lastMultiplier = last === NONE ? undefined : this.multiplierOf(last);
+    rebuildQueue(this.blank, places, state.queue);
+    return rebuilt;
   }
+
+  /** What {@link node} rebuilds into: made at the first call. */
+  private get rebuilt(): { state: Mutable<HerderState>; clock: number; sent: number } {
+    this.into ??= {
+      state: {
+        config: undefined as unknown as HerdConfig,
+        paused: false,
+        now: 0,
+        seen: new Map(),
+        seenBefore: new Map(),
+        generation: 0,
+        handled: 0,
+        arrivals: 0,
+        requests: new Map(),
+        queue: rebuildQueue(this.blank, []),
+        herd: new Herd(),
+        deadlines: new DeadlineHeap(),
+        waits: new DeadlineHeap(),
+        unready: [],
+        ledger: { credited: 0n, refunded: 0n, revenue: 0n, escrow: 0n, unclaimed: 0n, withdrawn: 0n },
+        lastMultiplier: undefined,
+      },
+      clock: 0,
+      sent: 0,
+    };
+    return this.into;
+  }
+
+  private into: { state: Mutable<HerderState>; clock: number; sent: number } | undefined;
+  /** The records and queue places of the state rebuilt last, reused by the next. */
+  private readonly records: Mutable<RequestRecord>[] = [];
+  private readonly places: QueuePlace[] = [];
 
   /** The next word of the state being rebuilt. */
   private next(): number {
@@ -308,22 +358,20 @@ export class PackedFrontier {
     });
   }
 
-  /** One generation of remembered ids, each with the end of its window. */
-  private windowOf(): Map<string, number> {
-    const window = new Map<string, number>();
+  /** One generation of remembered ids, each with the end of its window, into `window`. */
+  private windowInto(window: Map<string, number>): void {
+    if (window.size > 0) window.clear();
     for (let k = this.next(); k > 0; k--) window.set(this.idOf(this.next()), this.next());
-    return window;
   }
 
-  private heapOf(): DeadlineHeap {
-    const heap = new DeadlineHeap();
+  private heapInto(heap: DeadlineHeap): void {
+    heap.pruneBy(none);
     for (let k = this.next(); k > 0; k--) {
       const at = this.next();
       const who = this.next();
       const what = this.requestOf(this.next()) ?? '';
       heap.add(at, who === NONE ? '' : this.workerOf(who), what, this.next());
     }
-    return heap;
   }
 
   private amountOf(): bigint {

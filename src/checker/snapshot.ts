@@ -33,7 +33,7 @@ export interface PlainState {
   readonly handled: number;
   readonly arrivals: number;
   /** Live requests in the order of the state's map, each with its place and overtake count. */
-  readonly requests: { record: RequestRecord; place: number; overtakes: number }[];
+  readonly requests: QueuePlace[];
   /** Workers in registration order, and the idle ones longest idle first. */
   readonly workers: WorkerRecord[];
   readonly idle: string[];
@@ -80,16 +80,39 @@ export function toPlain(state: HerderState): PlainState {
   };
 }
 
+/** A live request of a state being rebuilt, with its place in the queue and its overtake count. */
+export interface QueuePlace {
+  record: RequestRecord;
+  place: number;
+  overtakes: number;
+}
+
+const same = <E>(entry: E): E => entry;
+
 /**
  * A queue holding `requests` (the state's live records) as they were: a copy of `blank` (so that
  * it orders multipliers as the herder does), each request at its place with its overtake count.
+ * With `into`, that queue is made so and returned (no queue is made). `requests` is sorted by slot.
  */
 export function rebuildQueue(
   blank: RequestQueue<RequestRecord>,
-  requests: { record: RequestRecord; place: number; overtakes: number }[],
+  requests: QueuePlace[],
+  into?: RequestQueue<RequestRecord>,
 ): RequestQueue<RequestRecord> {
-  const queue = blank.clone((entry) => entry);
-  const bySlot = requests.sort((a, b) => a.record.slot - b.record.slot);
+  let queue: RequestQueue<RequestRecord>;
+  if (into === undefined) queue = blank.clone(same);
+  else {
+    into.restoreFrom(blank, same);
+    queue = into;
+  }
+  // By slot, in place (insertion sort: a handful of requests, already nearly in order).
+  const bySlot = requests;
+  for (let i = 1; i < bySlot.length; i++) {
+    const moving = bySlot[i]!;
+    let j = i - 1;
+    for (; j >= 0 && bySlot[j]!.record.slot > moving.record.slot; j--) bySlot[j + 1] = bySlot[j]!;
+    bySlot[j + 1] = moving;
+  }
   // Enqueued in arrival order, then all dispatched in that order (each overtakes only parked
   // ones, so no count moves), then each put back as it was.
   for (const { record } of bySlot) queue.enqueue(record);
