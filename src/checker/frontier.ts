@@ -216,7 +216,7 @@ export class PackedFrontier {
       const triedCount = this.next();
       this.records[r] ??= blankRecord();
       const record = this.records[r]!;
-      record.tried.length = 0;
+      if (record.tried.length > 0) record.tried.length = 0;
       for (let k = 0; k < triedCount; k++) record.tried.push(this.workerOf(this.next()));
       record.id = id;
       record.client = clientCode === NONE ? `C-${id}` : this.table.value<string>(clientCode);
@@ -263,7 +263,7 @@ export class PackedFrontier {
     this.heapInto(state.deadlines);
     this.heapInto(state.waits);
     const { unready, ledger } = state;
-    unready.length = 0;
+    if (unready.length > 0) unready.length = 0;
     for (let k = this.next(); k > 0; k--) unready.push(this.workerOf(this.next()));
     ledger.credited = this.amountOf();
     ledger.refunded = this.amountOf();

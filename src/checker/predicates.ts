@@ -439,7 +439,7 @@ function requestRefundFindings(
 function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, found: Finding[]): void {
   const bound = post.config.maxOvertakes;
   const dispatched = dispatchedScratch;
-  dispatched.length = 0;
+  if (dispatched.length > 0) dispatched.length = 0;
   for (const out of inferences) {
     const record = post.requests.get(out.tags['X-Request'] ?? '');
     if (record === undefined)
@@ -452,7 +452,7 @@ function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, 
   // less the overtakes made by this step's earlier dispatches of later arrivals. A dispatched one
   // stops waiting (`gone`) once its turn has come.
   const { waiting, counts, gone } = waitingScratch;
-  waiting.length = 0;
+  if (waiting.length > 0) waiting.length = 0;
   for (const r of post.requests.values())
     if (post.queue.isWaiting(r) || dispatched.includes(r)) {
       const at = dispatched.indexOf(r);

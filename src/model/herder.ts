@@ -140,7 +140,7 @@ function restoreRequest(own: RequestRecord, source: RequestRecord): void {
 /** Makes `own` hold `source`'s entries, in its order. */
 function restoreWindow(own: Map<string, number>, source: Map<string, number>): void {
   if (own.size > 0) own.clear();
-  for (const [id, until] of source) own.set(id, until);
+  if (source.size > 0) for (const [id, until] of source) own.set(id, until);
 }
 
 /**
@@ -198,7 +198,7 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
       requests.set(own.id, own);
     }
   }
-  kept.length = 0;
+  if (kept.length > 0) kept.length = 0;
   target.queue.restoreFrom(source.queue, (entry) => requests.get(entry.id)!);
   target.herd.restoreFrom(source.herd);
   target.deadlines.restoreFrom(source.deadlines);
