@@ -8,6 +8,14 @@ import v8 from 'node:v8';
 
 v8.setFlagsFromString('--experimental-wasm-memory64');
 
+// A reader that stops early (`herd check --help | head -3`) closes the pipe: the command then
+// stops quietly, as other command-line tools do, instead of dying on the write it can no longer make.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+
 const source = new URL('../src/cli/main.ts', import.meta.url);
 let main;
 if (existsSync(source) && process.env.HERD_USE_DIST !== '1') {
