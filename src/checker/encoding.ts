@@ -125,6 +125,8 @@ export class NodeEncoder {
   private readonly overtakable: boolean[] = [];
   private readonly arrivalLevels: number[] = [];
   private readonly mayWait: boolean[] = [];
+  /** The idle workers in their order, written by the herd (the first of them: see `idleInto`). */
+  private readonly idle: WorkerRecord[] = [];
   private readonly n: number;
   private readonly signatures: Int32Array;
   private readonly order: number[];
@@ -267,9 +269,9 @@ export class NodeEncoder {
       }
       this.push(worker.status === 'timed-out' && this.lastRequests ? this.rank(worker.lastRequest) : 0);
     }
-    const idle = state.herd.idleInOrder();
-    this.push(idle.length);
-    for (const worker of idle) this.push(workers.indexOf(worker.id));
+    const idle = state.herd.idleInto(this.idle);
+    this.push(idle);
+    for (let i = 0; i < idle; i++) this.push(workers.indexOf(this.idle[i]!.id));
     let unready = 0;
     for (const id of state.unready) if (workers.includes(id)) unready |= 1 << workers.indexOf(id);
     this.push(unready);
@@ -295,9 +297,9 @@ export class NodeEncoder {
       }
       if (worker.status === 'timed-out' && this.lastRequests) sig[at + 3] = this.rank(worker.lastRequest);
     }
-    let position = 0;
-    for (const worker of state.herd.idleInOrder())
-      sig[workers.indexOf(worker.id) * SIGNATURE + 4] = position++;
+    const idle = state.herd.idleInto(this.idle);
+    for (let position = 0; position < idle; position++)
+      sig[workers.indexOf(this.idle[position]!.id) * SIGNATURE + 4] = position;
     for (let rank = 0; rank < this.rankCount; rank++) {
       const r = this.ranked[rank]!;
       if (triedRead && this.mayRunAgain(state, r) && !this.waitPassed(state, r))

@@ -261,7 +261,12 @@ export class Explorer implements LayerExplorer {
     return stepped;
   }
 
-  private readonly stepped: { node: Mutable<Node>; msg?: AoMessage; outbox: OutMessage[]; findings: Finding[] } = {
+  private readonly stepped: {
+    node: Mutable<Node>;
+    msg?: AoMessage;
+    outbox: OutMessage[];
+    findings: Finding[];
+  } = {
     node: { state: undefined as unknown as HerderState, clock: 0, sent: 0 },
     outbox: [],
     findings: [],

@@ -347,16 +347,11 @@ export class PackedFrontier {
 
   private heap(heap: DeadlineHeap): void {
     this.put(heap.size);
-    heap.prune((entry) => {
-      this.put(
-        entry.at,
-        entry.worker === '' ? NONE : this.workerCode(entry.worker),
-        this.requestCode(entry.request),
-        entry.arrival ?? Number.NaN,
-      );
-      return true;
-    });
+    heap.each(this.putEntry);
   }
+
+  private readonly putEntry = (at: number, worker: string, request: string, arrival: number): void =>
+    this.put(at, worker === '' ? NONE : this.workerCode(worker), this.requestCode(request), arrival);
 
   /** One generation of remembered ids, each with the end of its window, into `window`. */
   private windowInto(window: Map<string, number>): void {

@@ -142,6 +142,12 @@ export class DeadlineHeap {
       this.siftDown(i, ats[i]!, workers[i]!, requests[i]!, arrivals[i]!);
   }
 
+  /** Calls `visit` with every entry's fields, in heap order (`arrival` NaN for an entry without one). */
+  each(visit: (at: number, worker: string, request: string, arrival: number) => void): void {
+    for (let i = 0; i < this.count; i++)
+      visit(this.ats[i]!, this.workers[i]!, this.requests[i]!, this.arrivals[i]!);
+  }
+
   /**
    * Rewrites every entry's time by `to`, which must keep their order (strictly increasing): the
    * heap stays ordered as it is. (The model checker moves timers to a canonical time scale so.)

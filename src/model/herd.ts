@@ -150,11 +150,21 @@ export class Herd {
   /** Idle workers, longest idle first. */
   idleInOrder(): WorkerRecord[] {
     const result: WorkerRecord[] = [];
+    result.length = this.idleInto(result);
+    return result;
+  }
+
+  /**
+   * {@link idleInOrder} written into `out` from its start (what is past the returned count is
+   * left as it was): without an array per call, for the model checker's every transition.
+   */
+  idleInto(out: WorkerRecord[]): number {
+    let count = 0;
     for (let i = this.idleHead; i < this.idleTail; i++) {
       const record = this.workers.get(this.idleIds[i]!);
-      if (record !== undefined && record.idleStamp === this.idleStamps[i]) result.push(record);
+      if (record !== undefined && record.idleStamp === this.idleStamps[i]) out[count++] = record;
     }
-    return result;
+    return count;
   }
 
   /**
