@@ -209,9 +209,12 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Makes `own` hold `source`'s items (its length set only when it changes: that costs). */
+/**
+ * Makes `own` hold `source`'s items. Its length is never set (a runtime call): it shrinks by
+ * popping and grows by writing at its end.
+ */
 function copyList<T>(own: T[], source: readonly T[]): void {
-  if (own.length !== source.length) own.length = source.length;
+  while (own.length > source.length) own.pop();
   for (let i = 0; i < source.length; i++) own[i] = source[i]!;
 }
 
