@@ -11,6 +11,7 @@
  * holds, as in the original protocol.
  */
 import { type AoMessage, type OutMessage, Reason, tag } from '../model/messages.ts';
+import type { Mutable } from '../model/mutable.ts';
 import { feesStated, type StatedSettings, statedByAdmin, timeoutsStated } from './settings.ts';
 
 export interface ObservedRequest {
@@ -114,8 +115,6 @@ export interface WorkerSnapshot {
   readonly status: ObservedWorker['status'] | undefined;
   readonly holds: string | undefined;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const DIGITS = /^[0-9]+$/;
 /** Longer numeric tags are not amounts at all. */

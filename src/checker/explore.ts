@@ -32,6 +32,7 @@ import {
   stepInPlace,
 } from '../model/herder.ts';
 import type { AoMessage, OutMessage } from '../model/messages.ts';
+import type { Mutable } from '../model/mutable.ts';
 import { RequestQueue } from '../model/queue.ts';
 import { AbstractionError, clockwork, normalize } from './abstraction.ts';
 import { type CheckBounds, checkerConfig, PROMPT, payment, TIMEOUT, TOKENS } from './bounds.ts';
@@ -62,8 +63,6 @@ import { describeLimit, type Limit, RunLimits } from './limits.ts';
 import { analyseLiveness, type Cycle } from './liveness.ts';
 import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
 import { describeStep, describeStepEvent, type TraceStep } from './trace.ts';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The model's initial state with a small request queue. Behaviour is the same at any capacity (the

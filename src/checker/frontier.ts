@@ -20,6 +20,7 @@ import { DeadlineHeap } from '../model/deadlines.ts';
 import type { Multiplier } from '../model/fees.ts';
 import { Herd, type WorkerRecord, type WorkerStatus } from '../model/herd.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
+import type { Mutable } from '../model/mutable.ts';
 import type { RequestQueue } from '../model/queue.ts';
 import { levelOf } from './encoding.ts';
 import type { Node } from './environment.ts';
@@ -36,8 +37,6 @@ const ESCAPE = -0x80000000;
 function isDerivedPayer(client: string, id: string): boolean {
   return client.length === id.length + 2 && client.startsWith('C-') && client.endsWith(id);
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Keeps no heap entry (empties a heap before it is refilled). */
 const none = (): boolean => false;

@@ -46,6 +46,8 @@ export {
   rememberUnready,
 } from './state.ts';
 
+import type { Mutable } from './mutable.ts';
+
 export function initialHerderState(
   config: HerdConfig,
   order: (a: Multiplier, b: Multiplier) => number = compareMultipliers,
@@ -206,8 +208,6 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   copyList(target.unready, source.unready);
   copyLedger(target.ledger, source.ledger);
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Makes `own` hold `source`'s items. Its length is never set (a runtime call): it shrinks by
