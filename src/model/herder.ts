@@ -170,10 +170,10 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   const kept = restoredRecords;
   if (requests.size > shared) {
     let place = 0;
-    for (const [id, record] of requests)
+    for (const record of requests.values())
       if (place++ >= shared) {
         kept.push(record);
-        requests.delete(id);
+        requests.delete(record.id);
       }
   }
   // Each of the source's rest gets the kept record of its id, else one kept for no id of the
@@ -201,7 +201,8 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
     }
   }
   if (kept.length > 0) kept.length = 0;
-  target.queue.restoreFrom(source.queue, (entry) => requests.get(entry.id)!);
+  restoring = requests;
+  target.queue.restoreFrom(source.queue, ownRecord);
   target.herd.restoreFrom(source.herd);
   target.deadlines.restoreFrom(source.deadlines);
   target.waits.restoreFrom(source.waits);
@@ -220,6 +221,10 @@ function copyList<T>(own: T[], source: readonly T[]): void {
 
 /** Scratch of {@link restoreHerderState}: the target's records set aside while its request table is rebuilt. */
 const restoredRecords: RequestRecord[] = [];
+
+/** The request table being restored, and its record of a queue entry (made once, not per restore). */
+let restoring: Map<string, RequestRecord>;
+const ownRecord = (entry: RequestRecord): RequestRecord => restoring.get(entry.id)!;
 
 export interface StepResult {
   readonly state: HerderState;
