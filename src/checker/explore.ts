@@ -273,7 +273,7 @@ export class Explorer implements LayerExplorer {
 
   /**
    * {@link successor} stepped in the explorer's one scratch state, restored from `node`'s first:
-   * the result's state is valid until the next call (a frontier copies what it keeps).
+   * the result, its state too, is valid until the next call (a frontier copies what it keeps).
    */
   transition(node: Node, index: number): ReturnType<Explorer['successor']> {
     return this.successor(node, index, undefined, true);
