@@ -16,10 +16,10 @@
  * once each in a table.
  */
 import type { HerdConfig } from '../model/config.ts';
-import { DeadlineHeap } from '../model/deadlines.ts';
+import type { DeadlineHeap } from '../model/deadlines.ts';
 import type { Multiplier } from '../model/fees.ts';
 import { Herd, type WorkerRecord, type WorkerStatus } from '../model/herd.ts';
-import type { HerderState, RequestRecord } from '../model/herder.ts';
+import { type HerderState, initialHerderState, type RequestRecord } from '../model/herder.ts';
 import type { Mutable } from '../model/mutable.ts';
 import type { RequestQueue } from '../model/queue.ts';
 import { levelOf } from './encoding.ts';
@@ -181,11 +181,14 @@ export class PackedFrontier {
    */
   node(i: number): Node {
     this.at = this.starts[i]!;
-    const rebuilt = this.rebuilt;
+    const clock = this.next();
+    const sent = this.next();
+    const config = this.table.value<HerdConfig>(this.next());
+    const rebuilt = this.rebuiltFor(config);
     const state = rebuilt.state;
-    rebuilt.clock = this.next();
-    rebuilt.sent = this.next();
-    state.config = this.table.value<HerdConfig>(this.next());
+    rebuilt.clock = clock;
+    rebuilt.sent = sent;
+    state.config = config;
     state.paused = this.next() === 1;
     state.now = this.next();
     state.handled = this.next();
@@ -276,27 +279,10 @@ export class PackedFrontier {
     return rebuilt;
   }
 
-  /** What {@link node} rebuilds into: made at the first call. */
-  private get rebuilt(): { state: Mutable<HerderState>; clock: number; sent: number } {
+  /** What {@link node} rebuilds into: a herder state made at the first call, with a queue like `blank`. */
+  private rebuiltFor(config: HerdConfig): { state: Mutable<HerderState>; clock: number; sent: number } {
     this.into ??= {
-      state: {
-        config: undefined as unknown as HerdConfig,
-        paused: false,
-        now: 0,
-        seen: new Map(),
-        seenBefore: new Map(),
-        generation: 0,
-        handled: 0,
-        arrivals: 0,
-        requests: new Map(),
-        queue: rebuildQueue(this.blank, []),
-        herd: new Herd(),
-        deadlines: new DeadlineHeap(),
-        waits: new DeadlineHeap(),
-        unready: [],
-        ledger: { credited: 0n, refunded: 0n, revenue: 0n, escrow: 0n, unclaimed: 0n, withdrawn: 0n },
-        lastMultiplier: undefined,
-      },
+      state: { ...initialHerderState(config), queue: rebuildQueue(this.blank, []) },
       clock: 0,
       sent: 0,
     };

@@ -165,9 +165,13 @@ describe('exit codes', () => {
   it('stops quietly when the reader of its output has gone (`herd check --help | head`)', () => {
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'herd.js');
     // `true` reads nothing and exits at once: every write of the command meets a closed pipe.
-    const run = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" check --help | true`], {
-      encoding: 'utf8',
-    });
+    const run = spawnSync(
+      'bash',
+      ['-c', `set -o pipefail; "${process.execPath}" "${bin}" check --help | true`],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
   });
