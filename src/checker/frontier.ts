@@ -20,7 +20,7 @@ import type { DeadlineHeap } from '../model/deadlines.ts';
 import type { Multiplier } from '../model/fees.ts';
 import { Herd, type WorkerRecord, type WorkerStatus } from '../model/herd.ts';
 import { type HerderState, initialHerderState, type RequestRecord } from '../model/herder.ts';
-import type { Mutable } from '../model/mutable.ts';
+import { emptyList, type Mutable } from '../model/mutable.ts';
 import type { RequestQueue } from '../model/queue.ts';
 import { levelOf } from './encoding.ts';
 import type { Node } from './environment.ts';
@@ -218,7 +218,7 @@ export class PackedFrontier {
       const triedCount = this.next();
       this.records[r] ??= blankRecord();
       const record = this.records[r]!;
-      if (record.tried.length > 0) record.tried.length = 0;
+      emptyList(record.tried);
       for (let k = 0; k < triedCount; k++) record.tried.push(this.workerOf(this.next()));
       record.id = id;
       record.client = clientCode === NONE ? `C-${id}` : this.table.value<string>(clientCode);
@@ -265,7 +265,7 @@ export class PackedFrontier {
     this.heapInto(state.deadlines);
     this.heapInto(state.waits);
     const { unready, ledger } = state;
-    if (unready.length > 0) unready.length = 0;
+    emptyList(unready);
     for (let k = this.next(); k > 0; k--) unready.push(this.workerOf(this.next()));
     ledger.credited = this.amountOf();
     ledger.refunded = this.amountOf();

@@ -11,6 +11,7 @@ import { compareMultipliers } from '../model/fees.ts';
 import type { HerderState, RequestRecord } from '../model/herder.ts';
 import { holdings, ledgerViolations } from '../model/ledger.ts';
 import { Action, type AoMessage, type OutMessage, Reason, tag } from '../model/messages.ts';
+import { emptyList } from '../model/mutable.ts';
 import type { CheckEvent } from './environment.ts';
 
 export interface Finding {
@@ -90,19 +91,47 @@ export function stateFindings(state: HerderState): Finding[] {
   return found;
 }
 
-const NO_OUTCOMES: ReadonlyMap<string, OutMessage[]> = new Map();
+/**
+ * The outcomes (answers and refunds) one step sent, by request, in the order the step first
+ * ended each: scratch reused by every transition (a map per transition was a tenth of what the
+ * checker allocated).
+ */
+class Outcomes {
+  /** Each outcome's request and message, in the order sent: `[0..count)`. */
+  private readonly ids: string[] = [];
+  private readonly outs: OutMessage[] = [];
+  private count = 0;
+  /** The distinct requests, in the order first seen: `[0..requests)`. */
+  readonly requestIds: string[] = [];
+  requests = 0;
 
-function addOutcome(
-  outcomes: Map<string, OutMessage[]> | undefined,
-  request: string,
-  out: OutMessage,
-): Map<string, OutMessage[]> {
-  const map = outcomes ?? new Map<string, OutMessage[]>();
-  const outs = map.get(request);
-  if (outs === undefined) map.set(request, [out]);
-  else outs.push(out);
-  return map;
+  reset(): void {
+    this.count = 0;
+    this.requests = 0;
+  }
+
+  add(request: string, out: OutMessage): void {
+    if (!this.has(request)) this.requestIds[this.requests++] = request;
+    this.ids[this.count] = request;
+    this.outs[this.count++] = out;
+  }
+
+  has(request: string): boolean {
+    for (let i = 0; i < this.requests; i++) if (this.requestIds[i] === request) return true;
+    return false;
+  }
+
+  /** The outcomes of `request`, in the order sent, into `into` (emptied first). */
+  of(request: string, into: OutMessage[]): OutMessage[] {
+    emptyList(into);
+    for (let i = 0; i < this.count; i++) if (this.ids[i] === request) into.push(this.outs[i]!);
+    return into;
+  }
 }
+
+const outcomes = new Outcomes();
+/** One request's outcomes, as {@link Outcomes.of} writes them. */
+const requestOutcomes: OutMessage[] = [];
 
 /** Quantity texts already read (an explored space holds a handful of amounts), bounded. */
 const quantities = new Map<string, bigint>();
@@ -130,8 +159,7 @@ export function transitionFindings(
   const found: Finding[] = [];
   const { config } = pre;
   const isCredit = msg.tags.Action === Action.CreditNotice;
-  // Outcomes by request: created only when the step sends one.
-  let outcomes: Map<string, OutMessage[]> | undefined;
+  outcomes.reset();
   let transferred = 0n;
   let inferences: OutMessage[] | undefined;
   for (const out of outbox) {
@@ -158,7 +186,7 @@ export function transitionFindings(
       continue;
     }
     if ((action === Action.Transfer || action === Action.InferenceResponse) && request !== undefined)
-      outcomes = addOutcome(outcomes, request, out);
+      outcomes.add(request, out);
   }
 
   // conservation: the books stay balanced (each step moves amounts between buckets or brings new
@@ -206,7 +234,9 @@ export function transitionFindings(
   }
 
   // no-lost-request and refund-to-payer: one outcome per ending request, to its payer, in full.
-  for (const [id, outs] of outcomes ?? NO_OUTCOMES) {
+  for (let k = 0; k < outcomes.requests; k++) {
+    const id = outcomes.requestIds[k]!;
+    const outs = outcomes.of(id, requestOutcomes);
     if (outs.length > 1) flag(found, 'no-lost-request', `${id} got ${outs.length} outcomes in one step`);
     const record = pre.requests.get(id);
     const isNotice = isCredit && id === msg.id && record === undefined;
@@ -257,7 +287,7 @@ export function transitionFindings(
     }
   }
   for (const id of pre.requests.keys())
-    if (!post.requests.has(id) && outcomes?.has(id) !== true)
+    if (!post.requests.has(id) && !outcomes.has(id))
       flag(found, 'no-lost-request', `${id} disappeared without an answer or a refund`);
 
   // authority: a credit counts only from the token.
@@ -275,7 +305,7 @@ export function transitionFindings(
   // an underpaid one, or any while paused, is refunded.
   if (event.kind === 'credit') {
     const accepted = post.requests.has(msg.id);
-    const refunded = outcomes?.has(msg.id) === true;
+    const refunded = outcomes.has(msg.id);
     if (accepted === refunded)
       flag(
         found,
@@ -439,7 +469,7 @@ function requestRefundFindings(
 function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, found: Finding[]): void {
   const bound = post.config.maxOvertakes;
   const dispatched = dispatchedScratch;
-  if (dispatched.length > 0) dispatched.length = 0;
+  emptyList(dispatched);
   for (const out of inferences) {
     const record = post.requests.get(out.tags['X-Request'] ?? '');
     if (record === undefined)
@@ -452,7 +482,7 @@ function dispatchFindings(inferences: readonly OutMessage[], post: HerderState, 
   // less the overtakes made by this step's earlier dispatches of later arrivals. A dispatched one
   // stops waiting (`gone`) once its turn has come.
   const { waiting, counts, gone } = waitingScratch;
-  if (waiting.length > 0) waiting.length = 0;
+  emptyList(waiting);
   for (const r of post.requests.values())
     if (post.queue.isWaiting(r) || dispatched.includes(r)) {
       const at = dispatched.indexOf(r);

@@ -46,7 +46,7 @@ export {
   rememberUnready,
 } from './state.ts';
 
-import type { Mutable } from './mutable.ts';
+import { copyList, emptyList, type Mutable } from './mutable.ts';
 
 export function initialHerderState(
   config: HerdConfig,
@@ -200,7 +200,7 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
       requests.set(own.id, own);
     }
   }
-  if (kept.length > 0) kept.length = 0;
+  emptyList(kept);
   restoring = requests;
   target.queue.restoreFrom(source.queue, ownRecord);
   target.herd.restoreFrom(source.herd);
@@ -208,15 +208,6 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   target.waits.restoreFrom(source.waits);
   copyList(target.unready, source.unready);
   copyLedger(target.ledger, source.ledger);
-}
-
-/**
- * Makes `own` hold `source`'s items. Its length is never set (a runtime call): it shrinks by
- * popping and grows by writing at its end.
- */
-function copyList<T>(own: T[], source: readonly T[]): void {
-  while (own.length > source.length) own.pop();
-  for (let i = 0; i < source.length; i++) own[i] = source[i]!;
 }
 
 /** Scratch of {@link restoreHerderState}: the target's records set aside while its request table is rebuilt. */
