@@ -78,10 +78,32 @@ class Table {
   value<T>(code: number): T {
     return this.values[code] as T;
   }
+
+  /** Every value, by code. */
+  all(): unknown[] {
+    return this.values.slice();
+  }
+
+  /** Takes `values` (another table's {@link all}) as its own, by the same codes. */
+  load(values: readonly unknown[]): void {
+    for (const value of values) this.code(value);
+  }
+}
+
+/**
+ * States taken out of a frontier, still packed, to move to another thread: their words (each
+ * state's from its start), their ids, and the table the words refer to. Structured clone copies
+ * the table (strings, amounts, the config); the arrays' buffers can be transferred.
+ */
+export interface PackedStates {
+  readonly words: Int32Array<ArrayBuffer>;
+  readonly starts: Int32Array;
+  readonly ids: Int32Array;
+  readonly table: unknown[];
 }
 
 export class PackedFrontier {
-  private data = new Int32Array(1 << 16);
+  private data: Int32Array<ArrayBufferLike> = new Int32Array(1 << 16);
   private used = 0;
   private starts: number[] = [];
   private ids: number[] = [];
@@ -116,12 +138,42 @@ export class PackedFrontier {
     return this.ids[i]!;
   }
 
-  /** Keeps the first `size` states only. */
-  truncate(size: number): void {
-    if (size >= this.ids.length) return;
-    this.used = this.starts[size]!;
-    this.ids.length = size;
-    this.starts.length = size;
+  /**
+   * Takes the last `count` states out, as they are packed (moving one costs a copy of its words,
+   * where rebuilding it into objects that structured clone copies cost about as much as
+   * expanding it).
+   */
+  take(count: number): PackedStates {
+    const from = this.ids.length - count;
+    const first = this.starts[from]!;
+    const starts = new Int32Array(count);
+    for (let i = 0; i < count; i++) starts[i] = this.starts[from + i]! - first;
+    const moved: PackedStates = {
+      words: this.data.slice(first, this.used),
+      starts,
+      ids: Int32Array.from(this.ids.slice(from)),
+      table: this.table.all(),
+    };
+    this.used = first;
+    this.ids.length = from;
+    this.starts.length = from;
+    return moved;
+  }
+
+  /** The states another frontier {@link take}s, to rebuild each with {@link node}. */
+  static of(
+    moved: PackedStates,
+    workers: readonly string[],
+    levels: readonly Multiplier[],
+    blank: RequestQueue<RequestRecord>,
+  ): PackedFrontier {
+    const frontier = new PackedFrontier(workers, levels, blank);
+    frontier.data = moved.words;
+    frontier.used = moved.words.length;
+    frontier.starts = Array.from(moved.starts);
+    frontier.ids = Array.from(moved.ids);
+    frontier.table.load(moved.table);
+    return frontier;
   }
 
   push(id: number, node: Node): void {

@@ -222,7 +222,9 @@ function parallelStopReason(
 
 /**
  * Moves states from threads above the mean frontier size to those below it, when the difference
- * is worth it: a moved state costs a copy through a channel, an unbalanced layer costs waiting.
+ * is worth it: a moved state costs a copy of its packed words (about a tenth of expanding it), a
+ * move a round trip of messages (about as long as expanding a dozen states), and an unbalanced
+ * layer costs waiting.
  */
 async function balance(threads: ThreadHandle[], frontier: number[], bound: number[]): Promise<void> {
   const total = frontier.reduce((a, b) => a + b, 0);
@@ -232,7 +234,7 @@ async function balance(threads: ThreadHandle[], frontier: number[], bound: numbe
       const room = share - frontier[taker]!;
       if (room <= 0 || taker === giver) continue;
       const count = Math.min(room, frontier[giver]! - share);
-      if (count < Math.max(4, total / 50)) continue;
+      if (count < Math.max(32, total / 1000)) continue;
       threads[taker]!.send({ type: 'adopt', from: giver });
       threads[giver]!.send({ type: 'give', count, to: taker });
       const [gave, adopted] = await Promise.all([

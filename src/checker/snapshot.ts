@@ -1,18 +1,9 @@
 /**
- * A herder state as plain data, for moving frontier states between the checker's threads
- * (structured clone keeps Maps, arrays and bigints, but not the model's classes). It is read and
- * rebuilt through the model's public API only: the queue by enqueueing every live request in
- * arrival order and putting each back with its overtake count, the herd by adding every worker
- * and making the idle ones idle in their order, the timer heaps by pushing their entries. The
- * rebuilt state behaves as the original: same requests, places, counts, idle order and timers.
+ * Rebuilding a herder's request queue from the places of its live requests, through the queue's
+ * public API only: every live request enqueued in arrival order, then each put back in its place
+ * with its overtake count. The packed frontier (frontier.ts) rebuilds the states it keeps so.
  */
-import type { HerdConfig } from '../model/config.ts';
-import type { Deadline } from '../model/deadlines.ts';
-import { DeadlineHeap } from '../model/deadlines.ts';
-import type { Multiplier } from '../model/fees.ts';
-import { Herd, type WorkerRecord } from '../model/herd.ts';
-import type { HerderState, RequestRecord } from '../model/herder.ts';
-import type { Ledger } from '../model/ledger.ts';
+import type { RequestRecord } from '../model/herder.ts';
 import type { RequestQueue } from '../model/queue.ts';
 
 /** Where a live request is in the queue. */
@@ -21,64 +12,6 @@ export const WAITING = 0;
 export const PARKED = 1;
 /** Live but out of the queue (only a defective herder leaves one so). */
 export const OUT = 2;
-
-export interface PlainState {
-  readonly config: HerdConfig;
-  readonly paused: boolean;
-  readonly now: number;
-  /** The two generations of remembered ids, each with the end of its window, and when the newer began. */
-  readonly seen: [string, number][];
-  readonly seenBefore: [string, number][];
-  readonly generation: number;
-  readonly handled: number;
-  readonly arrivals: number;
-  /** Live requests in the order of the state's map, each with its place and overtake count. */
-  readonly requests: QueuePlace[];
-  /** Workers in registration order, and the idle ones longest idle first. */
-  readonly workers: WorkerRecord[];
-  readonly idle: string[];
-  readonly deadlines: Deadline[];
-  readonly waits: Deadline[];
-  readonly unready: string[];
-  readonly ledger: Ledger;
-  readonly lastMultiplier: Multiplier | undefined;
-}
-
-/** Every entry of a heap, read through its pruning pass (which keeps them all, in heap order). */
-function entries(heap: DeadlineHeap): Deadline[] {
-  const all: Deadline[] = [];
-  heap.prune((entry) => {
-    all.push(entry);
-    return true;
-  });
-  return all;
-}
-
-export function toPlain(state: HerderState): PlainState {
-  const requests = [...state.requests.values()].map((record) => ({
-    record: { ...record, tried: [...record.tried] },
-    place: state.queue.isWaiting(record) ? WAITING : record.worker !== undefined ? PARKED : OUT,
-    overtakes: state.queue.overtakesOf(record),
-  }));
-  return {
-    config: state.config,
-    paused: state.paused,
-    now: state.now,
-    seen: [...state.seen],
-    seenBefore: [...state.seenBefore],
-    generation: state.generation,
-    handled: state.handled,
-    arrivals: state.arrivals,
-    requests,
-    workers: [...state.herd.all()].map((w) => ({ ...w })),
-    idle: state.herd.idleInOrder().map((w) => w.id),
-    deadlines: entries(state.deadlines),
-    waits: entries(state.waits),
-    unready: [...state.unready],
-    ledger: { ...state.ledger },
-    lastMultiplier: state.lastMultiplier,
-  };
-}
 
 /** A live request of a state being rebuilt, with its place in the queue and its overtake count. */
 export interface QueuePlace {
@@ -123,58 +56,4 @@ export function rebuildQueue(
     else if (place === OUT) queue.release(record);
   }
   return queue;
-}
-
-/**
- * Rebuilds a state from {@link toPlain}'s data. `blank` is an empty queue of the herder's (its
- * initial state's): the rebuilt queue is a copy of it, so that it orders multipliers as the
- * herder does.
- */
-export function fromPlain(plain: PlainState, blank: RequestQueue<RequestRecord>): HerderState {
-  const requests = new Map<string, RequestRecord>();
-  for (const { record } of plain.requests) requests.set(record.id, { ...record, tried: [...record.tried] });
-  const queue = rebuildQueue(
-    blank,
-    plain.requests.map(({ record, place, overtakes }) => ({
-      record: requests.get(record.id)!,
-      place,
-      overtakes,
-    })),
-  );
-
-  const herd = new Herd();
-  for (const w of plain.workers) herd.add(w.id);
-  for (const w of plain.workers) herd.setStatus(herd.get(w.id)!, 'failed');
-  for (const id of plain.idle) herd.setStatus(herd.get(id)!, 'idle');
-  for (const w of plain.workers) {
-    const record = herd.get(w.id)!;
-    if (w.status !== 'idle') herd.setStatus(record, w.status);
-    record.request = w.request;
-    record.lastRequest = w.lastRequest;
-    record.deadline = w.deadline;
-    record.draining = w.draining;
-  }
-
-  const deadlines = new DeadlineHeap();
-  for (const entry of plain.deadlines) deadlines.push(entry);
-  const waits = new DeadlineHeap();
-  for (const entry of plain.waits) waits.push(entry);
-  return {
-    config: plain.config,
-    paused: plain.paused,
-    now: plain.now,
-    seen: new Map(plain.seen),
-    seenBefore: new Map(plain.seenBefore),
-    generation: plain.generation,
-    handled: plain.handled,
-    arrivals: plain.arrivals,
-    requests,
-    queue,
-    herd,
-    deadlines,
-    waits,
-    unready: [...plain.unready],
-    ledger: { ...plain.ledger },
-    lastMultiplier: plain.lastMultiplier,
-  };
 }

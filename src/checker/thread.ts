@@ -9,7 +9,7 @@ import type { CheckBounds } from './bounds.ts';
 import type { Node } from './environment.ts';
 import { Explorer } from './explore.ts';
 import { type FingerprintBuffers, SharedVisited } from './fingerprints.ts';
-import { PackedFrontier } from './frontier.ts';
+import { PackedFrontier, type PackedStates } from './frontier.ts';
 import {
   Column,
   expandLayer,
@@ -20,7 +20,6 @@ import {
 } from './layer.ts';
 import { type MemoryReading, RunLimits } from './limits.ts';
 import { type Finding, stateFindings } from './predicates.ts';
-import { fromPlain, type PlainState, toPlain } from './snapshot.ts';
 
 export interface ThreadSetup {
   readonly index: number;
@@ -34,12 +33,10 @@ export interface ThreadSetup {
   readonly symmetry: boolean;
 }
 
-export interface MovedNode {
-  readonly id: number;
-  readonly events: number;
-  readonly state: PlainState;
-  readonly clock: number;
-  readonly sent: number;
+/** Frontier states moved to another thread, packed, with the number of events enabled at each. */
+export interface MovedStates {
+  readonly states: PackedStates;
+  readonly events: Int32Array;
 }
 
 export type ToThread =
@@ -129,7 +126,7 @@ class CountedFrontier implements Frontier {
 
   constructor(
     private readonly explorer: Explorer,
-    blank: HerderState['queue'],
+    private readonly blank: HerderState['queue'],
   ) {
     this.packed = new PackedFrontier(explorer.workers, explorer.levels, blank);
   }
@@ -149,19 +146,23 @@ class CountedFrontier implements Frontier {
     this.bound += events;
   }
 
-  /** Takes the last `count` states out, as plain data to move to another thread. */
-  take(count: number): MovedNode[] {
+  /** Takes the last `count` states out, packed, to move to another thread. */
+  take(count: number): MovedStates {
     const from = this.size - count;
-    const moved: MovedNode[] = [];
-    for (let i = from; i < this.size; i++) {
-      const node = this.node(i);
-      const events = this.events[i]!;
-      this.bound -= events;
-      moved.push({ id: this.id(i), events, state: toPlain(node.state), clock: node.clock, sent: node.sent });
+    const events = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      events[i] = this.events[from + i]!;
+      this.bound -= events[i]!;
     }
-    this.packed.truncate(from);
-    this.events.length = from;
-    return moved;
+    while (this.events.length > from) this.events.pop();
+    return { states: this.packed.take(count), events };
+  }
+
+  /** Adds the states another thread's frontier took out. */
+  adopt(moved: MovedStates): void {
+    const { workers, levels } = this.explorer;
+    const states = PackedFrontier.of(moved.states, workers, levels, this.blank);
+    for (let i = 0; i < states.size; i++) this.push(states.id(i), states.node(i), moved.events[i]!);
   }
 }
 
@@ -223,20 +224,20 @@ function run(
         return;
       }
       case 'give': {
-        ports[message.to]!.postMessage(frontier.take(message.count));
+        const moved = frontier.take(message.count);
+        const { words, starts, ids } = moved.states;
+        ports[message.to]!.postMessage(moved, [
+          words.buffer,
+          starts.buffer,
+          ids.buffer,
+          moved.events.buffer,
+        ] as ArrayBuffer[]);
         send({ type: 'gave', frontier: frontier.size, bound: frontier.bound });
         return;
       }
       case 'adopt': {
-        ports[message.from]!.once('message', (nodes: MovedNode[]) => {
-          for (const moved of nodes) {
-            const node: Node = {
-              state: fromPlain(moved.state, blank),
-              clock: moved.clock,
-              sent: moved.sent,
-            };
-            frontier.push(moved.id, node, moved.events);
-          }
+        ports[message.from]!.once('message', (moved: MovedStates) => {
+          frontier.adopt(moved);
           send({ type: 'adopted', frontier: frontier.size, bound: frontier.bound });
         });
         return;

@@ -5,7 +5,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toPlain } from '../../src/checker/snapshot.ts';
 import {
   cloneHerderState,
   type HerderState,
@@ -17,6 +16,7 @@ import type { AoMessage } from '../../src/model/messages.ts';
 import type { TraceSpec } from '../../src/verify/scenario.ts';
 import { traceSpec } from '../properties/arbitraries.ts';
 import { modelHerder, RUNS, runTrace } from '../properties/harness.ts';
+import { toPlain } from './plain-state.ts';
 
 /** The messages a trace delivers to the model, in order. */
 function messagesOf(spec: TraceSpec): AoMessage[] {
