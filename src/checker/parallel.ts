@@ -2,10 +2,11 @@
  * The checker on several threads. Each worker thread holds part of the frontier and expands it;
  * the set of visited states is shared (fingerprints.ts), so a state reached by two threads is
  * still expanded once. Layers stay synchronous: the coordinator starts a layer on every thread,
- * waits for all, grows the shared table if the next layer could overfill it, and moves states
- * from the busiest thread to the others so that each expands about as many. Traces and the
- * liveness pass (bounded-response on every path, liveness.ts) then run here, on the graph gathered
- * from every thread, exactly as in the single-threaded checker.
+ * waits for all, and grows the shared table if the next layer could overfill it. Within a layer
+ * the threads share the work (sharing.ts): one that has expanded its own states takes some from
+ * one still expanding, so that all finish together. Traces and the liveness pass (bounded-response
+ * on every path, liveness.ts) then run here, on the graph gathered from every thread, exactly as
+ * in the single-threaded checker.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +22,7 @@ import {
 import { allocateFingerprints, SharedVisited, sharedCapacity, slotsFor } from './fingerprints.ts';
 import { Column, type PendingViolation } from './layer.ts';
 import { describeLimit, type MemoryReading, RunLimits } from './limits.ts';
+import { resetSharing, sharingWords } from './sharing.ts';
 import type { FromThread, ThreadSetup, ToThread } from './thread.ts';
 
 /** Source of a worker thread: registers the TypeScript loader, then runs thread.ts. */
@@ -92,6 +94,7 @@ export async function checkInParallel(
   const loader = pathToFileURL(require.resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
   const entry = new URL('./thread.ts', import.meta.url).href;
   const threads: ThreadHandle[] = [];
+  const sharing = sharingWords(options.threads);
   // A direct channel between every pair of threads, for moving states without going through here.
   const ports: (MessagePort | undefined)[][] = Array.from({ length: options.threads }, () => []);
   for (let i = 0; i < options.threads; i++)
@@ -108,6 +111,7 @@ export async function checkInParallel(
       keepGoing: options.keepGoing === true,
       maxStates,
       seed: i === 0,
+      sharing,
       symmetry,
     };
     const own = ports[i]!;
@@ -145,7 +149,7 @@ export async function checkInParallel(
         for (const t of threads) t.send({ type: 'attach', buffers });
         await Promise.all(threads.map((t) => t.next('attached')));
       }
-      await balance(threads, frontier, bound);
+      resetSharing(sharing);
       for (const t of threads) t.send({ type: 'expand' });
       // Time and memory are measured here while the threads expand; a limit halts them all.
       const progress = setInterval(() => {
@@ -218,33 +222,4 @@ function parallelStopReason(
       reason: describeLimit('heap', threadHeap, options, "a checker thread's JavaScript heap"),
     };
   return stopReason(limits, options);
-}
-
-/**
- * Moves states from threads above the mean frontier size to those below it, when the difference
- * is worth it: a moved state costs a copy of its packed words (about a tenth of expanding it), a
- * move a round trip of messages (about as long as expanding a dozen states), and an unbalanced
- * layer costs waiting.
- */
-async function balance(threads: ThreadHandle[], frontier: number[], bound: number[]): Promise<void> {
-  const total = frontier.reduce((a, b) => a + b, 0);
-  const share = Math.ceil(total / threads.length);
-  for (let giver = 0; giver < threads.length; giver++) {
-    for (let taker = 0; taker < threads.length && frontier[giver]! > share; taker++) {
-      const room = share - frontier[taker]!;
-      if (room <= 0 || taker === giver) continue;
-      const count = Math.min(room, frontier[giver]! - share);
-      if (count < Math.max(32, total / 1000)) continue;
-      threads[taker]!.send({ type: 'adopt', from: giver });
-      threads[giver]!.send({ type: 'give', count, to: taker });
-      const [gave, adopted] = await Promise.all([
-        threads[giver]!.next('gave'),
-        threads[taker]!.next('adopted'),
-      ]);
-      frontier[giver] = gave.frontier;
-      bound[giver] = gave.bound;
-      frontier[taker] = adopted.frontier;
-      bound[taker] = adopted.bound;
-    }
-  }
 }

@@ -1,7 +1,7 @@
 /**
- * A worker thread of the parallel checker: it holds part of the frontier, expands it layer by
- * layer against the shared set of visited states, and hands states to the other threads when the
- * coordinator balances the load (parallel.ts).
+ * A worker thread of the parallel checker: it holds part of the frontier and expands it layer by
+ * layer against the shared set of visited states; within a layer, it hands states it has not
+ * begun to a thread that has run out, or takes some once it has (sharing.ts).
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { HerderState } from '../model/herder.ts';
@@ -20,9 +20,12 @@ import {
 } from './layer.ts';
 import { type MemoryReading, RunLimits } from './limits.ts';
 import { type Finding, stateFindings } from './predicates.ts';
+import { type Shareable, WorkSharing } from './sharing.ts';
 
 export interface ThreadSetup {
   readonly index: number;
+  /** The words of work sharing within a layer (sharing.ts), in shared memory. */
+  readonly sharing: Int32Array;
   readonly bounds: CheckBounds;
   readonly buffers: FingerprintBuffers;
   readonly keepGoing: boolean;
@@ -39,12 +42,14 @@ export interface MovedStates {
   readonly events: Int32Array;
 }
 
+/** The buffers of moved states, transferred to the thread that takes them rather than copied. */
+function buffersOf(moved: MovedStates): ArrayBuffer[] {
+  const { words, starts, ids } = moved.states;
+  return [words.buffer, starts.buffer, ids.buffer, moved.events.buffer] as ArrayBuffer[];
+}
+
 export type ToThread =
   | { readonly type: 'expand' }
-  /** Send `count` frontier states to thread `to`, through the port to it. */
-  | { readonly type: 'give'; readonly count: number; readonly to: number }
-  /** Take the states thread `from` sends. */
-  | { readonly type: 'adopt'; readonly from: number }
   | { readonly type: 'attach'; readonly buffers: FingerprintBuffers }
   | { readonly type: 'finish' };
 
@@ -69,8 +74,6 @@ export type FromThread =
       readonly represented: number;
       readonly pending: PendingViolation[];
     }
-  | { readonly type: 'gave'; readonly frontier: number; readonly bound: number }
-  | { readonly type: 'adopted'; readonly frontier: number; readonly bound: number }
   | { readonly type: 'attached' }
   | {
       readonly type: 'finished';
@@ -119,10 +122,12 @@ class ThreadSink implements LayerSink {
  * A thread's frontier, packed (frontier.ts), with the number of events enabled at each state:
  * their sum bounds the states the next layer can add.
  */
-class CountedFrontier implements Frontier {
+class CountedFrontier implements Frontier, Shareable<MovedStates> {
   readonly events: number[] = [];
   bound = 0;
   private readonly packed: PackedFrontier;
+  /** The last state rebuilt for expanding (states are expanded in order). */
+  private reading = -1;
 
   constructor(
     private readonly explorer: Explorer,
@@ -138,7 +143,13 @@ class CountedFrontier implements Frontier {
     return this.packed.id(i);
   }
   node(i: number): Node {
+    this.reading = i;
     return this.packed.node(i);
+  }
+
+  /** States after the one being expanded, not begun. */
+  get left(): number {
+    return this.size - this.reading - 1;
   }
   push(id: number, node: Node, events = this.explorer.enabled(node).length): void {
     this.packed.push(id, node);
@@ -177,6 +188,7 @@ function run(
   const sink = new ThreadSink(visited, setup.keepGoing);
   const heap = new RunLimits({}, performance.now());
   let frontier = new CountedFrontier(explorer, blank);
+  const sharing = new WorkSharing<MovedStates>(setup.sharing, setup.index, ports, buffersOf);
   const send = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
   if (setup.seed) {
@@ -204,10 +216,21 @@ function run(
       case 'expand': {
         const before = sink.transitions;
         const next = new CountedFrontier(explorer, blank);
-        // Each thread has a heap of its own, which only it can measure.
-        expandLayer(explorer, frontier, next, visited, sink, setup.maxStates, () => {
+        let current = frontier;
+        const stopping = () => sink.stopped() || sink.capped;
+        const afterNode = () => {
+          // Each thread has a heap of its own, which only it can measure.
           if (heap.exceeded(performance.now())) sink.capped = true;
-        });
+          sharing.serve(current, stopping());
+        };
+        expandLayer(explorer, current, next, visited, sink, setup.maxStates, afterNode);
+        // Then states taken from threads still expanding theirs, while one has some to give.
+        for (let moved = sharing.takeMore(current, stopping()); moved !== undefined; ) {
+          current = new CountedFrontier(explorer, blank);
+          current.adopt(moved);
+          expandLayer(explorer, current, next, visited, sink, setup.maxStates, afterNode);
+          moved = sharing.takeMore(current, stopping());
+        }
         frontier = next;
         send({
           type: 'expanded',
@@ -221,25 +244,6 @@ function run(
         });
         sink.pending = [];
         sink.represented = 0;
-        return;
-      }
-      case 'give': {
-        const moved = frontier.take(message.count);
-        const { words, starts, ids } = moved.states;
-        ports[message.to]!.postMessage(moved, [
-          words.buffer,
-          starts.buffer,
-          ids.buffer,
-          moved.events.buffer,
-        ] as ArrayBuffer[]);
-        send({ type: 'gave', frontier: frontier.size, bound: frontier.bound });
-        return;
-      }
-      case 'adopt': {
-        ports[message.from]!.once('message', (moved: MovedStates) => {
-          frontier.adopt(moved);
-          send({ type: 'adopted', frontier: frontier.size, bound: frontier.bound });
-        });
         return;
       }
       case 'attach':

@@ -15,6 +15,13 @@ describe('parallel checker', () => {
       lateAnswers: true,
     };
     const single = check(bounds);
+    // Three threads on two cores too: more than two share the work of a layer (sharing.ts).
+    const three = await checkInParallel(bounds, { threads: 3 });
+    expect([three.states, three.transitions, three.depth]).toEqual([
+      single.states,
+      single.transitions,
+      single.depth,
+    ]);
     const parallel = await checkInParallel(bounds, { threads: 2 });
     expect([parallel.states, parallel.transitions, parallel.depth]).toEqual([
       single.states,
