@@ -225,7 +225,8 @@ function run(
         };
         expandLayer(explorer, current, next, visited, sink, setup.maxStates, afterNode);
         // Then states taken from threads still expanding theirs, while one has some to give.
-        for (let moved = sharing.takeMore(current, stopping()); moved !== undefined; ) {
+        let moved = sharing.takeMore(current, stopping());
+        while (moved !== undefined) {
           current = new CountedFrontier(explorer, blank);
           current.adopt(moved);
           expandLayer(explorer, current, next, visited, sink, setup.maxStates, afterNode);
