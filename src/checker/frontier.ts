@@ -84,9 +84,12 @@ class Table {
     return this.values.slice();
   }
 
-  /** Takes `values` (another table's {@link all}) as its own, by the same codes. */
+  /** Takes `values` (another table's {@link all}) as its own, by the same codes (the i-th value is code i). */
   load(values: readonly unknown[]): void {
-    for (const value of values) this.code(value);
+    for (const value of values) {
+      if (!this.codes.has(value)) this.codes.set(value, this.values.length);
+      this.values.push(value);
+    }
   }
 }
 
