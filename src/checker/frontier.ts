@@ -118,6 +118,8 @@ export class PackedFrontier {
   private at = 0;
   private readonly names: string[] = [];
   private readonly fields: number[] = [];
+  /** While packing: the idle workers in their order (the first of them: see `Herd.idleInto`). */
+  private readonly idle: WorkerRecord[] = [];
 
   constructor(
     /** The herd's possible workers, named by index. */
@@ -213,9 +215,9 @@ export class PackedFrontier {
         w.deadline,
         w.draining ? 1 : 0,
       );
-    const idle = state.herd.idleInOrder();
-    this.put(idle.length);
-    for (const w of idle) this.put(this.workerCode(w.id));
+    const idle = state.herd.idleInto(this.idle);
+    this.put(idle);
+    for (let k = 0; k < idle; k++) this.put(this.workerCode(this.idle[k]!.id));
     this.heap(state.deadlines);
     this.heap(state.waits);
     this.put(state.unready.length);
