@@ -152,6 +152,7 @@ export class NodeEncoder {
     this.namesByHolder = this.relevant && !this.lastRequests;
     this.timedOutAsFailed = this.namesByHolder && !context.ownerActions;
     this.signatures = new Int32Array(this.n * SIGNATURE);
+    this.statusCodes = new Int32Array(this.n);
     this.order = Array.from({ length: this.n }, (_, i) => i);
     for (let k = 1; k <= this.n; k++) this.factorial.push(this.factorial[k - 1]! * k);
   }
@@ -338,6 +339,37 @@ export class NodeEncoder {
     }
     this.orbit = orbit;
   }
+
+  /**
+   * After a node was encoded with symmetry, the first worker (by place in `workers`) whose
+   * signature equals worker `w`'s: `w` itself when none before it has. Swapping two workers of
+   * equal signatures leaves the state's name as it is, so an event of `w` leads to the orbit the
+   * same event of its twin leads to. Without symmetry every worker is its own.
+   */
+  twinOf(w: number): number {
+    if (!this.context.symmetry) return w;
+    for (let v = 0; v < w; v++) if (compareSignatures(this.signatures, v, w) === 0) return v;
+    return w;
+  }
+
+  /**
+   * Whether `state` may have two workers that are twins, read without encoding it: twins share
+   * their status word, and idle workers never are (each has its own place in the idle order).
+   */
+  mayHaveTwins(state: HerderState): boolean {
+    if (!this.context.symmetry) return false;
+    const { workers } = this.context;
+    const codes = this.statusCodes;
+    for (let w = 0; w < this.n; w++) {
+      const worker = state.herd.get(workers[w]!);
+      const code = worker === undefined ? -1 : worker.status === 'idle' ? -2 - w : this.status(worker);
+      for (let v = 0; v < w; v++) if (codes[v] === code) return true;
+      codes[w] = code;
+    }
+    return false;
+  }
+
+  private readonly statusCodes: Int32Array;
 
   /** A worker's status and drain flag as one word. */
   private status(worker: WorkerRecord): number {

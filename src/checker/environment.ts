@@ -78,21 +78,26 @@ export class EventTable {
   readonly withdrawTooMuch: number;
   /** Redelivery of the notice of the i-th live request. */
   readonly duplicate: number[] = [];
+  /**
+   * Per event, the one worker it concerns, by place in `workers`: -1 for an event of no worker,
+   * and for a forged answer (it may name a second worker as its sender).
+   */
+  readonly workerOf: number[] = [];
   private readonly index = new Map<string, number>();
 
   constructor(readonly bounds: CheckBounds) {
     this.workers = workerIds(bounds);
     for (let level = 0; level <= bounds.levels; level++)
       this.credit.push(this.add({ kind: 'credit', level }));
-    for (const worker of this.workers)
+    for (const [w, worker] of this.workers.entries())
       this.perWorker.push({
-        answer: this.add({ kind: 'answer', worker }),
-        error: this.add({ kind: 'error', worker }),
-        workerError: this.add({ kind: 'worker-error', worker }),
-        workerInitialized: this.add({ kind: 'worker-initialized', worker }),
-        lateAnswer: this.add({ kind: 'late-answer', worker }),
-        add: this.add({ kind: 'add-worker', worker }),
-        remove: this.add({ kind: 'remove-worker', worker }),
+        answer: this.add({ kind: 'answer', worker }, w),
+        error: this.add({ kind: 'error', worker }, w),
+        workerError: this.add({ kind: 'worker-error', worker }, w),
+        workerInitialized: this.add({ kind: 'worker-initialized', worker }, w),
+        lateAnswer: this.add({ kind: 'late-answer', worker }, w),
+        add: this.add({ kind: 'add-worker', worker }, w),
+        remove: this.add({ kind: 'remove-worker', worker }, w),
         spoofs: [STRANGER, ...this.workers.filter((w) => w !== worker)].map((from) =>
           this.add({ kind: 'spoof-answer', worker, from }),
         ),
@@ -117,9 +122,10 @@ export class EventTable {
     return i;
   }
 
-  private add(event: CheckEvent): number {
+  private add(event: CheckEvent, worker = -1): number {
     this.index.set(eventKey(event), this.events.length);
     this.events.push(event);
+    this.workerOf.push(worker);
     return this.events.length - 1;
   }
 }

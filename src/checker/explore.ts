@@ -128,7 +128,13 @@ export interface CheckResult {
   readonly herder: string;
   readonly bounds: CheckBounds;
   readonly states: number;
+  /** Every event enabled at every state explored. */
   readonly transitions: number;
+  /**
+   * Of `transitions`, those not stepped: with symmetry reduction an event of a worker
+   * interchangeable with an earlier one leads where that one's same event does (explore.ts).
+   */
+  readonly bySymmetry: number;
   /** Length of the longest shortest path from the initial state. */
   readonly depth: number;
   /** Wall-clock time of the whole check: exploration, liveness, traces. */
@@ -291,6 +297,30 @@ export class Explorer implements LayerExplorer {
     return enabledEvents(node, this.table, this.clock);
   }
 
+  /**
+   * The enabled events less, with symmetry reduction, every event of a worker that has a twin
+   * before it (`NodeEncoder.twinOf`): it leads to the orbit the twin's same event leads to, which
+   * the twin's, enabled too and stepped first, reaches (so no state is first reached by one left
+   * out, and parents stay as they were), and the edge it would add is already there.
+   */
+  expansion(node: Node): number[] {
+    const events = this.enabled(node);
+    this.leftOut = 0;
+    if (!this.encoder.mayHaveTwins(node.state)) return events;
+    this.encoder.encode(node);
+    let kept = 0;
+    for (const index of events) {
+      const w = this.table.workerOf[index]!;
+      if (w >= 0 && this.encoder.twinOf(w) !== w) this.leftOut++;
+      else events[kept++] = index;
+    }
+    events.length = kept;
+    return events;
+  }
+
+  /** How many enabled events the last {@link expansion} left out. */
+  leftOut = 0;
+
   event(index: number): CheckEvent {
     return this.table.events[index]!;
   }
@@ -371,6 +401,7 @@ export function check(bounds: CheckBounds, options: CheckOptions = {}): CheckRes
   visited.clear();
   return finishCheck(bounds, options.herder, graph, sink.pending, {
     transitions: sink.transitions,
+    bySymmetry: sink.bySymmetry,
     depth,
     complete,
     stoppedBy: sink.capped ? stopReason(limits, options) : undefined,
@@ -404,6 +435,7 @@ export function finishCheck(
   pending: readonly PendingViolation[],
   run: {
     transitions: number;
+    bySymmetry: number;
     depth: number;
     complete: boolean;
     stoppedBy: CheckResult['stoppedBy'];
@@ -458,6 +490,7 @@ export function finishCheck(
     bounds,
     states: graph.states,
     transitions: run.transitions,
+    bySymmetry: run.bySymmetry,
     depth: run.depth,
     seconds,
     statesPerSecond: Math.round(graph.states / Math.max(seconds, 1e-6)),
@@ -482,6 +515,7 @@ export function stopReason(limits: RunLimits, options: CheckOptions): CheckResul
 /** Findings, edges and counts of a single-threaded exploration: the first violation of each invariant. */
 class SingleSink implements LayerSink {
   transitions = 0;
+  bySymmetry = 0;
   represented = 0;
   capped = false;
   readonly edgeFrom = new Column(1 << 18);

@@ -15,6 +15,12 @@ import { type Finding, stateFindings } from './predicates.ts';
 /** What a layer needs of the explorer: its events, successors and fingerprints (explore.ts implements it). */
 export interface Explorer {
   enabled(node: Node): number[];
+  /**
+   * The events to step `node` by: the enabled ones less those known by symmetry to lead where one
+   * kept does. Sets `leftOut` to how many it left out.
+   */
+  expansion(node: Node): number[];
+  readonly leftOut: number;
   /** The successor of `node` under event `index`; the result, its state too, is valid until the next call. */
   transition(
     node: Node,
@@ -99,7 +105,10 @@ export interface Visited {
 }
 
 export interface LayerSink {
+  /** Every event enabled at every state expanded: those stepped and those left out by symmetry. */
   transitions: number;
+  /** Of `transitions`, those not stepped: each leads where a kept one of a twin worker does. */
+  bySymmetry: number;
   /** States the distinct states stand for: the sum of their orbits' sizes (symmetry reduction). */
   represented: number;
   /** Set when the state cap was reached. */
@@ -128,7 +137,10 @@ export function expandLayer(
     if (sink.stopped() || sink.capped) return;
     const id = frontier.id(i);
     const node = frontier.node(i);
-    for (const index of explorer.enabled(node)) {
+    const events = explorer.expansion(node);
+    sink.transitions += explorer.leftOut;
+    sink.bySymmetry += explorer.leftOut;
+    for (const index of events) {
       sink.transitions++;
       let step: ReturnType<Explorer['transition']>;
       try {

@@ -136,6 +136,7 @@ export async function checkInParallel(
     });
     const seen = new Set(pending.map((p) => p.finding.invariant));
     let transitions = 0;
+    let bySymmetry = 0;
     let depth = 0;
     let capped = false;
     let threadHeap: MemoryReading | undefined;
@@ -167,6 +168,7 @@ export async function checkInParallel(
       );
       results.forEach((r, i) => {
         transitions += r.transitions;
+        bySymmetry += r.bySymmetry;
         represented += r.represented;
         frontier[i] = r.frontier;
         bound[i] = r.bound;
@@ -196,6 +198,7 @@ export async function checkInParallel(
     };
     return finishCheck(bounds, undefined, graph, pending, {
       transitions,
+      bySymmetry,
       depth,
       complete: !capped && !stopped(),
       stoppedBy: capped ? parallelStopReason(limits, threadHeap, { ...options, maxStates }) : undefined,

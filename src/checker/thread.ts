@@ -64,6 +64,7 @@ export type FromThread =
   | {
       readonly type: 'expanded';
       readonly transitions: number;
+      readonly bySymmetry: number;
       readonly frontier: number;
       /** Events enabled over the whole new frontier: at most that many new states in the next layer. */
       readonly bound: number;
@@ -85,6 +86,7 @@ export type FromThread =
 
 class ThreadSink implements LayerSink {
   transitions = 0;
+  bySymmetry = 0;
   represented = 0;
   private ownCap = false;
   readonly edgeFrom = new Column(1 << 16);
@@ -215,6 +217,7 @@ function run(
     switch (message.type) {
       case 'expand': {
         const before = sink.transitions;
+        const beforeBySymmetry = sink.bySymmetry;
         const next = new CountedFrontier(explorer, blank);
         let current = frontier;
         const stopping = () => sink.stopped() || sink.capped;
@@ -236,6 +239,7 @@ function run(
         send({
           type: 'expanded',
           transitions: sink.transitions - before,
+          bySymmetry: sink.bySymmetry - beforeBySymmetry,
           frontier: frontier.size,
           bound: frontier.bound,
           capped: sink.capped,

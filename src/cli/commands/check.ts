@@ -276,6 +276,7 @@ function toReport(result: CheckResult, threads = 1) {
     represented: result.represented,
     bytesPerState: result.bytesPerState,
     transitions: result.transitions,
+    bySymmetry: result.bySymmetry,
     depth: result.depth,
     seconds: Number(result.seconds.toFixed(3)),
     statesPerSecond: result.statesPerSecond,
@@ -324,7 +325,7 @@ export function formatResult(result: CheckResult, threads = 1): string {
   ];
   if (result.symmetry)
     lines.push(
-      `  symmetry reduction: ${n(result.states)} orbits of states that differ only by a renaming of workers, standing for up to ${n(result.represented)} states (--no-symmetry explores each state)`,
+      `  symmetry reduction: ${n(result.states)} orbits of states that differ only by a renaming of workers, standing for up to ${n(result.represented)} states; ${n(result.bySymmetry)} of the transitions not stepped, as they lead where a twin worker's do (--no-symmetry explores each state)`,
     );
   lines.push(
     `  visited states kept as 64-bit fingerprints (${n(result.bytesPerState)} bytes a state): chance of a collision ≈ ${collisionProbability(result.states).toExponential(1)}`,
