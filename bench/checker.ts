@@ -22,6 +22,8 @@ export interface CheckRun {
   readonly states: number;
   readonly represented: number;
   readonly transitions: number;
+  /** Of `transitions`, those not stepped (symmetry reduction: a twin worker's event leads there). */
+  readonly bySymmetry: number;
   readonly depth: number;
   readonly seconds: number;
   readonly statesPerSecond: number;
@@ -45,6 +47,7 @@ export function summary(result: CheckResult): CheckRun {
     states: result.states,
     represented: result.represented,
     transitions: result.transitions,
+    bySymmetry: result.bySymmetry,
     depth: result.depth,
     seconds: result.seconds,
     statesPerSecond: result.statesPerSecond,

@@ -43,7 +43,9 @@
  * order, the requests that tried it or name it as their holder, whether it is remembered as
  * failed) is written into a signature of that worker, and the signatures are written sorted. Two
  * workers with equal signatures are interchangeable in that state (swapping them changes
- * nothing), so the order among them does not matter and the encoding is canonical. Clients need
+ * nothing), so the order among them does not matter and the encoding is canonical; such twins
+ * also have events that lead alike, of which the explorer steps only the first twin's
+ * (`twinOf`, explore.ts). Clients need
  * no reduction: every credit comes from a fresh payer, and no word names a payer or a request id.
  *
  * Fingerprints are two 32-bit hashes of the words (64 bits): with n distinct states the chance
@@ -354,7 +356,9 @@ export class NodeEncoder {
 
   /**
    * Whether `state` may have two workers that are twins, read without encoding it: twins share
-   * their status word, and idle workers never are (each has its own place in the idle order).
+   * their status word, and some workers have none: an idle one (its place in the idle order is its
+   * own), and a busy one but when the request it holds is named by its holder (else the request's
+   * rank, its own, is in the signature).
    */
   mayHaveTwins(state: HerderState): boolean {
     if (!this.context.symmetry) return false;
@@ -362,7 +366,10 @@ export class NodeEncoder {
     const codes = this.statusCodes;
     for (let w = 0; w < this.n; w++) {
       const worker = state.herd.get(workers[w]!);
-      const code = worker === undefined ? -1 : worker.status === 'idle' ? -2 - w : this.status(worker);
+      const alone =
+        worker !== undefined &&
+        (worker.status === 'idle' || (worker.status === 'busy' && !this.namedByHolder(state, worker)));
+      const code = worker === undefined ? -1 : alone ? -2 - w : this.status(worker);
       for (let v = 0; v < w; v++) if (codes[v] === code) return true;
       codes[w] = code;
     }
@@ -370,6 +377,12 @@ export class NodeEncoder {
   }
 
   private readonly statusCodes: Int32Array;
+
+  /** Whether the request busy `worker` holds is named by its holder (see `encode`). */
+  private namedByHolder(state: HerderState, worker: WorkerRecord): boolean {
+    const held = worker.request === undefined ? undefined : state.requests.get(worker.request);
+    return this.namesByHolder && held !== undefined && onLastRun(state, held);
+  }
 
   /** A worker's status and drain flag as one word. */
   private status(worker: WorkerRecord): number {
