@@ -98,7 +98,7 @@ export class EventTable {
         lateAnswer: this.add({ kind: 'late-answer', worker }, w),
         add: this.add({ kind: 'add-worker', worker }, w),
         remove: this.add({ kind: 'remove-worker', worker }, w),
-        spoofs: [STRANGER, ...this.workers.filter((w) => w !== worker)].map((from) =>
+        spoofs: [STRANGER, ...this.workers.filter((other) => other !== worker)].map((from) =>
           this.add({ kind: 'spoof-answer', worker, from }),
         ),
       });

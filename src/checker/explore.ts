@@ -299,9 +299,9 @@ export class Explorer implements LayerExplorer {
 
   /**
    * The enabled events less, with symmetry reduction, every event of a worker that has a twin
-   * before it (`NodeEncoder.twinOf`): it leads to the orbit the twin's same event leads to, which
-   * the twin's, enabled too and stepped first, reaches (so no state is first reached by one left
-   * out, and parents stay as they were), and the edge it would add is already there.
+   * before it (`NodeEncoder.twinOf`): it leads to the orbit the twin's same event leads to, and
+   * that event is enabled too and stepped first, so no state is first reached by one left out
+   * (parents stay as they were) and the edge it would add is already there.
    */
   expansion(node: Node): number[] {
     const events = this.enabled(node);
