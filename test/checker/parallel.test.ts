@@ -17,15 +17,17 @@ describe('parallel checker', () => {
     const single = check(bounds);
     // Three threads on two cores too: more than two share the work of a layer (sharing.ts).
     const three = await checkInParallel(bounds, { threads: 3 });
-    expect([three.states, three.transitions, three.depth]).toEqual([
+    expect([three.states, three.transitions, three.bySymmetry, three.depth]).toEqual([
       single.states,
       single.transitions,
+      single.bySymmetry,
       single.depth,
     ]);
     const parallel = await checkInParallel(bounds, { threads: 2 });
-    expect([parallel.states, parallel.transitions, parallel.depth]).toEqual([
+    expect([parallel.states, parallel.transitions, parallel.bySymmetry, parallel.depth]).toEqual([
       single.states,
       single.transitions,
+      single.bySymmetry,
       single.depth,
     ]);
     expect(parallel.complete).toBe(true);
