@@ -284,7 +284,7 @@ export class NodeEncoder {
   private pushSignatures(state: HerderState, tie: number, triedRead: boolean): void {
     const { workers } = this.context;
     const { n, signatures: sig, order } = this;
-    sig.fill(0);
+    for (let i = 0; i < sig.length; i++) sig[i] = 0;
     for (let w = 0; w < n; w++) {
       const at = w * SIGNATURE;
       const worker = state.herd.get(workers[w]!);
@@ -332,9 +332,11 @@ export class NodeEncoder {
     }
     let orbit = this.factorial[n]!;
     let run = 1;
+    this.reserve(n * SIGNATURE);
+    const words = this.words;
     for (let i = 0; i < n; i++) {
       const at = order[i]! * SIGNATURE;
-      for (let k = 0; k < SIGNATURE; k++) this.push(sig[at + k]!);
+      for (let k = 0; k < SIGNATURE; k++) words[this.length++] = sig[at + k]!;
       if (i > 0 && compareSignatures(sig, order[i - 1]!, order[i]!) === 0) run++;
       else run = 1;
       orbit /= run;
@@ -469,9 +471,21 @@ export class NodeEncoder {
   /** The payment level of every live request, in arrival order, into `arrivalLevels` (-1: none). */
   private readLevels(state: HerderState): void {
     let n = 0;
-    for (const r of state.requests.values())
-      this.arrivalLevels[n++] = levelOf(this.context.levels, r.multiplier);
+    for (const r of state.requests.values()) {
+      // A request keeps its multiplier object as states are restored and rebuilt, so its level is
+      // found by that object after the first time (comparing amounts takes bigint comparisons).
+      let level = this.levelsMet.get(r.multiplier);
+      if (level === undefined) {
+        level = levelOf(this.context.levels, r.multiplier);
+        if (this.levelsMet.size >= 4096) this.levelsMet.clear();
+        this.levelsMet.set(r.multiplier, level);
+      }
+      this.arrivalLevels[n++] = level;
+    }
   }
+
+  /** Levels of the multipliers met so far, by object (see `readLevels`). */
+  private readonly levelsMet = new Map<Multiplier, number>();
 
   /** Whether `r` waits and the clock has passed its queue-wait deadline (written as passed). */
   private waitPassed(state: HerderState, r: RequestRecord): boolean {
@@ -535,12 +549,16 @@ export class NodeEncoder {
   }
 
   private push(word: number): void {
-    if (this.length === this.words.length) {
-      const grown = new Int32Array(this.words.length * 2);
-      grown.set(this.words);
-      this.words = grown;
-    }
+    if (this.length === this.words.length) this.reserve(1);
     this.words[this.length++] = word;
+  }
+
+  /** Makes room for `count` more words. */
+  private reserve(count: number): void {
+    if (this.length + count <= this.words.length) return;
+    const grown = new Int32Array(Math.max(2 * this.words.length, this.length + count));
+    grown.set(this.words);
+    this.words = grown;
   }
 }
 
