@@ -83,7 +83,19 @@ export interface EncodingContext {
   readonly relevant?: boolean;
 }
 
-const STATUS = { idle: 0, busy: 1, 'timed-out': 2, failed: 3 } as const;
+/** A worker status as a number (a switch: a keyed lookup by string costs more per encoding). */
+function statusCode(status: WorkerRecord['status']): number {
+  switch (status) {
+    case 'idle':
+      return 0;
+    case 'busy':
+      return 1;
+    case 'timed-out':
+      return 2;
+    case 'failed':
+      return 3;
+  }
+}
 /** Words per worker signature. */
 const SIGNATURE = 8;
 /** The code of a deadline set at `now` (exactly one timeout ahead), tying with every other such one. */
@@ -389,7 +401,7 @@ export class NodeEncoder {
   /** A worker's status and drain flag as one word. */
   private status(worker: WorkerRecord): number {
     const status = worker.status === 'timed-out' && this.timedOutAsFailed ? 'failed' : worker.status;
-    return STATUS[status] + (worker.draining ? 4 : 0);
+    return statusCode(status) + (worker.draining ? 4 : 0);
   }
 
   /** Distinct times at which a timer fires, ascending, into `times[0..timeCount)`. */
@@ -403,7 +415,8 @@ export class NodeEncoder {
     let i = this.timeCount;
     while (i > 0 && times[i - 1]! > at) i--;
     if (i > 0 && times[i - 1] === at) return;
-    times.copyWithin(i + 1, i, this.timeCount);
+    // A handful of times: shifted by hand (copyWithin is a call into the runtime).
+    for (let j = this.timeCount; j > i; j--) times[j] = times[j - 1]!;
     times[i] = at;
     this.timeCount++;
   };
