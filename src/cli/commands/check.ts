@@ -158,7 +158,7 @@ export function register(program: Command): void {
     )
     .option(
       '--no-symmetry',
-      'explore every state: without it, states that differ only by a renaming of workers are explored once (symmetry reduction)',
+      'explore every state: without it, states that differ only by a renaming of workers are explored once, and an event of a worker interchangeable with an earlier one is counted, not stepped (symmetry reduction)',
     )
     .option('--max-states <n>', 'stop after this many distinct states', intOption(1), 20_000_000)
     .option(
