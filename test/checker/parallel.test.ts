@@ -1,7 +1,7 @@
 /** The checker on two threads explores the same space as on one, and finds the same shortest violations. */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BOUNDS } from '../../src/checker/bounds.ts';
-import { check } from '../../src/checker/explore.ts';
+import { type CheckResult, check } from '../../src/checker/explore.ts';
 import { checkInParallel } from '../../src/checker/parallel.ts';
 
 describe('parallel checker', () => {
@@ -14,22 +14,13 @@ describe('parallel checker', () => {
       timeouts: true,
       lateAnswers: true,
     };
+    const counts = (r: CheckResult) => [r.states, r.transitions, r.bySymmetry, r.depth];
     const single = check(bounds);
     // Three threads on two cores too: more than two share the work of a layer (sharing.ts).
     const three = await checkInParallel(bounds, { threads: 3 });
-    expect([three.states, three.transitions, three.bySymmetry, three.depth]).toEqual([
-      single.states,
-      single.transitions,
-      single.bySymmetry,
-      single.depth,
-    ]);
+    expect(counts(three)).toEqual(counts(single));
     const parallel = await checkInParallel(bounds, { threads: 2 });
-    expect([parallel.states, parallel.transitions, parallel.bySymmetry, parallel.depth]).toEqual([
-      single.states,
-      single.transitions,
-      single.bySymmetry,
-      single.depth,
-    ]);
+    expect(counts(parallel)).toEqual(counts(single));
     expect(parallel.complete).toBe(true);
     expect(parallel.stuck).toBeUndefined();
     // The liveness pass runs on the graph gathered from every thread: with the queue-wait bound no
