@@ -61,7 +61,13 @@ import {
 } from './layer.ts';
 import { describeLimit, type Limit, RunLimits } from './limits.ts';
 import { analyseLiveness, type Cycle } from './liveness.ts';
-import { CHECKED_INVARIANTS, type Finding, stateFindings, transitionFindings } from './predicates.ts';
+import {
+  CHECKED_INVARIANTS,
+  type Finding,
+  NOTHING_FOUND,
+  stateFindings,
+  transitionFindings,
+} from './predicates.ts';
 import { describeStep, describeStepEvent, type TraceStep } from './trace.ts';
 
 /**
@@ -239,8 +245,13 @@ export class Explorer implements LayerExplorer {
     inScratch = false,
   ): { node: Node; msg?: AoMessage; outbox: OutMessage[]; findings: Finding[] } {
     const event = this.table.events[index]!;
-    if (event.kind === 'time')
-      return { node: { ...node, clock: advanceClock(node, event.to, this.clock) }, outbox: [], findings: [] };
+    if (event.kind === 'time') {
+      const clock = advanceClock(node, event.to, this.clock);
+      if (!inScratch)
+        return { node: { state: node.state, clock, sent: node.sent }, outbox: [], findings: [] };
+      // The parent's own state, unchanged: a frontier copies what it keeps.
+      return this.result(node.state, clock, node.sent, undefined, NOTHING_SENT, NOTHING_FOUND);
+    }
     const msg = messageFor(node, event, this.bounds, this.config, this.ids)!;
     const state = inScratch ? this.scratchFrom(node.state) : cloneHerderState(node.state);
     let outbox: OutMessage[];
@@ -254,11 +265,24 @@ export class Explorer implements LayerExplorer {
     const findings = transitionFindings(node.state, msg, event, outbox, state);
     normalize(state, this.clock);
     const sent = node.sent + (event.kind === 'credit' ? 1 : 0);
-    if (!inScratch) return { node: { state, clock: this.clock.now, sent }, msg, outbox, findings };
-    // In scratch, the result is as short-lived as its state: one object serves every transition.
+    // A list of the caller's own (traces append to it): what was found may be the shared empty one.
+    if (!inScratch)
+      return { node: { state, clock: this.clock.now, sent }, msg, outbox, findings: [...findings] };
+    return this.result(state, this.clock.now, sent, msg, outbox, findings);
+  }
+
+  /** A transition's result in scratch, as short-lived as its state: one object serves every transition. */
+  private result(
+    state: HerderState,
+    clock: number,
+    sent: number,
+    msg: AoMessage | undefined,
+    outbox: OutMessage[],
+    findings: Finding[],
+  ): ReturnType<Explorer['successor']> {
     const stepped = this.stepped;
     stepped.node.state = state;
-    stepped.node.clock = this.clock.now;
+    stepped.node.clock = clock;
     stepped.node.sent = sent;
     stepped.msg = msg;
     stepped.outbox = outbox;
@@ -332,6 +356,9 @@ export class Explorer implements LayerExplorer {
 
   private readonly timeEvents = new Uint8Array(0);
 }
+
+/** A time event's outbox in scratch: none (shared, never written). */
+const NOTHING_SENT: OutMessage[] = [];
 
 /**
  * Layers of this many states or more are kept packed (frontier.ts): a few hundred bytes a state

@@ -130,6 +130,10 @@ class Outcomes {
 }
 
 const outcomes = new Outcomes();
+/** Scratch of {@link transitionFindings}: what it finds, before it is copied out. */
+const transitionFound: Finding[] = [];
+/** What {@link transitionFindings} returns when it finds nothing: shared, never written. */
+export const NOTHING_FOUND: Finding[] = [];
 /** One request's outcomes, as {@link Outcomes.of} writes them. */
 const requestOutcomes: OutMessage[] = [];
 
@@ -156,7 +160,8 @@ export function transitionFindings(
   outbox: readonly OutMessage[],
   post: HerderState,
 ): Finding[] {
-  const found: Finding[] = [];
+  const found = transitionFound;
+  emptyList(found);
   const { config } = pre;
   const isCredit = msg.tags.Action === Action.CreditNotice;
   outcomes.reset();
@@ -321,7 +326,8 @@ export function transitionFindings(
   }
 
   if (inferences !== undefined) dispatchFindings(inferences, post, found);
-  return found;
+  // A list of its own only when something was found: most transitions break nothing.
+  return found.length === 0 ? NOTHING_FOUND : found.slice();
 }
 
 /**
