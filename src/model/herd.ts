@@ -236,7 +236,7 @@ export class Herd {
 }
 
 /** How many keys two maps have in common at the start of their orders. */
-export function sharedPrefix(a: Map<unknown, unknown>, b: Map<unknown, unknown>): number {
+function sharedPrefix(a: Map<unknown, unknown>, b: Map<unknown, unknown>): number {
   const other = b.keys();
   let shared = 0;
   for (const key of a.keys()) {

@@ -20,7 +20,7 @@ import { judgeCredit } from './credit.ts';
 import { DeadlineHeap } from './deadlines.ts';
 import type { Cause, StepEvent } from './events.ts';
 import { compareMultipliers, type Multiplier } from './fees.ts';
-import { Herd, sharedPrefix, type WorkerRecord } from './herd.ts';
+import { Herd, type WorkerRecord } from './herd.ts';
 import { infoResponse } from './info.ts';
 import { copyLedger, emptyLedger } from './ledger.ts';
 import { Action, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
@@ -166,7 +166,15 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   // records kept aside; the source's rest are appended in order, in kept records where there are
   // (after a step that accepted a request nothing is kept aside but that one, and no map is refilled).
   const requests = target.requests;
-  const shared = sharedPrefix(requests, source.requests);
+  // The records of the prefix both share (in arrival order) are written over as it is found.
+  const ownRecords = requests.values();
+  let shared = 0;
+  for (const record of source.requests.values()) {
+    const next = ownRecords.next();
+    if (next.done === true || next.value.id !== record.id) break;
+    restoreRequest(next.value, record);
+    shared++;
+  }
   const kept = restoredRecords;
   if (requests.size > shared) {
     let place = 0;
@@ -181,10 +189,7 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
   let at = 0;
   let spare = 0;
   for (const record of source.requests.values()) {
-    if (at++ < shared) {
-      restoreRequest(requests.get(record.id)!, record);
-      continue;
-    }
+    if (at++ < shared) continue;
     let own: RequestRecord | undefined;
     for (let i = 0; i < kept.length; i++) if (kept[i]!.id === record.id) own = kept[i];
     if (own === undefined) {
