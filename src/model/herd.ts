@@ -173,16 +173,24 @@ export class Herd {
    * restores one scratch state before every transition instead of copying the parent).
    */
   restoreFrom(source: Herd): void {
-    const same = sameKeys(this.workers, source.workers);
-    if (!same) this.workers.clear();
-    for (const record of source.workers.values()) {
-      const own = same ? this.workers.get(record.id)! : undefined;
-      if (own === undefined) {
-        this.workers.set(record.id, { ...record });
-        continue;
+    // Both herds' workers in step: while they name the same workers in the same order, each record
+    // is written over (a record holds no mutable parts of its own: its fields copy as they are);
+    // otherwise the map is filled anew with copies.
+    let same = this.workers.size === source.workers.size;
+    if (same) {
+      const own = this.workers.values();
+      for (const record of source.workers.values()) {
+        const mine = own.next().value!;
+        if (mine.id !== record.id) {
+          same = false;
+          break;
+        }
+        copyWorker(mine, record);
       }
-      // A record holds no mutable parts of its own: its fields can be copied as they are.
-      copyWorker(own, record);
+    }
+    if (!same) {
+      this.workers.clear();
+      for (const record of source.workers.values()) this.workers.set(record.id, { ...record });
     }
     const live = source.idleTail - source.idleHead;
     for (let i = 0; i < live; i++) {
@@ -233,21 +241,4 @@ export class Herd {
       this.idleTail = tail - head;
     }
   }
-}
-
-/** How many keys two maps have in common at the start of their orders. */
-function sharedPrefix(a: Map<unknown, unknown>, b: Map<unknown, unknown>): number {
-  const other = b.keys();
-  let shared = 0;
-  for (const key of a.keys()) {
-    const next = other.next();
-    if (next.done === true || next.value !== key) break;
-    shared++;
-  }
-  return shared;
-}
-
-/** Whether two maps have the same keys in the same order. */
-export function sameKeys(a: Map<unknown, unknown>, b: Map<unknown, unknown>): boolean {
-  return a.size === b.size && sharedPrefix(a, b) === a.size;
 }
