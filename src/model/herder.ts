@@ -185,7 +185,8 @@ export function restoreHerderState(target: HerderState, source: HerderState): vo
       }
   }
   // Each of the source's rest gets the kept record of its id, else one kept for no id of the
-  // source's (a request the step ended: its record is written over, id too), else a copy.
+  // source's (one the last step accepted, or one the state last restored from held: its record
+  // is written over, id too), else a copy (as for a request the last step ended).
   let at = 0;
   let spare = 0;
   for (const record of source.requests.values()) {
