@@ -31,7 +31,8 @@ export function utf8Length(text: string): number {
     const unit = text.charCodeAt(i);
     if (unit < 0x80) bytes += 1;
     else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      // A high surrogate: with a low one after it, a pair (past the end, `charCodeAt` is NaN).
       const next = text.charCodeAt(i + 1);
       if (next >= 0xdc00 && next <= 0xdfff) {
         bytes += 4;
@@ -56,6 +57,7 @@ export interface Multiplier {
 /** Total order on multipliers: negative when a < b, zero when equal, positive when a > b. Exact. */
 export function compareMultipliers(a: Multiplier, b: Multiplier): number {
   // Over one fee the payments alone decide (no products to allocate).
+  // Stryker disable next-line ConditionalExpression: equivalent, a shortcut: the products order them alike
   if (a.needed === b.needed) return a.paid > b.paid ? 1 : a.paid < b.paid ? -1 : 0;
   const left = a.paid * b.needed;
   const right = b.paid * a.needed;
@@ -99,6 +101,7 @@ export function parseDecimalRatio(text: string, what: string): Parsed<Ratio> {
   const match = PLAIN_DECIMAL.exec(text);
   if (match === null || `${match[1]}${match[2]}` === '')
     return { ok: false, reason: `${what} must be a plain decimal such as 1.5 (got ${JSON.stringify(text)})` };
+  // Stryker disable next-line StringLiteral: equivalent, both groups always take part in a match
   const [, whole = '', fraction = ''] = match;
   if (whole.length > MAX_MULTIPLIER_DIGITS || fraction.length > MAX_MULTIPLIER_DIGITS)
     return {
@@ -107,7 +110,7 @@ export function parseDecimalRatio(text: string, what: string): Parsed<Ratio> {
     };
   return {
     ok: true,
-    value: { num: BigInt(`${whole}${fraction}` || '0'), den: 10n ** BigInt(fraction.length) },
+    value: { num: BigInt(`${whole}${fraction}`), den: 10n ** BigInt(fraction.length) },
   };
 }
 
