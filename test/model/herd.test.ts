@@ -86,6 +86,48 @@ describe('Herd', () => {
     );
   });
 
+  it('a herd restored from another has its workers and idle order, whatever either held before', () => {
+    // Herds that change, pick (which drops stale entries at the FIFO's head) and are restored from
+    // one another in any order: entries consumed at the source's head, and entries the target held
+    // past its new tail, must never count as idle workers.
+    const op = fc.oneof(
+      fc.record({
+        herd: fc.nat(2),
+        worker: fc.constantFrom(...IDS),
+        status: fc.constantFrom<WorkerStatus>('idle', 'busy', 'failed'),
+      }),
+      fc.record({ herd: fc.nat(2), pick: fc.subarray(IDS, { maxLength: 2 }) }),
+      fc.record({ herd: fc.nat(2), from: fc.nat(2) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const herds = [new Herd(IDS), new Herd(IDS), new Herd(['A', 'B'])];
+        /** Reference: per herd, ids in the order they last became idle. */
+        const orders = [[...IDS], [...IDS], ['A', 'B']];
+        for (const o of ops) {
+          const herd = herds[o.herd]!;
+          if ('from' in o) {
+            herd.restoreFrom(herds[o.from]!);
+            orders[o.herd] = [...orders[o.from]!];
+          } else if ('pick' in o) herd.pickIdle(o.pick);
+          else {
+            const worker = herd.get(o.worker);
+            if (worker === undefined) continue;
+            herd.setStatus(worker, o.status);
+            orders[o.herd] = orders[o.herd]!.filter((id) => id !== o.worker);
+            if (o.status === 'idle') orders[o.herd]!.push(o.worker);
+          }
+          for (const [i, h] of herds.entries()) {
+            expect(h.idleInOrder().map((w) => w.id)).toEqual(orders[i]);
+            expect(h.idleCount).toBe(orders[i]!.length);
+            expect(h.busyCount).toBe([...h.all()].filter((w) => w.status === 'busy').length);
+          }
+        }
+      }),
+      { numRuns: UNIT_RUNS },
+    );
+  });
+
   it('keeps picking correctly after many status changes (idle FIFO compaction)', () => {
     const herd = new Herd(IDS);
     for (let round = 0; round < 2_000; round++) {
