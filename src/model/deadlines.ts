@@ -28,11 +28,13 @@ export class DeadlineHeap {
    * allocates nothing. Slots past `size` hold no strings (they would be kept alive).
    */
   private count = 0;
+  // Stryker disable ArrayDeclaration: equivalent, every slot is written before it is read
   private ats: number[] = [];
   private workers: string[] = [];
   private requests: string[] = [];
   /** Arrival, or {@link NO_ARRIVAL}. */
   private arrivals: number[] = [];
+  // Stryker restore ArrayDeclaration
 
   get size(): number {
     return this.count;
@@ -48,6 +50,7 @@ export class DeadlineHeap {
     // Move later parents down into the hole, then fill it.
     let i = this.count++;
     const order = arrival || 0;
+    // Stryker disable next-line EqualityOperator: equivalent, the root's parent slot is empty and is not later
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!earlier(at, worker, order, ats[parent]!, workers[parent]!, arrivals[parent]! || 0)) break;
@@ -71,7 +74,9 @@ export class DeadlineHeap {
   dropLast(at: number, request: string): void {
     const last = this.count - 1;
     if (last < 0 || this.ats[last] !== at || this.requests[last] !== request) return;
+    // Stryker disable next-line StringLiteral: memory only, see `count`
     this.workers[last] = '';
+    // Stryker disable next-line StringLiteral: memory only, see `count`
     this.requests[last] = '';
     this.count = last;
   }
@@ -107,8 +112,11 @@ export class DeadlineHeap {
     const last = --this.count;
     const worker = this.workers[last]!;
     const request = this.requests[last]!;
+    // Stryker disable next-line StringLiteral: memory only, see `count`
     this.workers[last] = '';
+    // Stryker disable next-line StringLiteral: memory only, see `count`
     this.requests[last] = '';
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: memory only, the last entry would go back past the size
     if (last > 0) this.siftDown(0, this.ats[last]!, worker, request, this.arrivals[last]!);
   }
 
@@ -133,11 +141,14 @@ export class DeadlineHeap {
       arrivals[kept] = arrivals[i]!;
       kept++;
     }
+    // Stryker disable ConditionalExpression,EqualityOperator,StringLiteral: memory only, see `count`
     for (let i = kept; i < count; i++) {
       workers[i] = '';
       requests[i] = '';
     }
+    // Stryker restore ConditionalExpression,EqualityOperator,StringLiteral
     this.count = kept;
+    // Stryker disable next-line ArithmeticOperator: equivalent, sifting down from a leaf moves nothing
     for (let i = (kept >> 1) - 1; i >= 0; i--)
       this.siftDown(i, ats[i]!, workers[i]!, requests[i]!, arrivals[i]!);
   }
@@ -153,6 +164,7 @@ export class DeadlineHeap {
    * heap stays ordered as it is. (The model checker moves timers to a canonical time scale so.)
    */
   retime(to: (at: number) => number): void {
+    // Stryker disable next-line EqualityOperator: equivalent, the slot past the size is written before it is read
     for (let i = 0; i < this.count; i++) this.ats[i] = to(this.ats[i]!);
   }
 
@@ -162,6 +174,7 @@ export class DeadlineHeap {
    */
   restoreFrom(source: DeadlineHeap): void {
     const n = source.count;
+    // Stryker disable next-line EqualityOperator: equivalent, the source's slot past its size holds no strings
     for (let i = 0; i < n; i++) {
       this.ats[i] = source.ats[i]!;
       this.workers[i] = source.workers[i]!;
@@ -169,10 +182,12 @@ export class DeadlineHeap {
       this.arrivals[i] = source.arrivals[i]!;
     }
     // Slots past the size hold no strings.
+    // Stryker disable ConditionalExpression,EqualityOperator,StringLiteral: memory only
     for (let i = n; i < this.count; i++) {
       this.workers[i] = '';
       this.requests[i] = '';
     }
+    // Stryker restore ConditionalExpression,EqualityOperator,StringLiteral
     this.count = n;
   }
 
@@ -238,7 +253,9 @@ function earlier(
   workerB: string,
   arrivalB: number,
 ): boolean {
+  // Stryker disable EqualityOperator: equivalent, `<=` is `<` where the operands differ, and entries tying on all three pop in either order
   if (atA !== atB) return atA < atB;
   if (workerA !== workerB) return workerA < workerB;
   return arrivalA < arrivalB;
+  // Stryker restore EqualityOperator
 }

@@ -10,7 +10,10 @@ type Op =
   | { kind: 'push'; deadline: Deadline }
   | { kind: 'prune'; keep: string[] }
   | { kind: 'pop'; now: number }
-  | { kind: 'clone' };
+  | { kind: 'clone' }
+  | { kind: 'drop-pushed'; deadline: Deadline; miss: 'none' | 'time' | 'request' }
+  | { kind: 'retime' }
+  | { kind: 'restore' };
 
 // Long runs of mostly pushes, and pops that take only the early part, so that the heap grows deep.
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -33,7 +36,29 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.subarray(REQUESTS).map((keep) => ({ kind: 'prune' as const, keep })) },
   { weight: 2, arbitrary: fc.nat(25).map((now) => ({ kind: 'pop' as const, now })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'clone' as const }) },
+  {
+    weight: 2,
+    // A push taken back at once (a request dispatched in the step it was queued), or a take-back
+    // that names another time or request and must leave the heap as it is.
+    arbitrary: fc
+      .record({
+        at: fc.nat(50),
+        request: fc.constantFrom(...REQUESTS),
+        arrival: fc.nat(20),
+        miss: fc.constantFrom('none' as const, 'none' as const, 'time' as const, 'request' as const),
+      })
+      .map(({ miss, ...rest }) => ({
+        kind: 'drop-pushed' as const,
+        deadline: { ...rest, worker: '' },
+        miss,
+      })),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'retime' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'restore' as const }) },
 );
+
+/** A strictly increasing change of time scale (the model checker's kind). */
+const later = (at: number) => at + 1;
 
 const byTime = (a: Deadline, b: Deadline) =>
   a.at - b.at ||
@@ -47,6 +72,8 @@ describe('DeadlineHeap', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 100, size: 'max' }), (ops) => {
         let heap = new DeadlineHeap();
+        /** A second heap to restore into: it holds whatever it held before (more or fewer entries). */
+        let spare = new DeadlineHeap();
         let reference: Deadline[] = [];
         for (const o of ops) {
           switch (o.kind) {
@@ -81,8 +108,38 @@ describe('DeadlineHeap', () => {
               heap = twin;
               break;
             }
+            case 'drop-pushed': {
+              // dropLast takes out the entry in the last slot (a leaf) when it has the time and
+              // request named: the one just pushed, unless it moved up past an equal one.
+              const d = o.deadline;
+              heap.push(d);
+              reference.push(d);
+              let last: Deadline | undefined;
+              heap.each((at, worker, request, arrival) => {
+                last = { at, worker, request, arrival: Number.isNaN(arrival) ? undefined : arrival };
+              });
+              const at = o.miss === 'time' ? d.at + 1 : d.at;
+              const request = o.miss === 'request' ? `${d.request}x` : d.request;
+              heap.dropLast(at, request);
+              if (last !== undefined && last.at === at && last.request === request)
+                reference.splice(reference.map(full).indexOf(full(last)), 1);
+              break;
+            }
+            case 'retime':
+              heap.retime(later);
+              reference = reference.map((d) => ({ ...d, at: later(d.at) }));
+              break;
+            case 'restore':
+              spare.restoreFrom(heap);
+              [heap, spare] = [spare, heap];
+              break;
           }
           expect(heap.size).toBe(reference.length);
+          const held: string[] = [];
+          heap.each((at, worker, request, arrival) =>
+            held.push(full({ at, worker, request, arrival: Number.isNaN(arrival) ? undefined : arrival })),
+          );
+          expect(held.sort()).toEqual(reference.map(full).sort());
         }
       }),
       { numRuns: UNIT_RUNS },
