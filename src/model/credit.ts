@@ -125,7 +125,6 @@ const MEASURED_SIZE = 1_024;
 /** `prompt`'s facts when its UTF-8 length is at most `maxBytes`, else `undefined` (too long). */
 function promptFacts(prompt: string, maxBytes: number): PromptFacts | undefined {
   // A UTF-16 unit is at least one UTF-8 byte: more units than bytes allowed is too long already.
-  // Stryker disable next-line ConditionalExpression: equivalent, a shortcut: the bytes are measured below
   if (prompt.length > maxBytes) return undefined;
   let facts = measured.get(prompt);
   // Stryker disable next-line ConditionalExpression: equivalent, a cache (measuring again gives the same facts)

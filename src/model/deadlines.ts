@@ -50,7 +50,6 @@ export class DeadlineHeap {
     // Move later parents down into the hole, then fill it.
     let i = this.count++;
     const order = arrival || 0;
-    // Stryker disable next-line EqualityOperator: equivalent, the root's parent slot is empty and is not later
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!earlier(at, worker, order, ats[parent]!, workers[parent]!, arrivals[parent]! || 0)) break;
@@ -116,7 +115,6 @@ export class DeadlineHeap {
     this.workers[last] = '';
     // Stryker disable next-line StringLiteral: memory only, see `count`
     this.requests[last] = '';
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: memory only, the last entry would go back past the size
     if (last > 0) this.siftDown(0, this.ats[last]!, worker, request, this.arrivals[last]!);
   }
 
@@ -164,7 +162,6 @@ export class DeadlineHeap {
    * heap stays ordered as it is. (The model checker moves timers to a canonical time scale so.)
    */
   retime(to: (at: number) => number): void {
-    // Stryker disable next-line EqualityOperator: equivalent, the slot past the size is written before it is read
     for (let i = 0; i < this.count; i++) this.ats[i] = to(this.ats[i]!);
   }
 
@@ -174,7 +171,6 @@ export class DeadlineHeap {
    */
   restoreFrom(source: DeadlineHeap): void {
     const n = source.count;
-    // Stryker disable next-line EqualityOperator: equivalent, the source's slot past its size holds no strings
     for (let i = 0; i < n; i++) {
       this.ats[i] = source.ats[i]!;
       this.workers[i] = source.workers[i]!;
@@ -253,9 +249,7 @@ function earlier(
   workerB: string,
   arrivalB: number,
 ): boolean {
-  // Stryker disable EqualityOperator: equivalent, `<=` is `<` where the operands differ, and entries tying on all three pop in either order
   if (atA !== atB) return atA < atB;
   if (workerA !== workerB) return workerA < workerB;
   return arrivalA < arrivalB;
-  // Stryker restore EqualityOperator
 }

@@ -57,7 +57,6 @@ export interface Multiplier {
 /** Total order on multipliers: negative when a < b, zero when equal, positive when a > b. Exact. */
 export function compareMultipliers(a: Multiplier, b: Multiplier): number {
   // Over one fee the payments alone decide (no products to allocate).
-  // Stryker disable next-line ConditionalExpression: equivalent, a shortcut: the products order them alike
   if (a.needed === b.needed) return a.paid > b.paid ? 1 : a.paid < b.paid ? -1 : 0;
   const left = a.paid * b.needed;
   const right = b.paid * a.needed;

@@ -178,13 +178,11 @@ export class Herd {
     // Both herds' workers in step: while they name the same workers in the same order, each record
     // is written over (a record holds no mutable parts of its own: its fields copy as they are);
     // otherwise the map is filled anew with copies.
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a shortcut: the map filled anew is the same herd
     let same = this.workers.size === source.workers.size;
     if (same) {
       const own = this.workers.values();
       for (const record of source.workers.values()) {
         const mine = own.next().value!;
-        // Stryker disable next-line ConditionalExpression: equivalent, a shortcut (see above)
         if (mine.id !== record.id) {
           same = false;
           break;
@@ -192,16 +190,11 @@ export class Herd {
         copyWorker(mine, record);
       }
     }
-    // Stryker disable next-line ConditionalExpression: equivalent, a shortcut (see above)
     if (!same) {
       this.workers.clear();
       for (const record of source.workers.values()) this.workers.set(record.id, { ...record });
     }
-    // A longer copy takes entries past the source's tail: none counted as idle in any sequence of
-    // changes, picks and restores tried (herd.test.ts), though a restore leaves entries there.
-    // Stryker disable next-line ArithmeticOperator: see above
     const live = source.idleTail - source.idleHead;
-    // Stryker disable next-line EqualityOperator: equivalent, one more lands at the tail, not read and written over
     for (let i = 0; i < live; i++) {
       this.idleIds[i] = source.idleIds[source.idleHead + i]!;
       this.idleStamps[i] = source.idleStamps[source.idleHead + i]!;
@@ -240,9 +233,7 @@ export class Herd {
 
   private trimIdleQueue(): void {
     const { idleIds: ids, idleStamps: stamps, idleHead: head, idleTail: tail } = this;
-    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,ArithmeticOperator: when to compact is a cost choice only
     if (head > 1024 && head * 2 > tail) {
-      // Stryker disable next-line EqualityOperator: equivalent, one more slot past the tail is never read
       for (let i = head; i < tail; i++) {
         ids[i - head] = ids[i]!;
         stamps[i - head] = stamps[i]!;

@@ -66,6 +66,7 @@ export function initialHerderState(
     herd: new Herd(config.workers),
     deadlines: new DeadlineHeap(),
     waits: new DeadlineHeap(),
+    // Stryker disable next-line ArrayDeclaration: equivalent, no process is named so
     unready: [],
     ledger: emptyLedger(),
     lastMultiplier: undefined,
@@ -328,9 +329,11 @@ function handleCredit(
   const verdict = judgeCredit(state.config, state.paused, msg);
   // Its notice id counts as seen through `requests` while a request it makes lives (and is
   // remembered when that ends); any other is remembered now.
+  // Stryker disable next-line StringLiteral: memory only, a live request's id counts through `requests`
   if (verdict.kind !== 'accept') remember(state, msg.id);
   const { ledger, config } = state;
   switch (verdict.kind) {
+    // Stryker disable next-line StringLiteral: equivalent, an ignored notice matches no case and does nothing either
     case 'ignore':
       return;
     case 'unclaimed':
@@ -499,6 +502,7 @@ function expireWaits(state: HerderState, outbox: OutMessage[], events: StepEvent
 /** The request (re-)enters the queue now: its queue-wait deadline starts. */
 function startWait(state: HerderState, record: RequestRecord): void {
   record.waitUntil = state.now + state.config.maxQueueWait;
+  // Stryker disable next-line StringLiteral: equivalent, every queue-wait entry names the same (no) worker
   state.waits.add(record.waitUntil, '', record.id, record.arrival);
   // Entries of requests that were dispatched or ended stay until they pass; drop them in bulk once
   // they outnumber the live ones, so that the heap stays within a small multiple of the queue.

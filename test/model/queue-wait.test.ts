@@ -126,6 +126,30 @@ describe('the queue-wait bound', () => {
     expect(out.map((o) => o.tags['X-Request'])).toEqual([ids[0], ids[1], ids[2]]);
   });
 
+  it('dropping the queue-wait entries of dispatched requests in bulk keeps every waiting one', () => {
+    // One worker and a long queue: each answer dispatches the next request, whose entry goes stale.
+    // Once stale entries outnumber the waiting ones (plus a margin), a new arrival drops them all.
+    const state = initialHerderState(config);
+    const paid = Array.from({ length: 100 }, (_, i) => credit(100 + i, `r${i}`));
+    for (const c of paid) stepInPlace(state, c);
+    for (let i = 0; i < 85; i++)
+      stepInPlace(state, msg('W1', 300 + i, { Action: 'Inference-Response', 'X-Request': paid[i]!.id }, 'x'));
+    const staleBefore = state.waits.size - state.queue.length;
+    expect(staleBefore).toBeGreaterThan(state.queue.length + 64);
+    stepInPlace(state, credit(400, 'late'));
+    // Only the waiting requests' entries are left, one each.
+    expect(state.waits.size).toBe(state.queue.length);
+    // Each waiting request is still refunded when its wait ends, none before.
+    const waiting = [...state.requests.values()].filter((r) => r.worker === undefined);
+    expect(waiting.length).toBe(state.queue.length);
+    const refunds = (out: OutMessage[]) =>
+      out.filter((o) => o.tags.Action === 'Transfer' && o.tags['X-Reason'] === Reason.QueueWait);
+    const firstEnd = Math.min(...waiting.map((r) => r.waitUntil));
+    expect(refunds(stepInPlace(state, tick(firstEnd)))).toEqual([]);
+    const refunded = refunds(stepInPlace(state, tick(400 + config.maxQueueWait + 1)));
+    expect(refunded.map((o) => o.tags['X-Request']).sort()).toEqual(waiting.map((r) => r.id).sort());
+  });
+
   it('a new setting applies to requests that enter the queue after it', () => {
     const state = initialHerderState({ ...config, workers: [] });
     stepInPlace(state, credit(100, 'a'));
