@@ -53,8 +53,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 4,
     arbitrary: fc.record({
       op: fc.constant('enqueue' as const),
-      paid: fc.oneof(fc.bigInt({ min: 1n, max: 6n }), fc.bigInt({ min: 1n << 80n, max: (1n << 80n) + 3n })),
-      needed: fc.bigInt({ min: 1n, max: 3n }),
+      // Small amounts, amounts at the edge of what the queue compares as doubles (2^26), and huge
+      // ones: fees of 2^60 and more that differ by a unit, which doubles cannot tell apart.
+      paid: fc.oneof(
+        fc.bigInt({ min: 1n, max: 6n }),
+        fc.constantFrom((1n << 26n) - 1n, 1n << 26n, (1n << 26n) + 1n),
+        fc.bigInt({ min: 1n << 80n, max: (1n << 80n) + 3n }),
+      ),
+      needed: fc.oneof(
+        { weight: 3, arbitrary: fc.bigInt({ min: 1n, max: 3n }) },
+        { weight: 1, arbitrary: fc.bigInt({ min: 1n << 60n, max: (1n << 60n) + 3n }) },
+      ),
     }),
   },
   { weight: 3, arbitrary: fc.constant({ op: 'dispatch' as const }) },
@@ -62,58 +71,91 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), pick: fc.nat() }) },
 );
 
+/** A queue under test with its reference and the entries it holds, stepped and checked together. */
+class Run {
+  readonly live = new Map<string, QueueEntry>();
+  next = 0;
+  constructor(
+    readonly queue: RequestQueue<QueueEntry>,
+    readonly reference: ReferenceQueue,
+  ) {}
+
+  step(step: Op, bound: number | null): void {
+    const { queue, reference, live } = this;
+    if (step.op === 'enqueue') {
+      const id = `r${this.next++}`;
+      const entry: QueueEntry = {
+        id,
+        multiplier: { paid: step.paid, needed: step.needed },
+        slot: 0,
+        overtakes: 0,
+      };
+      queue.enqueue(entry);
+      reference.enqueue(id, entry.multiplier);
+      live.set(id, entry);
+    } else if (step.op === 'dispatch') {
+      const expected = reference.peek(bound);
+      const actual = queue.peek(bound);
+      expect(actual?.id).toBe(expected?.id);
+      if (actual && expected) {
+        queue.dispatch(actual);
+        reference.dispatch(expected);
+        expect(queue.overtakesOf(actual)).toBe(expected.overtakes);
+      }
+    } else {
+      const pool = reference.entries.filter((e) =>
+        step.op === 'requeue' ? e.state === 'parked' : e.state !== 'gone',
+      );
+      if (pool.length === 0) return;
+      const chosen = pool[step.pick % pool.length]!;
+      const entry = live.get(chosen.id)!;
+      if (step.op === 'requeue') {
+        queue.requeue(entry);
+        chosen.state = 'waiting';
+      } else {
+        queue.release(entry);
+        chosen.state = 'gone';
+        live.delete(chosen.id);
+      }
+    }
+    this.check();
+  }
+
+  check(): void {
+    const { queue, reference, live } = this;
+    expect(queue.length).toBe(reference.waiting().length);
+    expect(queue.waitingInArrivalOrder().map((w) => [w.entry.id, w.overtakes])).toEqual(
+      reference.waiting().map((e) => [e.id, e.overtakes]),
+    );
+    for (const e of reference.entries)
+      if (e.state === 'parked') expect(queue.isWaiting(live.get(e.id)!)).toBe(false);
+  }
+
+  /** An independent copy: the queue cloned, or restored into `into`; the reference and entries copied. */
+  copy(into?: RequestQueue<QueueEntry>): Run {
+    const copies = new Map([...this.live].map(([id, e]) => [id, { ...e }]));
+    const own = (e: QueueEntry) => copies.get(e.id)!;
+    let queue: RequestQueue<QueueEntry>;
+    if (into === undefined) queue = this.queue.clone(own);
+    else {
+      into.restoreFrom(this.queue, own);
+      queue = into;
+    }
+    const reference = new ReferenceQueue();
+    reference.entries = this.reference.entries.map((e) => ({ ...e }));
+    const run = new Run(queue, reference);
+    for (const [id, e] of copies) run.live.set(id, e);
+    run.next = this.next;
+    return run;
+  }
+}
+
 describe('RequestQueue', () => {
   it('behaves like the naive reference under any sequence of operations and any bound', () => {
     fc.assert(
       fc.property(fc.option(fc.nat(4), { nil: null }), fc.array(opArb, { maxLength: 120 }), (bound, ops) => {
-        const queue = new RequestQueue<QueueEntry>(compareMultipliers, 2);
-        const reference = new ReferenceQueue();
-        const live = new Map<string, QueueEntry>();
-        let next = 0;
-        for (const step of ops) {
-          if (step.op === 'enqueue') {
-            const id = `r${next++}`;
-            const entry: QueueEntry = {
-              id,
-              multiplier: { paid: step.paid, needed: step.needed },
-              slot: 0,
-              overtakes: 0,
-            };
-            queue.enqueue(entry);
-            reference.enqueue(id, entry.multiplier);
-            live.set(id, entry);
-          } else if (step.op === 'dispatch') {
-            const expected = reference.peek(bound);
-            const actual = queue.peek(bound);
-            expect(actual?.id).toBe(expected?.id);
-            if (actual && expected) {
-              queue.dispatch(actual);
-              reference.dispatch(expected);
-              expect(queue.overtakesOf(actual)).toBe(expected.overtakes);
-            }
-          } else {
-            const pool = reference.entries.filter((e) =>
-              step.op === 'requeue' ? e.state === 'parked' : e.state !== 'gone',
-            );
-            if (pool.length === 0) continue;
-            const chosen = pool[step.pick % pool.length]!;
-            const entry = live.get(chosen.id)!;
-            if (step.op === 'requeue') {
-              queue.requeue(entry);
-              chosen.state = 'waiting';
-            } else {
-              queue.release(entry);
-              chosen.state = 'gone';
-              live.delete(chosen.id);
-            }
-          }
-          expect(queue.length).toBe(reference.waiting().length);
-          expect(queue.waitingInArrivalOrder().map((w) => [w.entry.id, w.overtakes])).toEqual(
-            reference.waiting().map((e) => [e.id, e.overtakes]),
-          );
-          for (const e of reference.entries)
-            if (e.state === 'parked') expect(queue.isWaiting(live.get(e.id)!)).toBe(false);
-        }
+        const run = new Run(new RequestQueue<QueueEntry>(compareMultipliers, 2), new ReferenceQueue());
+        for (const step of ops) run.step(step, bound);
       }),
       { numRuns: UNIT_RUNS },
     );
@@ -140,6 +182,66 @@ describe('RequestQueue', () => {
     expect(queue.peek(null)?.id).toBe('r0');
     expect(twin.peek(null)?.id).toBe('r2');
     expect(queue.clone((e) => e).peek(0)?.id).toBe('r0');
+  });
+
+  it('a clone, and a queue of another size restored from it, each go on like the original would', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.nat(4), { nil: null }),
+        fc.array(opArb, { maxLength: 40 }),
+        fc.nat(40),
+        fc.tuple(
+          fc.array(opArb, { maxLength: 30 }),
+          fc.array(opArb, { maxLength: 30 }),
+          fc.array(opArb, { maxLength: 30 }),
+        ),
+        (bound, before, held, [afterOriginal, afterClone, afterRestored]) => {
+          const original = new Run(new RequestQueue<QueueEntry>(compareMultipliers, 2), new ReferenceQueue());
+          for (const step of before) original.step(step, bound);
+          const twin = original.copy();
+          // A queue that held `held` other requests (so its capacity may differ), restored from it.
+          const other = new RequestQueue<QueueEntry>(compareMultipliers, 2);
+          for (let i = 0; i < held; i++)
+            other.enqueue({
+              id: `o${i}`,
+              multiplier: { paid: BigInt(i + 1), needed: 1n },
+              slot: 0,
+              overtakes: 0,
+            });
+          const restored = original.copy(other);
+          restored.check();
+          // Each goes its own way; each is checked after every step of every one.
+          const runs: [Run, Op[]][] = [
+            [original, afterOriginal],
+            [twin, afterClone],
+            [restored, afterRestored],
+          ];
+          for (let i = 0; i < 30; i++)
+            for (const [run, steps] of runs) {
+              if (i < steps.length) run.step(steps[i]!, bound);
+              for (const [r] of runs) r.check();
+            }
+        },
+      ),
+      { numRuns: UNIT_RUNS },
+    );
+  });
+
+  it('orders exactly multipliers that doubles cannot tell apart (a small payment over a huge fee)', () => {
+    // 3 / (2^60 + 2) < 3 / (2^60 + 1), though both fees are the same double: the later one goes first.
+    const queue = new RequestQueue<QueueEntry>(compareMultipliers, 2);
+    for (const [i, needed] of [(1n << 60n) + 2n, (1n << 60n) + 1n].entries())
+      queue.enqueue({ id: `r${i}`, multiplier: { paid: 3n, needed }, slot: 0, overtakes: 0 });
+    expect(queue.peek(null)?.id).toBe('r1');
+  });
+
+  it('a queue in another order than the exact one follows that order, small amounts included', () => {
+    // The doubles shortcut reproduces the exact order only: an order of its own is asked every time.
+    const reversed = (a: Multiplier, b: Multiplier) => compareMultipliers(b, a);
+    const queue = new RequestQueue<QueueEntry>(reversed, 2);
+    for (const [i, paid] of [3n, 1n, 2n].entries())
+      queue.enqueue({ id: `r${i}`, multiplier: { paid, needed: 1n }, slot: 0, overtakes: 0 });
+    expect(queue.peek(null)?.id).toBe('r1');
   });
 
   it('orders 100,000 queued requests and honours a bound of 0 (strict arrival order)', () => {
