@@ -242,6 +242,9 @@ describe('RequestQueue', () => {
     for (const [i, paid] of [3n, 1n, 2n].entries())
       queue.enqueue({ id: `r${i}`, multiplier: { paid, needed: 1n }, slot: 0, overtakes: 0 });
     expect(queue.peek(null)?.id).toBe('r1');
+    // Restoring needs one order on both sides: entries placed by one order mean nothing to another.
+    const exact = new RequestQueue<QueueEntry>(compareMultipliers, 2);
+    expect(() => exact.restoreFrom(queue, (e) => e)).toThrow('queues with different orders');
   });
 
   it('orders 100,000 queued requests and honours a bound of 0 (strict arrival order)', () => {
