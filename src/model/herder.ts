@@ -502,7 +502,6 @@ function expireWaits(state: HerderState, outbox: OutMessage[], events: StepEvent
 /** The request (re-)enters the queue now: its queue-wait deadline starts. */
 function startWait(state: HerderState, record: RequestRecord): void {
   record.waitUntil = state.now + state.config.maxQueueWait;
-  // Stryker disable next-line StringLiteral: equivalent, every queue-wait entry names the same (no) worker
   state.waits.add(record.waitUntil, '', record.id, record.arrival);
   // Entries of requests that were dispatched or ended stay until they pass; drop them in bulk once
   // they outnumber the live ones, so that the heap stays within a small multiple of the queue.
