@@ -57,6 +57,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'restore' as const }) },
 );
 
+/** An entry as `each` gives its fields (no arrival: NaN). */
+const entryOf = (at: number, worker: string, request: string, arrival: number): Deadline => ({
+  at,
+  worker,
+  request,
+  arrival: Number.isNaN(arrival) ? undefined : arrival,
+});
+
 /** A strictly increasing change of time scale (the model checker's kind). */
 const later = (at: number) => at + 1;
 
@@ -115,8 +123,8 @@ describe('DeadlineHeap', () => {
               heap.push(d);
               reference.push(d);
               let last: Deadline | undefined;
-              heap.each((at, worker, request, arrival) => {
-                last = { at, worker, request, arrival: Number.isNaN(arrival) ? undefined : arrival };
+              heap.each((...fields) => {
+                last = entryOf(...fields);
               });
               const at = o.miss === 'time' ? d.at + 1 : d.at;
               const request = o.miss === 'request' ? `${d.request}x` : d.request;
@@ -136,9 +144,7 @@ describe('DeadlineHeap', () => {
           }
           expect(heap.size).toBe(reference.length);
           const held: string[] = [];
-          heap.each((at, worker, request, arrival) =>
-            held.push(full({ at, worker, request, arrival: Number.isNaN(arrival) ? undefined : arrival })),
-          );
+          heap.each((...fields) => held.push(full(entryOf(...fields))));
           expect(held.sort()).toEqual(reference.map(full).sort());
         }
       }),

@@ -71,6 +71,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), pick: fc.nat() }) },
 );
 
+/** A request to queue: its id and multiplier, not yet placed. */
+const entry = (id: string, paid: bigint, needed = 1n): QueueEntry => ({
+  id,
+  multiplier: { paid, needed },
+  slot: 0,
+  overtakes: 0,
+});
+
 /** A queue under test with its reference and the entries it holds, stepped and checked together. */
 class Run {
   readonly live = new Map<string, QueueEntry>();
@@ -84,15 +92,10 @@ class Run {
     const { queue, reference, live } = this;
     if (step.op === 'enqueue') {
       const id = `r${this.next++}`;
-      const entry: QueueEntry = {
-        id,
-        multiplier: { paid: step.paid, needed: step.needed },
-        slot: 0,
-        overtakes: 0,
-      };
-      queue.enqueue(entry);
-      reference.enqueue(id, entry.multiplier);
-      live.set(id, entry);
+      const queued = entry(id, step.paid, step.needed);
+      queue.enqueue(queued);
+      reference.enqueue(id, queued.multiplier);
+      live.set(id, queued);
     } else if (step.op === 'dispatch') {
       const expected = reference.peek(bound);
       const actual = queue.peek(bound);
@@ -108,12 +111,12 @@ class Run {
       );
       if (pool.length === 0) return;
       const chosen = pool[step.pick % pool.length]!;
-      const entry = live.get(chosen.id)!;
+      const held = live.get(chosen.id)!;
       if (step.op === 'requeue') {
-        queue.requeue(entry);
+        queue.requeue(held);
         chosen.state = 'waiting';
       } else {
-        queue.release(entry);
+        queue.release(held);
         chosen.state = 'gone';
         live.delete(chosen.id);
       }
@@ -163,12 +166,7 @@ describe('RequestQueue', () => {
 
   it('a clone evolves independently of its original', () => {
     const queue = new RequestQueue<QueueEntry>();
-    const entries = [3n, 1n, 2n].map((paid, i) => ({
-      id: `r${i}`,
-      multiplier: { paid, needed: 1n },
-      slot: 0,
-      overtakes: 0,
-    }));
+    const entries = [3n, 1n, 2n].map((paid, i) => entry(`r${i}`, paid));
     for (const e of entries) queue.enqueue(e);
     const copies = new Map<string, QueueEntry>();
     const twin = queue.clone((e) => {
@@ -201,13 +199,7 @@ describe('RequestQueue', () => {
           const twin = original.copy();
           // A queue that held `held` other requests (so its capacity may differ), restored from it.
           const other = new RequestQueue<QueueEntry>(compareMultipliers, 2);
-          for (let i = 0; i < held; i++)
-            other.enqueue({
-              id: `o${i}`,
-              multiplier: { paid: BigInt(i + 1), needed: 1n },
-              slot: 0,
-              overtakes: 0,
-            });
+          for (let i = 0; i < held; i++) other.enqueue(entry(`o${i}`, BigInt(i + 1)));
           const restored = original.copy(other);
           restored.check();
           // Each goes its own way; each is checked after every step of every one.
@@ -231,7 +223,7 @@ describe('RequestQueue', () => {
     // 3 / (2^60 + 2) < 3 / (2^60 + 1), though both fees are the same double: the later one goes first.
     const queue = new RequestQueue<QueueEntry>(compareMultipliers, 2);
     for (const [i, needed] of [(1n << 60n) + 2n, (1n << 60n) + 1n].entries())
-      queue.enqueue({ id: `r${i}`, multiplier: { paid: 3n, needed }, slot: 0, overtakes: 0 });
+      queue.enqueue(entry(`r${i}`, 3n, needed));
     expect(queue.peek(null)?.id).toBe('r1');
   });
 
@@ -239,8 +231,7 @@ describe('RequestQueue', () => {
     // The doubles shortcut reproduces the exact order only: an order of its own is asked every time.
     const reversed = (a: Multiplier, b: Multiplier) => compareMultipliers(b, a);
     const queue = new RequestQueue<QueueEntry>(reversed, 2);
-    for (const [i, paid] of [3n, 1n, 2n].entries())
-      queue.enqueue({ id: `r${i}`, multiplier: { paid, needed: 1n }, slot: 0, overtakes: 0 });
+    for (const [i, paid] of [3n, 1n, 2n].entries()) queue.enqueue(entry(`r${i}`, paid));
     expect(queue.peek(null)?.id).toBe('r1');
     // Restoring needs one order on both sides: entries placed by one order mean nothing to another.
     const exact = new RequestQueue<QueueEntry>(compareMultipliers, 2);
@@ -250,13 +241,7 @@ describe('RequestQueue', () => {
   it('orders 100,000 queued requests and honours a bound of 0 (strict arrival order)', () => {
     const queue = new RequestQueue<QueueEntry>();
     const n = LARGE_QUEUE;
-    for (let i = 0; i < n; i++)
-      queue.enqueue({
-        id: `r${i}`,
-        multiplier: { paid: BigInt((i * 7919) % 1000) + 1n, needed: 1n },
-        slot: 0,
-        overtakes: 0,
-      });
+    for (let i = 0; i < n; i++) queue.enqueue(entry(`r${i}`, BigInt((i * 7919) % 1000) + 1n));
     let previous: bigint | undefined;
     for (let i = 0; i < n / 2; i++) {
       const head = queue.peek(null)!;
@@ -267,8 +252,7 @@ describe('RequestQueue', () => {
     }
     expect(queue.length).toBe(n / 2);
     const strict = new RequestQueue<QueueEntry>();
-    for (let i = 0; i < 1000; i++)
-      strict.enqueue({ id: `s${i}`, multiplier: { paid: BigInt(i), needed: 1n }, slot: 0, overtakes: 0 });
+    for (let i = 0; i < 1000; i++) strict.enqueue(entry(`s${i}`, BigInt(i)));
     // With bound 0 every waiting request is saturated from arrival: nothing may overtake.
     const order: string[] = [];
     while (strict.length > 0) {
@@ -281,8 +265,8 @@ describe('RequestQueue', () => {
 
   it('refuses operations on requests it does not hold in the right state', () => {
     const queue = new RequestQueue<QueueEntry>();
-    const a: QueueEntry = { id: 'a', multiplier: { paid: 1n, needed: 1n }, slot: 0, overtakes: 0 };
-    const stranger: QueueEntry = { id: 'x', multiplier: { paid: 1n, needed: 1n }, slot: 0, overtakes: 0 };
+    const a = entry('a', 1n);
+    const stranger = entry('x', 1n);
     queue.enqueue(a);
     expect(() => queue.requeue(a)).toThrow(/not parked/);
     expect(() => queue.release(stranger)).toThrow(/not in the queue/);
