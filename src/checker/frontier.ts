@@ -12,8 +12,8 @@
  * when that was its payer's name), an ended one that a worker or a stale heap entry still names
  * becomes `ended`. Nothing the herder does depends on how an id is spelled (every message the
  * checker delivers has a fresh one), and traces are rebuilt by replaying events from the initial
- * state, so the new names never show. Strings and amounts that are not small numbers are kept
- * once each in a table.
+ * state, so the new names never show. Strings, amounts and numbers that are not 32-bit integers
+ * are kept once each in a table.
  */
 import type { HerdConfig } from '../model/config.ts';
 import type { DeadlineHeap } from '../model/deadlines.ts';
@@ -36,6 +36,11 @@ const ESCAPE = -0x80000000;
 /** Whether `client` is `C-<id>` (the checker's payer of request `id`), without building that string. */
 function isDerivedPayer(client: string, id: string): boolean {
   return client.length === id.length + 2 && client.startsWith('C-') && client.endsWith(id);
+}
+
+/** Whether names made of arrival number `arrival` are kept (a defective herder may count anyhow). */
+function cacheable(arrival: number): boolean {
+  return Number.isInteger(arrival) && arrival >= 0 && arrival < 1 << 16;
 }
 
 /** Keeps no heap entry (empties a heap before it is refilled). */
@@ -264,7 +269,7 @@ export class PackedFrontier {
       const tokens = this.next();
       const multiplier = this.multiplierOf(this.next());
       const arrival = this.next();
-      const id = `q${arrival}`;
+      const id = this.requestName(arrival);
       names[r] = id;
       const slot = this.next();
       const place = this.next();
@@ -278,7 +283,7 @@ export class PackedFrontier {
       emptyList(record.tried);
       for (let k = 0; k < triedCount; k++) record.tried.push(this.workerOf(this.next()));
       record.id = id;
-      record.client = clientCode === NONE ? `C-${id}` : this.table.value<string>(clientCode);
+      record.client = clientCode === NONE ? this.payerName(arrival) : this.table.value<string>(clientCode);
       record.reference = referenceCode === NONE ? undefined : this.table.value<string>(referenceCode);
       record.prompt = prompt;
       record.tokens = tokens;
@@ -351,6 +356,29 @@ export class PackedFrontier {
   private readonly records: Mutable<RequestRecord>[] = [];
   private readonly places: QueuePlace[] = [];
 
+  /** A live request's name, `q<arrival>`, made once per arrival (a rebuilt state names every live request). */
+  private requestName(arrival: number): string {
+    let name = this.requestNames[arrival];
+    if (name === undefined) {
+      name = `q${arrival}`;
+      if (cacheable(arrival)) this.requestNames[arrival] = name;
+    }
+    return name;
+  }
+
+  /** The checker's payer of the request of `arrival`, `C-q<arrival>`, made once per arrival. */
+  private payerName(arrival: number): string {
+    let name = this.payerNames[arrival];
+    if (name === undefined) {
+      name = `C-${this.requestName(arrival)}`;
+      if (cacheable(arrival)) this.payerNames[arrival] = name;
+    }
+    return name;
+  }
+
+  private readonly requestNames: string[] = [];
+  private readonly payerNames: string[] = [];
+
   /** The next word of the state being rebuilt. */
   private next(): number {
     const word = this.data[this.at++]!;
@@ -412,9 +440,7 @@ export class PackedFrontier {
   }
 
   private amountOf(): bigint {
-    const kind = this.next();
-    const value = this.next();
-    return kind === 0 ? BigInt(value) : this.table.value<bigint>(value);
+    return this.table.value<bigint>(this.next());
   }
 
   /** A remembered id: a live request's by its rank, any other by the table. */
@@ -432,10 +458,13 @@ export class PackedFrontier {
     return code >= 0 ? this.levels[code]! : this.table.value<Multiplier>(-1 - code);
   }
 
-  /** An amount: exact as a number when it is a safe integer, else from the table. */
+  /**
+   * An amount, by its code in the table (a run meets few distinct amounts: the books' totals are
+   * sums of a few payments). Comparing and converting a bigint cost more than the lookup, and a
+   * rebuilt state then shares the table's bigints instead of making new ones.
+   */
   private amount(value: bigint): void {
-    if (value >= -0x1fffffffffffffn && value <= 0x1fffffffffffffn) this.put(0, Number(value));
-    else this.put(1, this.table.code(value));
+    this.put(this.table.code(value));
   }
 
   private put(a: number, b?: number, c?: number, d?: number, e?: number, f?: number): void {
