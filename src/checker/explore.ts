@@ -12,7 +12,7 @@
  * reached from and by which event, and its edges (fingerprints.ts): traces are rebuilt by
  * replaying events from the initial state, each stored state being the successor of its parent
  * by its event (up to how request ids are spelled). Whole states live only on the frontier,
- * packed when a layer is large (frontier.ts).
+ * packed (frontier.ts).
  * After a complete exploration, liveness over the explored graph (liveness.ts): bounded-response
  * on every path (no reachable behaviour that lets time advance keeps a request pending forever),
  * and, the weaker some-path form, that from every state some sequence of events still ends every
