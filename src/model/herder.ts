@@ -22,7 +22,7 @@ import type { Cause, StepEvent } from './events.ts';
 import { compareMultipliers, type Multiplier } from './fees.ts';
 import { Herd, type WorkerRecord } from './herd.ts';
 import { infoResponse } from './info.ts';
-import { copyLedger, emptyLedger, ledgerCopy } from './ledger.ts';
+import { cloneLedger, copyLedger, emptyLedger } from './ledger.ts';
 import { Action, type AoMessage, type OutMessage, Reason, tag, transfer } from './messages.ts';
 import { RequestQueue } from './queue.ts';
 import {
@@ -116,7 +116,7 @@ export function cloneHerderState(state: HerderState): HerderState {
     deadlines: state.deadlines.clone(),
     waits: state.waits.clone(),
     unready: [...state.unready],
-    ledger: ledgerCopy(state.ledger),
+    ledger: cloneLedger(state.ledger),
   };
 }
 

@@ -24,7 +24,7 @@ export function emptyLedger(): Ledger {
 }
 
 /** A copy of `source`, made as new books are (a spread copy has a layout of its own in V8, see herd.ts `newWorker`). */
-export function ledgerCopy(source: Ledger): Ledger {
+export function cloneLedger(source: Ledger): Ledger {
   const copy = emptyLedger();
   copyLedger(copy, source);
   return copy;
