@@ -128,6 +128,25 @@ describe('Herd', () => {
     );
   });
 
+  it('a restore copies only the live entries of a source that was itself restored, then picked', () => {
+    // `source` keeps, past its tail, an entry left from an earlier restore that names one of its
+    // idle workers with that worker's stamp; after a pick moved its head, a restore reading past
+    // the tail would list that worker twice.
+    const longer = new Herd(['A', 'B', 'C']);
+    const shorter = new Herd(['A', 'B', 'C']);
+    shorter.setStatus(shorter.get('A')!, 'busy');
+    shorter.pickIdle([]);
+    const source = new Herd();
+    source.restoreFrom(longer);
+    source.restoreFrom(shorter.clone());
+    source.setStatus(source.get('B')!, 'busy');
+    expect(source.pickIdle([])?.id).toBe('C');
+    const target = new Herd();
+    target.restoreFrom(source);
+    expect(target.idleInOrder().map((w) => w.id)).toEqual(['C']);
+    expect(target.pickIdle(['C'])?.id).toBe('C');
+  });
+
   it('keeps picking correctly after many status changes (idle FIFO compaction)', () => {
     const herd = new Herd(IDS);
     for (let round = 0; round < 2_000; round++) {
