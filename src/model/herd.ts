@@ -256,7 +256,7 @@ export class Herd {
         stamps[i - head] = stamps[i]!;
       }
       // Consumed ids past the new tail are dropped, so that they are not kept alive (memory only).
-      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: equivalent, no read reaches them
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral,ArithmeticOperator: equivalent, no read reaches them
       for (let i = tail - head; i < tail; i++) ids[i] = '';
       this.idleHead = 0;
       this.idleTail = tail - head;

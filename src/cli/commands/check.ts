@@ -170,7 +170,7 @@ export function register(program: Command): void {
     .option('--max-seconds <s>', 'stop, incomplete, after this many seconds of exploring', intOption(1))
     .option(
       '--threads <n>',
-      `explore on n worker threads, at most the number of cores (${availableParallelism()} here)`,
+      `explore on n worker threads, at most the number of cores (${availableParallelism()} here); they pay off on spaces that take more than a few seconds on one`,
       intOption(1),
       1,
     )
