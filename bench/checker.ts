@@ -140,7 +140,7 @@ export interface SpeedUp {
  * slow each other, that s gives at most 1 / (s + (1 − s)/16). Measured against the thread count
  * instead, the slowing down of the host was read as serial work: "serial share 30%" on 2 cores,
  * where the explorer's threads stand idle ~4% of the run (CPU profile of 3 × 4) and two one-thread
- * checks side by side ran 1.4–1.55× as fast as one. Every check is a fresh process: run in the
+ * checks side by side ran 1.4–1.7× as fast as one. Every check is a fresh process: run in the
  * bench's own process, after the sections before it, the one-thread check took 41.1 s (35.3 s
  * fresh) and the speed-up read an impossible 2.60× on two cores.
  */

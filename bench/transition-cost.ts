@@ -3,9 +3,10 @@
  * scratch, building the event's message, the model's step, the transition's invariants, and the
  * whole transition as the checker takes it (normalizing included). Each phase runs on top of the
  * ones before it, over every message event of 64 states picked across the first layers of the
- * 3 × 4 failures + timeouts space, 300 times a round. `setup` runs none of them.
+ * 3 × 4 failures + timeouts space (or another number of workers and requests), 300 times a round.
+ * `setup` runs none of them.
  *
- *   node --import tsx bench/transition-cost.ts <phase> [rounds]
+ *   node --import tsx bench/transition-cost.ts <phase> [rounds] [workers requests]
  *
  * Wall-clock times on this machine drift by up to 2.5× over an hour; instruction counts do not.
  * For counts that repeat run by run (to ~0.01%), bundle it and run it under valgrind with V8 made
@@ -55,9 +56,11 @@ function sampleStates(explorer: Explorer, wanted: number, count: number): Node[]
 export function transitionCost(
   phase: Phase,
   rounds: number,
+  workers = 3,
+  requests = 4,
 ): { transitions: number; nsEach: number; checksum: number } {
   const explorer = new Explorer(
-    { ...DEFAULT_BOUNDS, workers: 3, requests: 4, failures: true, timeouts: true },
+    { ...DEFAULT_BOUNDS, workers, requests, failures: true, timeouts: true },
     undefined,
     '',
     true,
@@ -107,7 +110,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('transition-cost: rounds must be a whole number (0 runs the setup alone)');
     process.exit(2);
   }
-  const { transitions, nsEach, checksum } = transitionCost(phase, rounds);
+  const [workers, requests] = process.argv.slice(4, 6).map(Number);
+  if (process.argv.length > 4 && !(Number.isInteger(workers) && Number.isInteger(requests))) {
+    console.error('transition-cost: give both workers and requests, as whole numbers (default 3 4)');
+    process.exit(2);
+  }
+  const { transitions, nsEach, checksum } = transitionCost(phase, rounds, workers, requests);
   console.log(
     `${phase}: ${transitions} transitions a round, ${nsEach.toFixed(0)} ns each (best of ${rounds}), checksum ${checksum}`,
   );
