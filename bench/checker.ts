@@ -88,27 +88,23 @@ function freshArgs(workers: number, requests: number, threads: number): string[]
   ];
 }
 
+/** How a fresh check's output is read: text, one JSON line at the end. */
+const FRESH_OUTPUT = { encoding: 'utf8', maxBuffer: 1 << 20 } as const;
+
 /** The figures a fresh check printed (its last line). */
 function parsed(out: string): CheckRun {
   return JSON.parse(out.trim().split('\n').at(-1)!) as CheckRun;
 }
 
 function freshCheck(workers: number, requests: number, threads: number): CheckRun {
-  return parsed(
-    execFileSync(process.execPath, freshArgs(workers, requests, threads), {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    }),
-  );
+  return parsed(execFileSync(process.execPath, freshArgs(workers, requests, threads), FRESH_OUTPUT));
 }
 
 /** `count` one-thread checks at once, each in a process of its own. */
 async function sideBySide(workers: number, requests: number, count: number): Promise<CheckRun[]> {
   const run = promisify(execFile);
   const outs = await Promise.all(
-    Array.from({ length: count }, () =>
-      run(process.execPath, freshArgs(workers, requests, 1), { encoding: 'utf8', maxBuffer: 1 << 20 }),
-    ),
+    Array.from({ length: count }, () => run(process.execPath, freshArgs(workers, requests, 1), FRESH_OUTPUT)),
   );
   return outs.map(({ stdout }) => parsed(stdout));
 }
